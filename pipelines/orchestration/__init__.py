@@ -1,0 +1,1 @@
+"""Dagster orchestration: ingest (dlt) and transform (dbt) assets, checks, schedules."""

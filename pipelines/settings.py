@@ -1,0 +1,83 @@
+"""One place for paths, environment variable names and defaults.
+
+Everything is read at call time (not import time) so tests and the CLI can point a
+process at another warehouse by setting AUDITLAKE_WAREHOUSE before calling in.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+# Environment variable names (dlt-style names for source config live with each source).
+ENV_WAREHOUSE = "AUDITLAKE_WAREHOUSE"
+ENV_START = "AUDITLAKE_START"
+ENV_PIPELINES_DIR = "AUDITLAKE_PIPELINES_DIR"
+
+DEFAULT_WAREHOUSE = "warehouse/auditlake.duckdb"
+# ThoughtSpot keeps security events for 30 days, so a first run cannot reach further back.
+VENDOR_RETENTION = timedelta(days=30)
+# Events reach the ThoughtSpot API up to 30 minutes after they happen; re-read twice that.
+DEFAULT_OVERLAP_MINUTES = 60
+# Longest window the ThoughtSpot logs API accepts in one request.
+MAX_WINDOW = timedelta(hours=24)
+
+# Raw dataset (DuckDB schema) per source; dbt sources read exactly these.
+RAW_DATASETS = {"thoughtspot": "raw_thoughtspot", "mode": "raw_mode"}
+SOURCES = tuple(RAW_DATASETS)
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file every stage reads and writes (AUDITLAKE_WAREHOUSE)."""
+    path = Path(os.environ.get(ENV_WAREHOUSE) or DEFAULT_WAREHOUSE).expanduser()
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    return path
+
+
+def pipelines_dir() -> Path:
+    """Where dlt keeps its local working state: next to the warehouse unless overridden.
+
+    The authoritative cursor lives in the warehouse itself (dlt's _dlt_pipeline_state),
+    so losing this folder costs nothing but a state restore on the next run.
+    """
+    override = os.environ.get(ENV_PIPELINES_DIR)
+    if override:
+        return Path(override).expanduser().resolve()
+    return warehouse_path().parent / ".dlt_pipelines"
+
+
+def parse_utc(value: str) -> datetime:
+    """Parse an ISO-8601 date or timestamp; naive values are read as UTC."""
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is not an ISO-8601 date or timestamp: use e.g. 2026-11-01 or 2026-11-01T00:00:00Z"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def backfill_start(now: datetime | None = None) -> datetime:
+    """Where a first run starts: AUDITLAKE_START, or the vendor retention horizon."""
+    now = now or datetime.now(timezone.utc)
+    raw = os.environ.get(ENV_START)
+    if raw:
+        try:
+            return parse_utc(raw)
+        except ValueError as exc:
+            raise ValueError(f"{ENV_START}: {exc}") from None
+    return now - VENDOR_RETENTION
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

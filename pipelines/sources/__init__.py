@@ -1,0 +1,1 @@
+"""dlt sources: one folder per vendor (dlt verified-sources layout)."""

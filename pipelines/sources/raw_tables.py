@@ -1,0 +1,134 @@
+"""The raw tables the dlt sources write and the dbt sources read: the one contract between them.
+
+Column names follow dlt's snake_case naming of the vendor fields (orgId -> org_id, cIP -> c_ip).
+Every table carries `source_instance` (ThoughtSpot host / Mode workspace) so several tenants
+can share one warehouse; event tables are merged on (source_instance, id).
+
+raw_thoughtspot.security_audit_events   one row per ThoughtSpot event
+  source_instance  varchar      ThoughtSpot host, e.g. my-company.thoughtspot.cloud (host:port for loopback)
+  id               varchar      vendor event id "TS-<uuid>"  (merge key with source_instance)
+  date             timestamptz  the record's `date` (ingest time, microseconds, UTC)
+  ts               timestamptz  event time parsed from log.ts (UTC, seconds)
+  version          varchar      log.version ("1.1")
+  org_id           bigint       log.orgId (0 primary org, -1 cluster-level)
+  user_guid        varchar      log.userGUID (null on failed logins)
+  user_name        varchar      log.userName (null on failed logins)
+  c_ip             varchar      log.cIP (null or empty string happen)
+  type             varchar      log.type (open vocabulary)
+  desc             varchar      log.desc
+  data             json         log.data, re-serialised (values may themselves be JSON strings)
+  log              varchar      the vendor's `log` string, verbatim
+  _loaded_at       timestamptz  when auditlake first loaded the row
+
+raw_mode.audit_logs                      one row per Mode audit log entry
+  source_instance  varchar      Mode workspace username
+  id               varchar      vendor id (UUID)  (merge key with source_instance)
+  action           varchar
+  description      varchar
+  timestamp        timestamptz  UTC
+  workspace_username varchar
+  context          json         nested objects kept as JSON (absent/null allowed)
+  actor            json
+  entity           json
+  record           json         the vendor's entry, verbatim (every key, including unknown ones)
+  _loaded_at       timestamptz
+
+raw_<source>.quarantined_records         records that could not be parsed; never dropped
+  source_instance  varchar
+  record_hash      varchar      sha256 of the verbatim record (merge key with source_instance)
+  record           varchar      the record, verbatim
+  reason           varchar      why it was set aside
+  window_start     timestamptz  the request window it came from
+  window_end       timestamptz
+  quarantined_at   timestamptz
+
+raw_<source>.ingest_windows              one row per window fetched (append); coverage + evidence
+  source_instance  varchar
+  window_start     timestamptz  inclusive
+  window_end       timestamptz  inclusive
+  fetched          bigint       records the API returned
+  new_events       bigint       events not seen before
+  duplicates       bigint       re-read events absorbed (already loaded)
+  quarantined      bigint
+  fetched_at       timestamptz
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TS_UTC = pa.timestamp("us", tz="UTC")
+
+THOUGHTSPOT_EVENTS_TABLE = "security_audit_events"
+MODE_EVENTS_TABLE = "audit_logs"
+QUARANTINE_TABLE = "quarantined_records"
+WINDOWS_TABLE = "ingest_windows"
+
+EVENT_KEY = ("source_instance", "id")
+QUARANTINE_KEY = ("source_instance", "record_hash")
+
+THOUGHTSPOT_EVENTS_SCHEMA = pa.schema(
+    [
+        ("source_instance", pa.string()),
+        ("id", pa.string()),
+        ("date", TS_UTC),
+        ("ts", TS_UTC),
+        ("version", pa.string()),
+        ("org_id", pa.int64()),
+        ("user_guid", pa.string()),
+        ("user_name", pa.string()),
+        ("c_ip", pa.string()),
+        ("type", pa.string()),
+        ("desc", pa.string()),
+        ("data", pa.string()),
+        ("log", pa.string()),
+        ("_loaded_at", TS_UTC),
+    ]
+)
+
+MODE_EVENTS_SCHEMA = pa.schema(
+    [
+        ("source_instance", pa.string()),
+        ("id", pa.string()),
+        ("action", pa.string()),
+        ("description", pa.string()),
+        ("timestamp", TS_UTC),
+        ("workspace_username", pa.string()),
+        ("context", pa.string()),
+        ("actor", pa.string()),
+        ("entity", pa.string()),
+        ("record", pa.string()),
+        ("_loaded_at", TS_UTC),
+    ]
+)
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source_instance", pa.string()),
+        ("record_hash", pa.string()),
+        ("record", pa.string()),
+        ("reason", pa.string()),
+        ("window_start", TS_UTC),
+        ("window_end", TS_UTC),
+        ("quarantined_at", TS_UTC),
+    ]
+)
+
+WINDOWS_SCHEMA = pa.schema(
+    [
+        ("source_instance", pa.string()),
+        ("window_start", TS_UTC),
+        ("window_end", TS_UTC),
+        ("fetched", pa.int64()),
+        ("new_events", pa.int64()),
+        ("duplicates", pa.int64()),
+        ("quarantined", pa.int64()),
+        ("fetched_at", TS_UTC),
+    ]
+)
+
+# Columns dlt must create as DuckDB JSON (Arrow carries them as strings).
+JSON_COLUMNS = {
+    THOUGHTSPOT_EVENTS_TABLE: ("data",),
+    MODE_EVENTS_TABLE: ("context", "actor", "entity", "record"),
+}

@@ -5,7 +5,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export DAGSTER_DISABLE_TELEMETRY ?= 1
 export RUNTIME__DLTHUB_TELEMETRY ?= false
-export DAGSTER_HOME ?= $(CURDIR)/.dagster
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
 .PHONY: setup demo run test bench ui clean
 
@@ -35,4 +35,4 @@ ui: setup
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean:
-	rm -rf warehouse .dagster dbt_project/target dbt_project/logs
+	rm -rf warehouse dbt_project/target dbt_project/logs

@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("pipelines.orchestration.demo", "Run everything on local simulators: ingest, dbt build, checks, report."),
     "run": ("pipelines.orchestration.run", "Ingest then transform then check, once (what the schedule runs)."),
     "ingest": ("pipelines.ingest", "Load new audit events from ThoughtSpot and/or Mode into the warehouse."),
-    "transform": ("pipelines.orchestration.transform_cli", "Run dbt build on the warehouse."),
+    "transform": ("pipelines.transform", "Run dbt build on the warehouse."),
     "simulate": ("pipelines.simulators.serve", "Serve local ThoughtSpot and Mode API simulators."),
     "status": ("pipelines.orchestration.status", "Per source: last load, coverage, gaps, freshness."),
 }

@@ -6,6 +6,8 @@ process at another warehouse by setting AUDITLAKE_WAREHOUSE before calling in.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,6 +19,11 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 ENV_WAREHOUSE = "AUDITLAKE_WAREHOUSE"
 ENV_START = "AUDITLAKE_START"
 ENV_PIPELINES_DIR = "AUDITLAKE_PIPELINES_DIR"
+ENV_PUBLISHED = "AUDITLAKE_PUBLISHED"
+ENV_FRESHNESS_MINUTES = "AUDITLAKE_FRESHNESS_MINUTES"
+ENV_SCHEDULE_CRON = "AUDITLAKE_SCHEDULE_CRON"
+# Events may reach the vendor API up to 30 minutes late: coverage is judged up to now minus this.
+VENDOR_LATENCY = timedelta(minutes=30)
 
 DEFAULT_WAREHOUSE = "warehouse/auditlake.duckdb"
 # ThoughtSpot keeps security events for 30 days, so a first run cannot reach further back.
@@ -37,6 +44,19 @@ def warehouse_path() -> Path:
     if not path.is_absolute():
         path = Path.cwd() / path
     return path
+
+
+def published_path() -> Path:
+    """The read-only copy analysts query; each successful run replaces it atomically.
+
+    DuckDB allows one writer process and a reader cannot open a file a writer holds, so
+    analysts read a copy that is never open for writing.
+    """
+    override = os.environ.get(ENV_PUBLISHED)
+    if override:
+        return Path(override).expanduser().resolve()
+    wh = warehouse_path()
+    return wh.with_name(f"{wh.stem}_published{wh.suffix}")
 
 
 def pipelines_dir() -> Path:
@@ -79,5 +99,51 @@ def backfill_start(now: datetime | None = None) -> datetime:
     return now - VENDOR_RETENTION
 
 
+def freshness_limit() -> timedelta:
+    """How old the last successful fetch of a source may be before its freshness check fails."""
+    raw = os.environ.get(ENV_FRESHNESS_MINUTES, "60")
+    try:
+        return timedelta(minutes=float(raw))
+    except ValueError:
+        raise ValueError(f"{ENV_FRESHNESS_MINUTES}={raw!r} is not a number of minutes") from None
+
+
+def schedule_cron() -> str:
+    """How often the schedule runs ingest -> transform -> checks (default every 15 minutes)."""
+    return os.environ.get(ENV_SCHEDULE_CRON, "*/15 * * * *")
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@contextlib.contextmanager
+def warehouse_write_lock(timeout_seconds: float | None = None, path: Path | None = None):
+    """Hold the warehouse's writer lock (a flock beside the DuckDB file).
+
+    DuckDB lets one process write a file; every writer (dlt load, dbt build, publish) takes
+    this lock first, so a second writer waits its turn instead of failing on DuckDB's own lock.
+    Works across Dagster runs, cron and the CLI alike.
+    """
+    import time
+
+    path = path or warehouse_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    with open(lock_path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"Another auditlake process is writing {path} (lock {lock_path}); "
+                        "wait for it to finish or raise the timeout."
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

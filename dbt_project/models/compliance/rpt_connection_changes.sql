@@ -1,0 +1,32 @@
+-- Data connections created, edited or deleted, and access to them granted, changed or removed.
+select
+    event_key,
+    source_system,
+    source_instance,
+    event_time,
+    event_type,
+    event_action,
+    outcome,
+    case
+        when event_action in ('grant') then 'access_granted'
+        when event_action in ('revoke') then 'access_removed'
+        when event_action = 'update' and event_type ilike '%access%' then 'access_changed'
+        when event_action = 'create' then 'created'
+        when event_action = 'delete' then 'deleted'
+        else 'edited'
+    end as change_kind,
+    actor_name as changed_by,
+    actor_id as changed_by_id,
+    actor_ip,
+    target_type,
+    coalesce(target_id, details ->> '$.connectionId', details ->> '$.connection') as connection_id,
+    coalesce(target_name, details ->> '$.connectionName') as connection_name,
+    details ->> '$.connectionType' as connection_type,
+    -- the principal given or denied access (Mode context), and with which role
+    coalesce(details ->> '$.group_name', details ->> '$.member_username', details ->> '$.username') as principal_name,
+    coalesce(details ->> '$.group_id', details ->> '$.member_id', details ->> '$.user_id') as principal_id,
+    coalesce(details ->> '$.role', details ->> '$.new_role') as principal_role,
+    {{ is_off_hours('event_time') }} as is_off_hours,
+    details
+from {{ ref('fct_audit_events') }}
+where event_category = 'connection_management'

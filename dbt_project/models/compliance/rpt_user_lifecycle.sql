@@ -1,0 +1,91 @@
+-- Joiner / mover / leaver events per user, with activity after deletion on leaver rows.
+with events as (
+    select * from {{ ref('fct_audit_events') }}
+),
+
+users as (
+    select * from {{ ref('dim_users') }}
+),
+
+actions as (
+    -- Mode logs no removal action: a role change to `removed` is the removal
+    select *, case
+        when event_category = 'user_management' then event_action
+        when event_category = 'privilege_management'
+             and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted') then 'delete'
+    end as lifecycle_action
+    from events
+    where target_type in ('user', 'workspace_user')
+),
+
+stages as (
+    select
+        *,
+        case
+            when lifecycle_action in ('create', 'invite', 'enable') then 'joiner'
+            when lifecycle_action in ('delete', 'disable', 'expire') then 'leaver'
+            when event_category in ('privilege_management', 'group_management', 'access_control') then 'mover'
+        end as lifecycle_stage
+    from actions
+    where lifecycle_action in ('create', 'invite', 'enable', 'delete', 'disable', 'expire')
+       or event_category in ('privilege_management', 'group_management', 'access_control')
+),
+
+resolved as (
+    -- name the subject user: the target name, or the user last seen with the target id
+    select s.*, coalesce(s.target_name, u.user_name, s.target_id) as subject_user_name
+    from stages s
+    left join users u
+        on u.source_system = s.source_system and u.source_instance = s.source_instance and u.user_id = s.target_id
+        and s.target_name is null
+),
+
+deletions as (
+    -- successful deletions, each open until the account is created / invited / enabled again
+    select
+        d.event_key, d.source_system, d.source_instance, d.subject_user_name, d.target_id, d.event_time,
+        min(j.event_time) as rejoined_at
+    from resolved d
+    left join resolved j
+        on j.source_system = d.source_system and j.source_instance = d.source_instance
+        and j.subject_user_name = d.subject_user_name and j.lifecycle_stage = 'joiner'
+        and j.outcome = 'success' and j.event_time > d.event_time
+    where d.lifecycle_stage = 'leaver' and d.lifecycle_action = 'delete' and d.outcome = 'success'
+    group by all
+),
+
+after_deletion as (
+    select
+        d.event_key,
+        count(*) as events_after_deletion,
+        min(e.event_time) as first_activity_after_deletion_at
+    from deletions d
+    join events e
+        on e.source_system = d.source_system and e.source_instance = d.source_instance
+        and e.event_time > d.event_time
+        and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
+        and (e.actor_name = d.subject_user_name or (d.target_id is not null and e.actor_id = d.target_id))
+        -- a failed login under a deleted name is an attempt, not activity (it shows in rpt_authentication_failures)
+        and not (e.event_category = 'authentication' and e.outcome = 'failure')
+    group by d.event_key
+)
+
+select
+    r.event_key,
+    r.source_system,
+    r.source_instance,
+    r.subject_user_name as user_name,
+    r.target_id as user_id,
+    r.lifecycle_stage,
+    r.event_time,
+    r.event_type,
+    r.event_action,
+    r.lifecycle_action,
+    r.outcome,
+    r.actor_name as performed_by,
+    r.actor_name is not null and lower(r.actor_name) = lower(r.subject_user_name) as is_self_service,
+    coalesce(a.events_after_deletion, 0) > 0 as activity_after_deletion,
+    coalesce(a.events_after_deletion, 0) as events_after_deletion,
+    a.first_activity_after_deletion_at
+from resolved r
+left join after_deletion a using (event_key)

@@ -1,0 +1,128 @@
+{{ config(materialized='table') }}
+-- One row per user per source instance. A user is known by name (ThoughtSpot and Mode both log the
+-- username); ids seen beside a name map id-only events (ThoughtSpot USERS_DELETED lists GUIDs) back
+-- to it. Failed logins count against a known user but do not create one: an attempted name that
+-- never did anything else is not an account.
+with events as (
+    select
+        source_system, source_instance, event_time, event_category, event_action, outcome,
+        is_privileged, actor_id, actor_name, target_type, target_id, target_name, details
+    from {{ ref('fct_audit_events') }}
+),
+
+identities as (
+    -- latest name seen for each vendor user id, from actors and from user-typed targets
+    select source_system, source_instance, user_id, arg_max(user_name, event_time) as user_name
+    from (
+        select source_system, source_instance, actor_id as user_id, actor_name as user_name, event_time
+        from events where actor_id is not null and actor_name is not null
+        union all
+        select source_system, source_instance, target_id, target_name, event_time
+        from events
+        where target_type in ('user', 'workspace_user') and target_id is not null and target_name is not null
+    )
+    group by all
+),
+
+lifecycle as (
+    -- account state changes applied to a user (the target), success only: an attempt may have failed.
+    -- Mode logs no removal action: a role change to `removed` is the removal.
+    select
+        e.source_system,
+        e.source_instance,
+        coalesce(e.target_name, i.user_name, e.target_id) as user_name,
+        coalesce(e.target_id, i2.user_id) as user_id,
+        e.lifecycle_action as event_action,
+        e.event_time
+    from (
+        select *, case
+            when event_category = 'user_management' then event_action
+            when event_category = 'privilege_management'
+                 and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted') then 'delete'
+        end as lifecycle_action
+        from events
+    ) e
+    left join identities i
+        on i.source_system = e.source_system and i.source_instance = e.source_instance and i.user_id = e.target_id
+    left join identities i2
+        on i2.source_system = e.source_system and i2.source_instance = e.source_instance
+        and i2.user_name = e.target_name and e.target_id is null
+    where e.target_type in ('user', 'workspace_user')
+      and e.outcome = 'success'
+      and e.lifecycle_action in ('create', 'invite', 'enable', 'delete', 'disable', 'expire')
+      and coalesce(e.target_name, i.user_name, e.target_id) is not null
+),
+
+activity as (
+    select
+        source_system, source_instance, actor_name as user_name,
+        max(actor_id) as user_id,
+        min(event_time) filter (where not (event_category = 'authentication' and outcome = 'failure')) as first_seen_at,
+        max(event_time) filter (where not (event_category = 'authentication' and outcome = 'failure')) as last_seen_at,
+        max(event_time) filter (where event_category = 'authentication' and event_action = 'login' and outcome = 'success') as last_login_at,
+        max(event_time) filter (where event_category = 'authentication' and outcome = 'failure') as last_failed_login_at,
+        count(*) filter (where event_category = 'authentication' and outcome = 'failure') as failed_login_count,
+        count(*) filter (where not (event_category = 'authentication' and outcome = 'failure')) as event_count,
+        max(event_time) filter (where is_privileged) as last_privileged_action_at,
+        count(*) filter (where is_privileged) as privileged_action_count
+    from events
+    where actor_name is not null
+    group by all
+),
+
+admin_grants as (
+    -- role changes that made a user an admin (Mode context carries the new role)
+    select source_system, source_instance, target_name as user_name, max(event_time) as last_admin_grant_at
+    from events
+    where event_category = 'privilege_management' and target_type in ('user', 'workspace_user')
+      and coalesce(details ->> '$.new_role', details ->> '$.role', '') ilike '%admin%'
+    group by all
+),
+
+lifecycle_by_user as (
+    select
+        source_system, source_instance, user_name,
+        max(user_id) as user_id,
+        min(event_time) filter (where event_action in ('create', 'invite')) as created_at,
+        max(event_time) filter (where event_action in ('create', 'invite', 'enable')) as last_enabled_at,
+        max(event_time) filter (where event_action = 'delete') as deleted_at,
+        max(event_time) filter (where event_action in ('disable', 'expire')) as disabled_at
+    from lifecycle
+    group by all
+),
+
+users as (
+    select source_system, source_instance, user_name from lifecycle_by_user
+    union
+    select source_system, source_instance, user_name from activity where event_count > 0
+)
+
+select
+    {{ audit_event_key('u.source_system', 'u.source_instance', 'u.user_name') }} as user_key,
+    u.source_system,
+    u.source_instance,
+    u.user_name,
+    coalesce(a.user_id, l.user_id) as user_id,
+    least(a.first_seen_at, l.created_at) as first_seen_at,
+    greatest(a.last_seen_at, l.deleted_at, l.disabled_at, l.last_enabled_at) as last_seen_at,
+    a.last_seen_at as last_activity_at,
+    a.last_login_at,
+    a.last_failed_login_at,
+    coalesce(a.failed_login_count, 0) as failed_login_count,
+    coalesce(a.event_count, 0) as event_count,
+    l.created_at,
+    l.deleted_at,
+    l.disabled_at,
+    case
+        when l.deleted_at is not null and l.deleted_at >= coalesce(l.last_enabled_at, l.deleted_at) then 'deleted'
+        when l.disabled_at is not null and l.disabled_at >= coalesce(l.last_enabled_at, l.disabled_at) then 'disabled'
+        else 'active'
+    end as current_status,
+    coalesce(a.privileged_action_count, 0) > 0 or g.last_admin_grant_at is not null as is_privileged,
+    coalesce(a.privileged_action_count, 0) as privileged_action_count,
+    a.last_privileged_action_at,
+    g.last_admin_grant_at
+from users u
+left join activity a using (source_system, source_instance, user_name)
+left join lifecycle_by_user l using (source_system, source_instance, user_name)
+left join admin_grants g using (source_system, source_instance, user_name)

@@ -1,0 +1,27 @@
+-- One row per Mode audit log entry; actor / entity / context are nested JSON objects (any may be
+-- absent or null), read with DuckDB's JSON operators.
+with source as (
+    select * from {{ raw_source('raw_mode', 'audit_logs') }}
+)
+
+select
+    'mode' as source_system,
+    source_instance,
+    id as source_event_id,
+    coalesce(try_cast(record ->> '$.timestamp' as timestamp with time zone), "timestamp") as event_time,
+    cast(null as timestamp with time zone) as vendor_ingested_at,
+    coalesce(action, record ->> '$.action') as event_type,
+    coalesce(description, record ->> '$.description') as event_description,
+    cast(null as varchar) as schema_version,
+    cast(null as bigint) as org_id,
+    nullif(actor ->> '$.user_id', '') as actor_id,
+    nullif(actor ->> '$.username', '') as actor_name,
+    nullif(trim(actor ->> '$.ip'), '') as actor_ip,
+    nullif(actor ->> '$.user_agent', '') as actor_user_agent,
+    nullif(entity ->> '$.entity_type', '') as target_type,
+    nullif(entity ->> '$.entity_id', '') as target_id,
+    nullif(entity ->> '$.entity_name', '') as target_name,
+    coalesce(context, '{}'::json) as details,
+    record as raw_payload,
+    _loaded_at as loaded_at
+from source

@@ -1,0 +1,16 @@
+-- No documented event type may fall into `unknown`: every catalogue row has a real category and
+-- outcome, and a fact row whose type is in the catalogue carries the catalogue's category.
+-- (Checks recently loaded fact rows only: older ones were checked when they arrived.)
+select 'catalogue' as failing_in, source_system, event_type
+from {{ ref('audit_event_catalog') }}
+where event_category = 'unknown' or outcome = 'unknown'
+
+union all
+
+select 'fct_audit_events', f.source_system, f.event_type
+from {{ ref('fct_audit_events') }} f
+join {{ ref('audit_event_catalog') }} c using (source_system, event_type)
+where f.event_category = 'unknown'
+  and f.loaded_at >= (
+      select max(loaded_at) - interval '{{ var("recent_rows_test_hours") }} hours' from {{ ref('fct_audit_events') }}
+  )

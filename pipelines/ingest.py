@@ -1,0 +1,223 @@
+"""`auditlake ingest`: load new audit events from ThoughtSpot and/or Mode into the warehouse.
+
+The glue the CLI and Dagster share: one dlt pipeline per source, writing raw_<source> in the
+DuckDB file from AUDITLAKE_WAREHOUSE. The sources themselves know nothing of this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, Optional
+
+from pipelines import settings
+
+SOURCE_CHOICES = ("thoughtspot", "mode", "all")
+
+
+@dataclass
+class IngestSummary:
+    source: str
+    source_instance: Optional[str] = None
+    new_events: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    windows: int = 0
+    window_start: Optional[datetime] = None
+    window_end: Optional[datetime] = None
+    error: Optional[str] = None  # None on success
+    skipped: bool = False  # credentials absent: nothing attempted
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def line(self) -> str:
+        if self.skipped:
+            return f"{self.source}: skipped, not configured"
+        name = f"{self.source} ({self.source_instance})" if self.source_instance else self.source
+        if self.error:
+            return f"{name}: FAILED: {self.error}"
+        span = ""
+        if self.window_start and self.window_end:
+            span = f" ({_fmt(self.window_start)} .. {_fmt(self.window_end)})"
+        return (
+            f"{name}: {self.new_events} new events, {self.duplicates} re-read duplicates absorbed, "
+            f"{self.quarantined} quarantined records, {self.windows} windows covered{span}"
+        )
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_pipeline(source: str):  # -> dlt.Pipeline
+    import dlt
+
+    if source not in settings.RAW_DATASETS:
+        raise ValueError(f"unknown source {source!r}: choose one of {', '.join(settings.SOURCES)}")
+    warehouse = settings.warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=f"auditlake_{source}",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name=settings.RAW_DATASETS[source],
+        pipelines_dir=str(settings.pipelines_dir()),
+    )
+
+
+def _source_factory(source: str) -> Callable[..., Any]:
+    if source == "thoughtspot":
+        from pipelines.sources.thoughtspot import thoughtspot_source
+
+        return thoughtspot_source
+    if source == "mode":
+        from pipelines.sources.mode import mode_source
+
+        return mode_source
+    raise ValueError(f"unknown source {source!r}: choose one of {', '.join(settings.SOURCES)}")
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """dlt wraps errors raised in a source (PipelineStepFailed, ResourceExtractionError...): find ours."""
+    from pipelines.sources._shared import SourceError, SourceNotConfigured
+
+    seen = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (SourceError, SourceNotConfigured)):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return exc
+
+
+def build_source(source: str, progress: Callable[[str], None] = print, **overrides: Any):  # -> DltSource | None
+    """The configured dlt source, or None (after a one-line notice) when its credentials are absent.
+
+    Misconfiguration other than absence (http:// to a remote host, bad values) raises SourceError.
+    `overrides` go to the source function (e.g. until=..., overlap_minutes=...).
+    """
+    from pipelines.sources._shared import SourceNotConfigured
+
+    factory = _source_factory(source)
+    try:
+        return factory(**overrides)
+    except Exception as exc:  # dlt may wrap what the source function raised
+        inner = _unwrap(exc)
+        if isinstance(inner, SourceNotConfigured):
+            progress(str(inner))
+            return None
+        if inner is not exc:
+            raise inner from None
+        raise
+
+
+# Placeholder configuration that lets a source be built without credentials, so an orchestrator can
+# read its resources and tables at definition time; it is never used to fetch anything.
+_DEFINITION_PLACEHOLDERS = {
+    "thoughtspot": {"base_url": "https://unconfigured.invalid", "username": "unconfigured",
+                    "secret_key": "definition-placeholder"},
+    "mode": {"workspace": "unconfigured", "api_token": "definition-placeholder", "api_secret": "definition-placeholder"},
+}
+
+
+def source_for_definitions(source: str):  # -> DltSource
+    """A source object for describing assets (resource and table names) when credentials may be absent.
+
+    Run with `build_source(source)` instead: this one points at a placeholder host.
+    """
+    return _source_factory(source)(**_DEFINITION_PLACEHOLDERS[source])
+
+
+class _WindowCollector(logging.Handler):
+    """Receives the sources' per-window records: forwards the text, keeps the numbers."""
+
+    def __init__(self, progress: Callable[[str], None]):
+        super().__init__(level=logging.INFO)
+        self.progress = progress
+        self.windows: list[Any] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stats = getattr(record, "window_stats", None)
+        if stats is not None:
+            self.windows.append(stats)
+        try:
+            self.progress(record.getMessage())
+        except Exception:  # progress display must never break a load
+            pass
+
+
+def run_ingest(
+    sources: Iterable[str] = ("thoughtspot", "mode"),
+    progress: Callable[[str], None] = print,
+    **overrides: Any,
+) -> list[IngestSummary]:
+    """Run each configured source's pipeline in turn; never raises for one source's failure."""
+    from pipelines.sources._shared import progress_logger, scrub
+
+    summaries = []
+    for source in sources:
+        summary = IngestSummary(source=source)
+        collector = _WindowCollector(progress)
+        progress_logger.addHandler(collector)
+        previous_level = progress_logger.level
+        progress_logger.setLevel(logging.INFO)
+        try:
+            dlt_source = build_source(source, progress=progress, **overrides)
+            if dlt_source is None:
+                summary.skipped = True
+                summaries.append(summary)
+                continue
+            pipeline = make_pipeline(source)
+            # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
+            pipeline.run(dlt_source, loader_file_format="parquet")
+        except Exception as exc:  # one source failing must not stop the other
+            summary.error = scrub(str(_unwrap(exc))).strip().splitlines()[0][:500] if str(exc) else type(exc).__name__
+        finally:
+            progress_logger.removeHandler(collector)
+            progress_logger.setLevel(previous_level)
+        _fill(summary, collector.windows)
+        summaries.append(summary)
+    return summaries
+
+
+def _fill(summary: IngestSummary, windows: list[Any]) -> None:
+    # A failed run loads nothing (state and rows are committed together), so report no counts.
+    if not windows or summary.error:
+        summary.windows = len(windows) if not summary.error else 0
+        return
+    summary.source_instance = windows[0].source_instance
+    summary.windows = len(windows)
+    summary.new_events = sum(w.new_events for w in windows)
+    summary.duplicates = sum(w.duplicates for w in windows)
+    summary.quarantined = sum(w.quarantined for w in windows)
+    summary.window_start = min(w.window.start for w in windows)
+    summary.window_end = max(w.window.end for w in windows)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source",
+        choices=SOURCE_CHOICES,
+        default="all",
+        help="which vendor to load (default: all configured sources)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    selected = settings.SOURCES if args.source == "all" else (args.source,)
+    print(f"warehouse: {settings.warehouse_path()}", flush=True)
+    summaries = run_ingest(selected, progress=lambda line: print(line, flush=True))
+    for summary in summaries:
+        print(summary.line(), file=sys.stderr if summary.error and not summary.skipped else sys.stdout, flush=True)
+    if all(s.skipped for s in summaries):
+        print("nothing to ingest: no source is configured", file=sys.stderr)
+        return 2
+    return 1 if any(s.error and not s.skipped for s in summaries) else 0

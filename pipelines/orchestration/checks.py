@@ -1,0 +1,153 @@
+"""Asset checks beyond dbt's tests. Each description tells the on-call reader what failed and what to do."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines import settings
+from pipelines.orchestration import warehouse_checks as wc
+from pipelines.sources.raw_tables import MODE_EVENTS_TABLE, THOUGHTSPOT_EVENTS_TABLE
+
+RAW_EVENT_KEYS = {
+    "thoughtspot": dg.AssetKey([settings.RAW_DATASETS["thoughtspot"], THOUGHTSPOT_EVENTS_TABLE]),
+    "mode": dg.AssetKey([settings.RAW_DATASETS["mode"], MODE_EVENTS_TABLE]),
+}
+FACT_KEY = dg.AssetKey(["core", "fct_audit_events"])
+_PRODUCT = {"thoughtspot": "ThoughtSpot", "mode": "Mode"}
+
+
+def _checks_for_source(source: str) -> list[dg.AssetChecksDefinition]:
+    key = RAW_EVENT_KEYS[source]
+    product = _PRODUCT[source]
+
+    @dg.asset_check(
+        asset=key,
+        name="freshness",
+        description=(
+            f"{product} was fetched successfully within AUDITLAKE_FRESHNESS_MINUTES (default 60). "
+            "If it fails, the schedule is off or ingest keeps failing: read the last ingest run's log."
+        ),
+    )
+    def freshness() -> dg.AssetCheckResult:
+        now = settings.utc_now()
+        limit = settings.freshness_limit()
+        with wc.open_warehouse() as con:
+            fetched = wc.last_fetch(con, source)
+        if not fetched:
+            return dg.AssetCheckResult(
+                passed=True,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"note": f"{product} has never been fetched (not configured?)"},
+            )
+        stale = {i: t for i, t in fetched.items() if now - t > limit}
+        return dg.AssetCheckResult(
+            passed=not stale,
+            metadata={
+                "last_fetch": {i: t.isoformat() for i, t in fetched.items()},
+                "stale_instances": sorted(stale),
+                "limit_minutes": limit.total_seconds() / 60,
+            },
+        )
+
+    @dg.asset_check(
+        asset=key,
+        name="coverage",
+        description=(
+            f"Every moment from the first {product} window to now − 30 min (the vendor's latency) was fetched. "
+            "ERROR while a gap can still be recovered, before it falls out of the vendor's 30-day retention: "
+            "run `auditlake ingest --since <gap start> --until <gap end>` (or the backfill job) now. "
+            "A gap past retention is WARN: those events are gone; record it in your audit evidence."
+        ),
+    )
+    def coverage() -> dg.AssetCheckResult:
+        with wc.open_warehouse() as con:
+            cov = wc.coverage(con, source)
+        recoverable = [g for g in cov.gaps if g.recoverable]
+        metadata = {
+            "windows": cov.windows,
+            "covered": {i: f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M} UTC" for i, (a, b) in cov.instances.items()},
+            "gaps": [g.describe() for g in cov.gaps],
+        }
+        if recoverable:
+            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
+        if cov.gaps:
+            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
+        return dg.AssetCheckResult(passed=True, metadata=metadata)
+
+    @dg.asset_check(
+        asset=key,
+        name="quarantined_records",
+        description=(
+            f"No {product} record was set aside as unparseable. WARN when some were: they are kept verbatim in "
+            f"{settings.RAW_DATASETS[source]}.quarantined_records with the reason; check whether the vendor changed its format."
+        ),
+    )
+    def quarantined_records() -> dg.AssetCheckResult:
+        with wc.open_warehouse() as con:
+            rows = wc.quarantined(con, source)
+        total = sum(n for _, _, n in rows)
+        return dg.AssetCheckResult(
+            passed=total == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"quarantined": total, "by_reason": [f"{i}: {r} ({n})" for i, r, n in rows[:20]]},
+        )
+
+    return [freshness, coverage, quarantined_records]
+
+
+@dg.asset_check(
+    asset=FACT_KEY,
+    name="no_duplicate_events",
+    description=(
+        "Each vendor event appears once in core.fct_audit_events. If it fails, an incremental run double-loaded: "
+        "rebuild the fact with `auditlake transform --full-refresh --select fct_audit_events`."
+    ),
+)
+def no_duplicate_events() -> dg.AssetCheckResult:
+    with wc.open_warehouse() as con:
+        extra = wc.fact_duplicates(con)
+    return dg.AssetCheckResult(passed=extra == 0, metadata={"duplicate_rows": extra})
+
+
+@dg.asset_check(
+    asset=FACT_KEY,
+    name="raw_fact_reconciliation",
+    description=(
+        "Per source instance, the fact holds exactly as many events as the raw tables. If it fails, events were "
+        "lost or invented between raw and core: rerun `auditlake transform` and compare the counts in the metadata."
+    ),
+)
+def raw_fact_reconciliation() -> dg.AssetCheckResult:
+    with wc.open_warehouse() as con:
+        mismatches = {s: wc.reconciliation(con, s) for s in settings.SOURCES}
+        counts = {s: wc.fact_event_counts(con, s) for s in settings.SOURCES}
+    bad = [f"{s} {i}: raw {r} vs fact {f}" for s, rows in mismatches.items() for i, r, f in rows]
+    return dg.AssetCheckResult(
+        passed=not bad,
+        metadata={"mismatches": bad, "fact_events": {s: sum(c.values()) for s, c in counts.items()}},
+    )
+
+
+@dg.asset_check(
+    asset=FACT_KEY,
+    name="unmapped_event_types",
+    description=(
+        "Every event type is in the event catalogue (dbt_project/seeds/audit_event_catalog.csv). WARN lists new "
+        "vendor event types that landed with category 'unknown': add them to the catalogue so the marts see them."
+    ),
+)
+def unmapped_event_types() -> dg.AssetCheckResult:
+    with wc.open_warehouse() as con:
+        rows = wc.unmapped_event_types(con)
+    return dg.AssetCheckResult(
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unmapped": [f"{s}: {t} ({n} events)" for s, t, n in rows]},
+    )
+
+
+def all_checks() -> list[dg.AssetChecksDefinition]:
+    checks: list[dg.AssetChecksDefinition] = []
+    for source in settings.SOURCES:
+        checks.extend(_checks_for_source(source))
+    return checks + [no_duplicate_events, raw_fact_reconciliation, unmapped_event_types]

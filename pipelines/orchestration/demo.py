@@ -1,0 +1,123 @@
+"""`auditlake demo`: the whole product on local simulators, start to finish.
+
+Starts both API simulators on free loopback ports, points the sources at them, runs the
+same job the schedule runs (ingest, dbt build, checks, publish) and prints a short report.
+The demo warehouse is its own file (default warehouse/demo/auditlake.duckdb), recreated on
+each demo, so a demo never touches a real warehouse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from pipelines import settings
+
+DEMO_WAREHOUSE = Path("warehouse/demo/auditlake.duckdb")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", default=str(DEMO_WAREHOUSE), help="Demo DuckDB file (recreated).")
+    parser.add_argument("--days", type=int, default=30, help="Days of simulated history (max 30: vendor retention).")
+    parser.add_argument("--events-per-day", type=int, default=400, help="Simulated ThoughtSpot events per day.")
+    parser.add_argument("--seed", type=int, default=7)
+
+
+def _reset(warehouse: Path) -> None:
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    for path in (warehouse, settings.published_path(), warehouse.with_name(warehouse.name + ".wal")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(settings.pipelines_dir(), ignore_errors=True)
+
+
+def mart_findings(con) -> list[tuple[str, int, dict[str, int]]]:
+    """(mart, rows, {flag column: rows where it is true}) for every compliance mart."""
+    marts = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'compliance' order by 1"
+        ).fetchall()
+    ]
+    findings = []
+    for mart in marts:
+        columns = con.execute(
+            "select column_name from information_schema.columns where table_schema = 'compliance' "
+            "and table_name = ? and data_type = 'BOOLEAN' order by ordinal_position",
+            [mart],
+        ).fetchall()
+        rows = con.execute(f"select count(*) from compliance.{mart}").fetchone()[0]
+        flags = {}
+        for (column,) in columns:
+            flags[column] = con.execute(f'select count(*) from compliance.{mart} where "{column}"').fetchone()[0]
+        findings.append((mart, rows, flags))
+    return findings
+
+
+def report(outcome, out=sys.stdout) -> None:
+    from pipelines.orchestration import warehouse_checks as wc
+    from pipelines.orchestration.run import print_checks
+
+    published = settings.published_path()
+    print("\n=== auditlake demo report ===", file=out)
+    with wc.open_warehouse() as con:
+        for source in settings.SOURCES:
+            counts = wc.fact_event_counts(con, source)
+            print(f"{source:12s} {sum(counts.values()):>8,} events in core.fct_audit_events", file=out)
+        print("\ncompliance marts (rows; flagged rows):", file=out)
+        for mart, rows, flags in mart_findings(con):
+            flagged = ", ".join(f"{k}={v}" for k, v in flags.items() if v) or "-"
+            print(f"  compliance.{mart:32s} {rows:>7,}  {flagged}", file=out)
+    print("\nchecks:", file=out)
+    print_checks(outcome, out=out)
+    print(
+        f"\nwarehouse (writer):      {settings.warehouse_path()}\n"
+        f"analysts' copy (read):   {published}\n"
+        f"query it:  duckdb -readonly {published} \"select * from compliance.rpt_authentication_failures "
+        "where is_brute_force limit 10\"\n"
+        f"   or:     python -c \"import duckdb; print(duckdb.connect('{published}', read_only=True)"
+        ".sql('select event_category, count(*) from core.fct_audit_events group by 1'))\"",
+        file=out,
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from pipelines.orchestration.run import run_pipeline
+    from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
+
+    warehouse = Path(args.warehouse).expanduser().resolve()
+    os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
+    _reset(warehouse)
+    days = max(1, min(args.days, 30))
+    ts_history = HistoryConfig(seed=args.seed, days=days, events_per_day=args.events_per_day)
+    mode_history = HistoryConfig(seed=args.seed + 1, days=days, events_per_day=max(20, args.events_per_day // 4))
+    with ThoughtSpotSimulator(history=ts_history) as ts, ModeSimulator(history=mode_history) as mode:
+        os.environ.update(
+            {
+                "SOURCES__THOUGHTSPOT__BASE_URL": ts.base_url,
+                "SOURCES__THOUGHTSPOT__USERNAME": ts.username,
+                "SOURCES__THOUGHTSPOT__SECRET_KEY": ts.secret_key,
+                "SOURCES__MODE__BASE_URL": mode.base_url,
+                "SOURCES__MODE__WORKSPACE": mode.workspace,
+                "SOURCES__MODE__API_TOKEN": mode.api_token,
+                "SOURCES__MODE__API_SECRET": mode.api_secret,
+            }
+        )
+        os.environ.pop("SOURCES__THOUGHTSPOT__PASSWORD", None)
+        print(f"simulators: ThoughtSpot {ts.base_url}, Mode {mode.base_url} (workspace {mode.workspace})")
+        print(f"history: {days} days, ~{args.events_per_day} ThoughtSpot events/day; warehouse {warehouse}")
+        outcome = run_pipeline()
+    if not outcome.success:
+        print(f"demo FAILED: steps {', '.join(outcome.failed_steps) or '?'} failed (run {outcome.run_id})")
+        from pipelines.orchestration.run import print_checks
+
+        print_checks(outcome)
+        return 1
+    report(outcome)
+    if not outcome.ok:
+        print("\ndemo FAILED: a blocking check failed (see above)")
+        return 1
+    print("\ndemo OK")
+    return 0

@@ -1,0 +1,55 @@
+"""Publish the read-only copy of the warehouse that analysts query.
+
+DuckDB lets one process write a file and a reader cannot open a file a writer holds.
+Analysts therefore read a separate file that no writer ever opens: after each successful
+run the warehouse is checkpointed, copied to a temporary file, and renamed over the
+published copy. The rename is atomic, and a reader that already has the old copy open
+keeps reading it (its inode lives on) without any lock error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from pipelines import settings
+
+
+def publish_warehouse(source: Path | None = None, target: Path | None = None) -> Path:
+    source = source or settings.warehouse_path()
+    target = target or settings.published_path()
+    if not source.exists():
+        raise FileNotFoundError(f"No warehouse at {source} to publish: run ingest first.")
+    with settings.warehouse_write_lock(path=source):
+        # Fold the write-ahead log into the file so the copy is complete on its own.
+        with duckdb.connect(str(source)) as con:
+            con.execute("checkpoint")
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def build_publish_asset(upstream: list) -> "object":
+    """The Dagster asset that publishes the analysts' copy after the marts are built."""
+    import dagster as dg
+
+    @dg.asset(
+        key=dg.AssetKey(["published_warehouse"]),
+        deps=upstream,
+        group_name="publish",
+        kinds={"duckdb"},
+        pool="duckdb_warehouse",
+        description=(
+            "Read-only copy of the warehouse for analysts (AUDITLAKE_PUBLISHED, default <warehouse>_published.duckdb), "
+            "replaced atomically after each successful build so queries never meet the writer's lock."
+        ),
+    )
+    def published_warehouse() -> dg.MaterializeResult:
+        path = publish_warehouse()
+        return dg.MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
+
+    return published_warehouse

@@ -1,0 +1,60 @@
+"""`auditlake status`: per source, last load, coverage, gaps and freshness, read from the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines import settings
+from pipelines.orchestration import warehouse_checks as wc
+
+
+def status_lines(con) -> tuple[list[str], bool]:
+    """Human lines and whether everything is healthy (fresh, no recoverable gap)."""
+    now = settings.utc_now()
+    limit = settings.freshness_limit()
+    lines: list[str] = []
+    healthy = True
+    for source in settings.SOURCES:
+        fetched = wc.last_fetch(con, source)
+        if not fetched:
+            lines.append(f"{source}: never loaded")
+            continue
+        cov = wc.coverage(con, source, now)
+        events = wc.raw_event_counts(con, source)
+        quarantined = sum(n for _, _, n in wc.quarantined(con, source))
+        for instance, last in fetched.items():
+            age = now - last
+            fresh = age <= limit
+            healthy &= fresh
+            first, covered_until = cov.instances.get(instance, (None, None))
+            lines.append(
+                f"{source} {instance}: {events.get(instance, 0)} events; last load {last:%Y-%m-%d %H:%M} UTC "
+                f"({age.total_seconds() / 60:.0f} min ago, {'fresh' if fresh else 'STALE'}); "
+                f"covered {first:%Y-%m-%d %H:%M} → {covered_until:%Y-%m-%d %H:%M} UTC"
+            )
+        for gap in cov.gaps:
+            healthy &= not gap.recoverable
+            lines.append(f"  gap {gap.describe()}")
+        if quarantined:
+            lines.append(f"  {quarantined} quarantined records in {settings.RAW_DATASETS[source]}.quarantined_records")
+    return lines, healthy
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", help="DuckDB file to inspect (default AUDITLAKE_WAREHOUSE).")
+
+
+def main(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    path = Path(args.warehouse).resolve() if args.warehouse else settings.warehouse_path()
+    try:
+        with wc.open_warehouse(path) as con:
+            lines, healthy = status_lines(con)
+    except FileNotFoundError as exc:
+        print(exc)
+        return 1
+    print(f"warehouse {path}")
+    for line in lines:
+        print(line)
+    return 0 if healthy else 1

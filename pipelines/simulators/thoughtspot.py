@@ -1,0 +1,286 @@
+"""A local ThoughtSpot Cloud REST v2 simulator: `auth/token/full` and `logs/fetch` (reference/thoughtspot-api.md).
+
+Behaviour where the vendor documents nothing (marked [I] in the reference) is fixed here and documented:
+- window > 24 h -> 400 10002; end < start -> 400 10002; bounds are inclusive at millisecond resolution
+  (a record whose `date` truncated to the ms equals start or end is returned);
+- only start -> [start, min(start + 24 h, now)]; only end -> [end - 24 h, end]; neither -> [now - 24 h, now];
+- records are filtered on `date`, limited to the 30-day retention, and returned as a bare JSON array in a
+  deterministic shuffled order (ThoughtSpot promises no order);
+- epochs may be JSON numbers or numeric strings; anything else -> 400;
+- `get_all_logs` false -> only records of the token's org (the v1 reading: true = every org);
+- error bodies use the SPEC shape {"error":{"message":{"code","incident_id_guid","trace_id_guid","debug"}}}, or
+  the nested live variant with `error_shape="nested"`. Codes: 400/415 10002, 401 10097, 403 10023, 500 10038,
+  anything else 10000;
+- 401 for a missing, unknown or expired bearer token; 403 for a token of the non-admin `viewer_username`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ._http import Response, SimulatorBase
+from .clock import SimClock
+from .events import US, HistoryConfig, ThoughtSpotTimeline, TS_RETENTION, to_us
+from .faults import Fault, FaultPlan
+
+TOKEN_PATH = "/api/rest/2.0/auth/token/full"
+LOGS_PATH = "/api/rest/2.0/logs/fetch"
+DEFAULT_TOKEN_VALIDITY_SECONDS = 300
+MAX_WINDOW_MS = 86_400_000
+_ERROR_CODES = {400: 10002, 415: 10002, 401: 10097, 403: 10023, 500: 10038}
+
+
+@dataclass
+class _Token:
+    username: str
+    user_guid: str
+    org_id: int
+    issued_ms: int
+    expires_ms: int
+    serial: int
+    admin: bool
+
+
+class ThoughtSpotSimulator(SimulatorBase):
+    product = "thoughtspot"
+
+    def __init__(
+        self,
+        history: HistoryConfig | None = None,
+        faults: FaultPlan | None = None,
+        clock: SimClock | None = None,
+        username: str = "auditlake-svc",
+        secret_key: str | None = None,
+        password: str | None = None,
+        late_minutes: float = 30,
+        max_token_validity_seconds: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        viewer_username: str = "auditlake-viewer",
+        error_shape: str = "spec",
+    ) -> None:
+        super().__init__(faults, clock, host, port)
+        if error_shape not in ("spec", "nested"):
+            raise ValueError(f"error_shape={error_shape!r}: use 'spec' or 'nested'")
+        if late_minutes < 0:
+            raise ValueError(f"late_minutes={late_minutes} must be 0 (no late reveal) or more")
+        self.history = history if history is not None else HistoryConfig()
+        self.username = username
+        self.secret_key = secret_key if secret_key is not None else secrets.token_urlsafe(24)
+        self.password = password
+        self.viewer_username = viewer_username
+        self.late_minutes = late_minutes
+        self.max_token_validity_seconds = max_token_validity_seconds
+        self.error_shape = error_shape
+        end = self.history.end if self.history.end is not None else self.clock.now()
+        self.timeline = ThoughtSpotTimeline(self.history, end, late_minutes)
+        self._tokens: dict[str, _Token] = {}
+        self._token_lock = threading.Lock()
+        self._token_serial = 0
+        self._expired_through = 0  # tokens with serial <= this are expired (expire_tokens)
+        self._user_guid = str(uuid.UUID(int=random.Random(f"{self.history.seed}:svc").getrandbits(128), version=4))
+
+    # -- public helpers ---------------------------------------------------------------------------------------------
+    @property
+    def host_id(self) -> str:
+        """What a client stores as source_instance: host:port for a loopback simulator."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def scenarios(self) -> dict[str, Any]:
+        return self.timeline.scenarios
+
+    def _as_of_us(self, as_of: datetime | None) -> int:
+        return to_us(as_of if as_of is not None else self.clock.now())
+
+    def expected_event_ids(self, as_of: datetime | None = None) -> set[str]:
+        """Ids of every valid event a perfect client could read at `as_of` (revealed and inside retention)."""
+        as_of_us = self._as_of_us(as_of)
+        horizon = as_of_us - int(TS_RETENTION.total_seconds()) * US
+        return {r.event_id for r in self.timeline.all_records(as_of_us)
+                if r.event_id is not None and horizon <= r.time_us <= as_of_us}
+
+    def malformed_records(self, as_of: datetime | None = None) -> list[str]:
+        """The malformed array elements visible at `as_of`, verbatim as served: compact JSON of {"date","log"}."""
+        as_of_us = self._as_of_us(as_of)
+        horizon = as_of_us - int(TS_RETENTION.total_seconds()) * US
+        return [r.payload.decode() for r in self.timeline.all_records(as_of_us)
+                if r.event_id is None and horizon <= r.time_us <= as_of_us]
+
+    def add_events(self, count: int, start: datetime, end: datetime) -> list[str]:
+        """Append `count` events with `date` in [start, end]; they obey late reveal like the rest."""
+        return self.timeline.add_events(count, start, end)
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far answers 401 from now on."""
+        with self._token_lock:
+            self._expired_through = self._token_serial
+
+    # -- HTTP --------------------------------------------------------------------------------------------------------
+    def is_token_endpoint(self, method: str, path: str) -> bool:
+        return path.rstrip("/") == TOKEN_PATH
+
+    def error(self, status: int, debug: str, headers: dict[str, str] | None = None) -> Response:
+        message = {"code": _ERROR_CODES.get(status, 10000), "incident_id_guid": str(uuid.uuid4()),
+                   "trace_id_guid": str(uuid.uuid4()), "debug": debug}
+        if self.error_shape == "nested":
+            message = {"debug": message}
+        return Response(status, json.dumps({"error": {"message": message}}).encode(), headers or {})
+
+    def fault_response(self, fault: Fault) -> Response:
+        if fault.kind == 429:
+            return self.error(429, "Too many requests: the public API rate limit was exceeded. Retry later.",
+                              {"Retry-After": str(fault.retry_after_seconds)})
+        status = fault.status or 500
+        return self.error(status, f"Simulated server error {status}. Retry the request.",
+                          {"Retry-After": str(fault.retry_after_seconds)} if status == 503 else None)
+
+    def handle(self, request, method: str, path: str, query: str, body: bytes) -> Response:
+        route = path.rstrip("/")
+        if route not in (TOKEN_PATH, LOGS_PATH):
+            return self.error(404, f"No API endpoint at {path}.")
+        if method != "POST":
+            return self.error(405, f"{method} is not supported on {path}: use POST.", {"Allow": "POST"})
+        if route == LOGS_PATH:
+            token = self._authorise(request.headers.get("Authorization"))
+            if isinstance(token, Response):
+                return token
+        if not body:  # no body means no media type to refuse: the required body is simply missing
+            return self.error(400, "The request body is required: send a JSON object.")
+        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return self.error(415, f"Unsupported media type {content_type or '(none)'!r}: send application/json.")
+        try:
+            payload = json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return self.error(400, "The request body is not valid JSON.")
+        if not isinstance(payload, dict):
+            return self.error(400, "The request body must be a JSON object.")
+        if route == TOKEN_PATH:
+            return self._issue_token(payload)
+        return self._fetch_logs(payload, token)
+
+    # -- auth --------------------------------------------------------------------------------------------------------
+    def _now_ms(self) -> int:
+        return to_us(self.clock.now()) // 1000
+
+    def _issue_token(self, body: dict[str, Any]) -> Response:
+        username = body.get("username")
+        if not isinstance(username, str):  # "" is well formed (the spec allows it), just not a known user
+            return self.error(400, "username is required and must be a string.")
+        password, secret_key = body.get("password", ""), body.get("secret_key", "")
+        if not isinstance(password, str) or not isinstance(secret_key, (str, type(None))):
+            return self.error(400, "password and secret_key must be strings.")
+        if not password and not secret_key:
+            return self.error(400, "Either secret_key or password must be provided.")
+        validity = body.get("validity_time_in_sec", DEFAULT_TOKEN_VALIDITY_SECONDS)
+        if isinstance(validity, bool) or not isinstance(validity, int):
+            return self.error(400, "validity_time_in_sec must be an integer number of seconds.")
+        org_id = body.get("org_id", 0)
+        if isinstance(org_id, bool) or not isinstance(org_id, int) or not -2**31 <= org_id <= 2**31 - 1:
+            return self.error(400, "org_id must be an integer.")
+        # SPEC: secret_key takes precedence over password when both are sent.
+        if secret_key:
+            valid = secrets.compare_digest(secret_key.encode(), self.secret_key.encode())
+        else:
+            valid = self.password is not None and secrets.compare_digest(password.encode(), self.password.encode())
+        if username not in (self.username, self.viewer_username) or not valid:
+            return self.error(401, "Invalid credentials. The provided secret key or password is incorrect.")
+        if not 0 < validity <= 2**31 - 1:
+            return self.error(400, "validity_time_in_sec must be a positive number of seconds.")
+        if self.max_token_validity_seconds is not None:
+            validity = min(validity, self.max_token_validity_seconds)
+        now_ms = self._now_ms()
+        token_text = secrets.token_urlsafe(32)
+        with self._token_lock:
+            self._token_serial += 1
+            self._tokens[token_text] = _Token(username, self._user_guid, org_id, now_ms, now_ms + validity * 1000,
+                                              self._token_serial, admin=username == self.username)
+        body_out = {
+            "token": token_text,
+            "creation_time_in_millis": now_ms,
+            "expiration_time_in_millis": now_ms + validity * 1000,
+            "scope": {"access_type": "FULL", "org_id": org_id, "metadata_id": None},
+            "valid_for_user_id": self._user_guid,
+            "valid_for_username": username,
+        }
+        return Response(200, json.dumps(body_out).encode())
+
+    def _authorise(self, header: str | None) -> _Token | Response:
+        scheme, _, value = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            return self.error(401, "Authentication required: send Authorization: Bearer <token> from "
+                                   "/api/rest/2.0/auth/token/full.")
+        with self._token_lock:
+            token = self._tokens.get(value.strip())
+            expired_through = self._expired_through
+        if token is None:
+            return self.error(401, "The bearer token is not valid. Request a new token.")
+        if token.serial <= expired_through or self._now_ms() >= token.expires_ms:
+            return self.error(401, "The bearer token has expired. Request a new token.")
+        if not token.admin:
+            return self.error(403, "ADMINISTRATION privilege required to fetch security audit logs.")
+        return token
+
+    # -- logs --------------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _epoch(body: dict[str, Any], name: str) -> int | None | str:
+        """Milliseconds as int, None if absent, or an error message (null is not allowed: not nullable)."""
+        if name not in body:
+            return None
+        value = body[name]
+        if value is None:
+            return f"{name} must be a number of milliseconds since the epoch, not null."
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                return f"{name} must be a number of milliseconds since the epoch, got {value!r}."
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"{name} must be a number of milliseconds since the epoch."
+        # Far-off epochs are well formed; clamp them so they simply select nothing.
+        return math.floor(min(max(value, -(2**53)), 2**53))
+
+    def _fetch_logs(self, body: dict[str, Any], token: _Token) -> Response:
+        log_type = body.get("log_type")
+        if log_type != "SECURITY_AUDIT":
+            return self.error(400, f"log_type must be SECURITY_AUDIT, got {log_type!r}.")
+        get_all = body.get("get_all_logs", True)
+        if get_all is not None and not isinstance(get_all, bool):
+            return self.error(400, "get_all_logs must be a boolean.")
+        start_ms = self._epoch(body, "start_epoch_time_in_millis")
+        end_ms = self._epoch(body, "end_epoch_time_in_millis")
+        for value in (start_ms, end_ms):
+            if isinstance(value, str):
+                return self.error(400, value)
+        now_ms = self._now_ms()
+        if start_ms is None and end_ms is None:
+            start_ms, end_ms = now_ms - MAX_WINDOW_MS, now_ms
+        elif end_ms is None:
+            end_ms = min(start_ms + MAX_WINDOW_MS, now_ms)
+        elif start_ms is None:
+            start_ms = end_ms - MAX_WINDOW_MS
+        if end_ms < start_ms and body.get("end_epoch_time_in_millis") is not None:
+            return self.error(400, "end_epoch_time_in_millis is before start_epoch_time_in_millis.")
+        if end_ms - start_ms > MAX_WINDOW_MS:
+            return self.error(400, "The log duration exceeds 24 hours. Make multiple requests of at most 24 hours.")
+        now_us = now_ms * 1000
+        horizon_us = now_us - int(TS_RETENTION.total_seconds()) * US
+        records = self.timeline.records_between(max(start_ms * 1000, horizon_us), end_ms * 1000 + 999, now_us)
+        if get_all is False:
+            records = [r for r in records if r.org == token.org_id]
+        payloads = [r.payload for r in records]
+        # No promised order: a deterministic shuffle per window, so clients cannot rely on sorting.
+        random.Random(start_ms * 31 + end_ms + self.history.seed).shuffle(payloads)
+        return Response(200, b"[" + b",".join(payloads) + b"]")
+
+
+__all__ = ["ThoughtSpotSimulator", "TOKEN_PATH", "LOGS_PATH", "MAX_WINDOW_MS"]

@@ -1,0 +1,202 @@
+"""dlt source: Mode workspace audit logs -> raw_mode.
+
+    import dlt
+    from pipelines.sources.mode import mode_source
+    dlt.pipeline("mode", destination="duckdb", dataset_name="raw_mode").run(mode_source())
+
+Configuration (dlt style, env or .dlt/*.toml): SOURCES__MODE__WORKSPACE, __API_TOKEN, __API_SECRET,
+optional __BASE_URL (default https://app.mode.com) and __OVERLAP_MINUTES (default 60).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Iterator, Optional
+
+import dlt
+import orjson
+import pyarrow as pa
+from dlt.sources import DltResource
+
+from pipelines import settings
+from pipelines.sources import raw_tables
+from pipelines.sources._shared import (
+    InstanceState,
+    Quarantined,
+    SourceError,
+    SourceNotConfigured,
+    Window,
+    WindowStats,
+    apply_table_hints,
+    as_utc,
+    constant_timestamp,
+    dedupe,
+    emit,
+    epoch_ms_of,
+    plan_windows,
+    quarantine_table,
+    require_safe_url,
+    timestamps,
+    unseen_quarantined,
+    utc_now,
+)
+from pipelines.sources.mode.client import (
+    DEFAULT_BASE_URL,
+    ENV_API_SECRET,
+    ENV_API_TOKEN,
+    ENV_BASE_URL,
+    ENV_WORKSPACE,
+    ModeClient,
+)
+
+__all__ = ["mode_source", "parse_entries", "ModeClient", "REQUIRED_VARIABLES"]
+
+REQUIRED_VARIABLES = (ENV_WORKSPACE, ENV_API_TOKEN, ENV_API_SECRET)
+
+_dumps = orjson.dumps
+
+
+def _json_or_none(value: Any) -> Optional[str]:
+    return None if value is None else _dumps(value).decode()
+
+
+def _text(value: Any) -> Optional[str]:
+    if value is None or type(value) is str:
+        return value
+    return _dumps(value).decode()
+
+
+def parse_entries(
+    entries: list[Any], source_instance: str, seen: dict[str, int], loaded_at: datetime
+) -> tuple[pa.Table, list[Quarantined], int]:
+    """One page of Mode entries -> (Arrow table of new events, quarantined, duplicates)."""
+    quarantined: list[Quarantined] = []
+    rows: list[tuple[Any, ...]] = []
+    stamps: list[str] = []
+    for entry in entries:
+        try:
+            if type(entry) is not dict:
+                raise ValueError("entry is not a JSON object")
+            event_id = entry.get("id")
+            if type(event_id) is not str or not event_id:
+                raise ValueError("entry has no string `id`")
+            stamp = entry.get("timestamp")
+            if type(stamp) is not str:
+                raise ValueError("entry has no string `timestamp`")
+            rows.append(
+                (
+                    event_id,
+                    _text(entry.get("action")),
+                    _text(entry.get("description")),
+                    _text(entry.get("workspace_username")),
+                    _json_or_none(entry.get("context")),
+                    _json_or_none(entry.get("actor")),
+                    _json_or_none(entry.get("entity")),
+                    _dumps(entry).decode(),
+                )
+            )
+            stamps.append(stamp)
+        except ValueError as exc:
+            quarantined.append(Quarantined(_verbatim(entry), str(exc)))
+
+    stamp_array, bad = timestamps(stamps)
+    if bad:
+        bad_set = set(bad)
+        for i in bad:
+            quarantined.append(Quarantined(rows[i][-1], f"`timestamp` is not an ISO-8601 UTC timestamp: {stamps[i]!r}"[:300]))
+        keep = [i not in bad_set for i in range(len(rows))]
+    columns = list(zip(*rows)) if rows else [()] * 8
+    n = len(rows)
+    table = pa.Table.from_arrays(
+        [
+            pa.array([source_instance] * n, pa.string()),
+            pa.array(columns[0], pa.string()),
+            pa.array(columns[1], pa.string()),
+            pa.array(columns[2], pa.string()),
+            stamp_array,
+            pa.array(columns[3], pa.string()),
+            pa.array(columns[4], pa.string()),
+            pa.array(columns[5], pa.string()),
+            pa.array(columns[6], pa.string()),
+            pa.array(columns[7], pa.string()),
+            constant_timestamp(loaded_at, n),
+        ],
+        schema=raw_tables.MODE_EVENTS_SCHEMA,
+    )
+    if bad:
+        table = table.filter(pa.array(keep))
+    keep_new = dedupe(table.column("id").to_pylist(), epoch_ms_of(table.column("timestamp").combine_chunks()), seen)
+    duplicates = keep_new.count(False)
+    if duplicates:
+        table = table.filter(pa.array(keep_new))
+    return table, quarantined, duplicates
+
+
+def _verbatim(entry: Any) -> str:
+    if isinstance(entry, str):
+        return entry
+    try:
+        return _dumps(entry).decode()
+    except TypeError:
+        return repr(entry)
+
+
+@dlt.source(name="mode")
+def mode_source(
+    workspace: Optional[str] = dlt.config.value,
+    api_token: Optional[str] = dlt.secrets.value,
+    api_secret: Optional[str] = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    overlap_minutes: int = settings.DEFAULT_OVERLAP_MINUTES,
+    start: Optional[str] = None,
+    until: Optional[str] = None,
+) -> DltResource:
+    """Mode audit logs, incremental in <= 24 h windows with an overlap re-read.
+
+    start: first-run backfill start (default AUDITLAKE_START, else 30 days ago).
+    until: end of the last window (default now, UTC); tests pin it to a simulator's clock.
+    """
+    if not workspace or not api_token or not api_secret:
+        raise SourceNotConfigured("mode", REQUIRED_VARIABLES)
+    base_url = require_safe_url(base_url or DEFAULT_BASE_URL, ENV_BASE_URL)
+    if overlap_minutes < 0:
+        raise SourceError("SOURCES__MODE__OVERLAP_MINUTES must be zero or positive")
+    client = ModeClient(base_url, workspace, api_token, api_secret)
+    source_instance = workspace
+    overlap = timedelta(minutes=overlap_minutes)
+    first_start = as_utc(start)
+    end_at = as_utc(until)
+
+    def audit_logs() -> Iterator[Any]:
+        state = InstanceState.for_instance(source_instance, overlap)
+        end = end_at or utc_now()
+        begin = state.first_window_start(first_start or settings.backfill_start(end))
+        for window in plan_windows(begin, end):
+            yield from _window(window, state)
+
+    def _window(window: Window, state: InstanceState) -> Iterator[Any]:
+        stats = WindowStats("mode", source_instance, window)
+        tables: list[pa.Table] = []
+        quarantined: list[Quarantined] = []
+        # A window's pages are gathered first, so a failure mid-window yields nothing of it.
+        for entries in client.fetch_window(window):
+            loaded_at = utc_now()
+            events, bad, duplicates = parse_entries(entries, source_instance, state.seen, loaded_at)
+            stats.fetched += len(entries)
+            stats.duplicates += duplicates
+            stats.new_events += events.num_rows
+            quarantined.extend(unseen_quarantined(bad, state.seen, window))
+            if events.num_rows:
+                tables.append(events)
+        stats.quarantined = len(quarantined)
+        done_at = utc_now()
+        if tables:
+            yield emit(pa.concat_tables(tables), raw_tables.MODE_EVENTS_TABLE)
+        if quarantined:
+            yield emit(quarantine_table(source_instance, quarantined, window, done_at), raw_tables.QUARANTINE_TABLE)
+        yield emit(stats.table(done_at), raw_tables.WINDOWS_TABLE)
+        state.window_done(window)
+        stats.report()
+
+    resource = dlt.resource(audit_logs, name=raw_tables.MODE_EVENTS_TABLE, write_disposition="merge")
+    return apply_table_hints(resource, raw_tables.MODE_EVENTS_TABLE)

@@ -1,0 +1,122 @@
+"""Mode audit logs: Basic auth with a Workspace API token, `next_token` pages within a window.
+
+HTTP goes through dlt's RESTClient (retries on 429/5xx/dropped connections, Retry-After honoured;
+tune with RUNTIME__REQUEST_MAX_ATTEMPTS / RUNTIME__REQUEST_BACKOFF_FACTOR).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, List, Optional
+
+from requests import HTTPError, Request, RequestException, Response
+
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
+from dlt.sources.helpers.rest_client.paginators import BaseReferencePaginator
+
+from pipelines.sources._shared import SourceError, Window, iso_z, register_basic_auth, scrub
+
+ENV_BASE_URL = "SOURCES__MODE__BASE_URL"
+ENV_WORKSPACE = "SOURCES__MODE__WORKSPACE"
+ENV_API_TOKEN = "SOURCES__MODE__API_TOKEN"
+ENV_API_SECRET = "SOURCES__MODE__API_SECRET"
+DEFAULT_BASE_URL = "https://app.mode.com"
+
+
+def page_items(body: Any) -> list[Any]:
+    """Entries of one page: top-level `audit_logs` or HAL-style `_embedded.audit_logs`."""
+    if not isinstance(body, dict):
+        raise SourceError(f"Mode audit_logs returned a JSON {type(body).__name__}, expected an object")
+    items = body.get("audit_logs")
+    if items is None:
+        items = (body.get("_embedded") or {}).get("audit_logs")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise SourceError("Mode audit_logs returned `audit_logs` that is not a list")
+    return items
+
+
+def page_next_token(body: Any) -> Optional[str]:
+    token = body.get("next_token")
+    if token is None and isinstance(body.get("pagination"), dict):
+        token = body["pagination"].get("next_token")
+    return token if isinstance(token, str) and token else None
+
+
+class ModeNextTokenPaginator(BaseReferencePaginator):
+    """Follows `next_token` (top level or under `pagination`), sent back as a query parameter.
+
+    Stops when the token is absent, empty, or one already used (a repeat would loop forever).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._used: set[str] = set()
+
+    def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
+        body = data[0] if data else {}
+        token = page_next_token(body) if isinstance(body, dict) else None
+        if token is not None and token in self._used:
+            token = None
+        if token is not None:
+            self._used.add(token)
+        self._next_reference = token
+
+    def update_request(self, request: Request) -> None:
+        if request.params is None:
+            request.params = {}
+        request.params["next_token"] = self._next_reference
+
+
+class ModeClient:
+    def __init__(self, base_url: str, workspace: str, api_token: str, api_secret: str):
+        self.base_url = base_url.rstrip("/")
+        self.workspace = workspace
+        register_basic_auth(api_token, api_secret)
+        self._rest = RESTClient(
+            base_url=f"{self.base_url}/api/{workspace}",
+            # The audit_logs endpoint answers HAL (Mode's usual default) with 406.
+            headers={"Accept": "application/json"},
+            auth=HttpBasicAuth(username=api_token, password=api_secret),
+        )
+
+    def fetch_window(self, window: Window) -> Iterator[list[Any]]:
+        """Pages of raw entries for [start, end] (ISO-8601 UTC `Z`)."""
+        params = {"start_timestamp": iso_z(window.start), "end_timestamp": iso_z(window.end)}
+        try:
+            for page in self._rest.paginate(
+                "audit_logs", params=params, paginator=ModeNextTokenPaginator(), data_selector="$"
+            ):
+                yield page_items(page[0] if page else {})
+        except HTTPError as exc:
+            raise self._explain(exc.response) from None
+        except RequestException as exc:
+            raise SourceError(
+                f"could not reach Mode at {self.base_url} ({type(exc).__name__}: {scrub(str(exc))[:300]}): "
+                f"check {ENV_BASE_URL} and the network"
+            ) from None
+        except ValueError as exc:  # JSON decoding (requests raises a ValueError subclass)
+            raise SourceError(
+                f"Mode audit_logs returned a body that is not JSON ({scrub(str(exc))[:200]}): "
+                f"is {ENV_BASE_URL} the Mode URL?"
+            ) from None
+
+    def _explain(self, response: Optional[Response]) -> SourceError:
+        status = response.status_code if response is not None else 0
+        if status == 401:
+            return SourceError(
+                f"Mode rejected the credentials (HTTP 401): check {ENV_API_TOKEN} and {ENV_API_SECRET} "
+                "(audit logs need a Workspace API token, not a member or personal token)"
+            )
+        if status == 403:
+            return SourceError(f"Mode refused access to audit logs (HTTP 403): use a Workspace API token in {ENV_API_TOKEN}")
+        if status == 404:
+            return SourceError(f"Mode has no workspace {self.workspace!r} (HTTP 404): check {ENV_WORKSPACE}")
+        if status == 406:
+            return SourceError("Mode answered 406 Not Acceptable: the audit_logs endpoint needs Accept: application/json")
+        detail = ""
+        if response is not None and status == 400:
+            detail = f": {scrub(response.text)[:200]}"
+        retried = " after retries" if status == 429 or status >= 500 else ""
+        return SourceError(f"Mode audit_logs failed with HTTP {status}{retried}{detail}")

@@ -1,4 +1,4 @@
-"""`auditlake` command line: demo | run | ingest | transform | simulate | status.
+"""`auditlake` command line: demo | run | ingest | transform | simulate | status | query.
 
 Each subcommand lives in the module that owns the work; that module exposes
 `add_arguments(parser)` and `main(args) -> int`. Heavy imports (dlt, dbt, Dagster)
@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "transform": ("pipelines.transform", "Run dbt build on the warehouse."),
     "simulate": ("pipelines.simulators.serve", "Serve local ThoughtSpot and Mode API simulators."),
     "status": ("pipelines.orchestration.status", "Per source: last load, coverage, gaps, freshness."),
+    "query": ("pipelines.query", "Run SQL on the analysts' read-only copy of the warehouse."),
 }
 
 # Telemetry off by default: the tool runs on machines with no route to the vendors' collectors.

@@ -1,6 +1,5 @@
 """Asset checks beyond dbt's tests. Each description tells the on-call reader what failed and what to do."""
 
-from __future__ import annotations
 
 import dagster as dg
 

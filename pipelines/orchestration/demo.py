@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=30, help="Days of simulated history (max 30: vendor retention).")
     parser.add_argument("--events-per-day", type=int, default=400, help="Simulated ThoughtSpot events per day.")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
 
 
 def _reset(warehouse: Path) -> None:
@@ -58,25 +59,25 @@ def mart_findings(con) -> list[tuple[str, int, dict[str, int]]]:
 
 def report(outcome, out=sys.stdout) -> None:
     from pipelines.orchestration import warehouse_checks as wc
-    from pipelines.orchestration.run import print_checks
+    from pipelines.orchestration.run import print_summary
 
     published = settings.published_path()
     print("\n=== auditlake demo report ===", file=out)
+    print_summary(outcome, out=out)
     with wc.open_warehouse() as con:
+        print("\nevents in core.fct_audit_events:", file=out)
         for source in settings.SOURCES:
             counts = wc.fact_event_counts(con, source)
-            print(f"{source:12s} {sum(counts.values()):>8,} events in core.fct_audit_events", file=out)
-        print("\ncompliance marts (rows; flagged rows):", file=out)
+            print(f"  {source:12s} {sum(counts.values()):>8,}", file=out)
+        print("\ncompliance marts (rows; rows flagged):", file=out)
         for mart, rows, flags in mart_findings(con):
             flagged = ", ".join(f"{k}={v}" for k, v in flags.items() if v) or "-"
-            print(f"  compliance.{mart:32s} {rows:>7,}  {flagged}", file=out)
-    print("\nchecks:", file=out)
-    print_checks(outcome, out=out)
+            print(f"  compliance.{mart:30s} {rows:>7,}  {flagged}", file=out)
     print(
-        f"\nwarehouse (writer):      {settings.warehouse_path()}\n"
-        f"analysts' copy (read):   {published}\n"
-        f"query it:  duckdb -readonly {published} \"select * from compliance.rpt_authentication_failures "
-        "where is_brute_force limit 10\"\n"
+        f"\nwarehouse (writer):    {settings.warehouse_path()}\n"
+        f"analysts' copy:        {published}  (replaced after each successful run; query it any time)\n"
+        f"query it:  AUDITLAKE_WAREHOUSE={settings.warehouse_path()} auditlake query "
+        "\"select * from compliance.rpt_authentication_failures where is_brute_force\"\n"
         f"   or:     python -c \"import duckdb; print(duckdb.connect('{published}', read_only=True)"
         ".sql('select event_category, count(*) from core.fct_audit_events group by 1'))\"",
         file=out,
@@ -86,6 +87,7 @@ def report(outcome, out=sys.stdout) -> None:
 def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.run import run_pipeline
     from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
+    from pipelines.simulators.serve import environment
 
     warehouse = Path(args.warehouse).expanduser().resolve()
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
@@ -94,26 +96,18 @@ def main(args: argparse.Namespace) -> int:
     ts_history = HistoryConfig(seed=args.seed, days=days, events_per_day=args.events_per_day)
     mode_history = HistoryConfig(seed=args.seed + 1, days=days, events_per_day=max(20, args.events_per_day // 4))
     with ThoughtSpotSimulator(history=ts_history) as ts, ModeSimulator(history=mode_history) as mode:
-        os.environ.update(
-            {
-                "SOURCES__THOUGHTSPOT__BASE_URL": ts.base_url,
-                "SOURCES__THOUGHTSPOT__USERNAME": ts.username,
-                "SOURCES__THOUGHTSPOT__SECRET_KEY": ts.secret_key,
-                "SOURCES__MODE__BASE_URL": mode.base_url,
-                "SOURCES__MODE__WORKSPACE": mode.workspace,
-                "SOURCES__MODE__API_TOKEN": mode.api_token,
-                "SOURCES__MODE__API_SECRET": mode.api_secret,
-            }
-        )
+        os.environ.update(environment(ts))
+        os.environ.update(environment(mode))
         os.environ.pop("SOURCES__THOUGHTSPOT__PASSWORD", None)
         print(f"simulators: ThoughtSpot {ts.base_url}, Mode {mode.base_url} (workspace {mode.workspace})")
         print(f"history: {days} days, ~{args.events_per_day} ThoughtSpot events/day; warehouse {warehouse}")
-        outcome = run_pipeline()
+        print("running ingest -> dbt build -> checks -> publish (about a minute) ...", flush=True)
+        outcome = run_pipeline(verbose=args.verbose)
     if not outcome.success:
-        print(f"demo FAILED: steps {', '.join(outcome.failed_steps) or '?'} failed (run {outcome.run_id})")
-        from pipelines.orchestration.run import print_checks
+        from pipelines.orchestration.run import print_summary
 
-        print_checks(outcome)
+        print_summary(outcome)
+        print("demo FAILED: see the failed steps above and the full log")
         return 1
     report(outcome)
     if not outcome.ok:

@@ -5,10 +5,10 @@ the ingest windows (coverage evidence). All three are assets of one multi-asset 
 so every dbt source table in raw_thoughtspot/raw_mode has a materialising upstream.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Optional
 
 import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator
@@ -52,8 +52,8 @@ TRANSLATOR = RawTableTranslator()
 class IngestConfig(dg.Config):
     """Leave empty for the normal incremental run. A backfill sets since/until (UTC ISO dates)."""
 
-    since: str | None = None
-    until: str | None = None
+    since: Optional[str] = None
+    until: Optional[str] = None
 
 
 def ingest_run_config(since: str | None = None, until: str | None = None, sources=settings.SOURCES) -> dict:

@@ -7,18 +7,18 @@ published copy. The rename is atomic, and a reader that already has the old copy
 keeps reading it (its inode lives on) without any lock error.
 """
 
-from __future__ import annotations
-
 import os
 import shutil
 from pathlib import Path
+from typing import Optional
 
+import dagster as dg
 import duckdb
 
 from pipelines import settings
 
 
-def publish_warehouse(source: Path | None = None, target: Path | None = None) -> Path:
+def publish_warehouse(source: Optional[Path] = None, target: Optional[Path] = None) -> Path:
     source = source or settings.warehouse_path()
     target = target or settings.published_path()
     if not source.exists():
@@ -33,9 +33,8 @@ def publish_warehouse(source: Path | None = None, target: Path | None = None) ->
     return target
 
 
-def build_publish_asset(upstream: list) -> "object":
+def build_publish_asset(upstream: list) -> dg.AssetsDefinition:
     """The Dagster asset that publishes the analysts' copy after the marts are built."""
-    import dagster as dg
 
     @dg.asset(
         key=dg.AssetKey(["published_warehouse"]),

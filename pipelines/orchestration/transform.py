@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: one graph raw -> staging -> core -> compliance, grouped by layer."""
 
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping

@@ -9,8 +9,12 @@ from datetime import datetime, timedelta, timezone
 class SimClock:
     """`now()` is the real UTC time shifted by `offset`; `advance()` moves it on (thread-safe)."""
 
-    def __init__(self, offset: timedelta | None = None) -> None:
-        self._offset = offset if offset is not None else timedelta(0)
+    def __init__(self, offset: timedelta | float | None = None) -> None:
+        if offset is None:
+            offset = timedelta(0)
+        elif not isinstance(offset, timedelta):
+            offset = timedelta(seconds=offset)  # plain numbers are seconds
+        self._offset = offset
         self._lock = threading.Lock()
 
     @property
@@ -25,6 +29,8 @@ class SimClock:
 
     def advance(self, delta: timedelta) -> datetime:
         """Move the clock forward by `delta` (negative moves it back) and return the new now."""
+        if not isinstance(delta, timedelta):
+            delta = timedelta(seconds=delta)
         with self._lock:
             self._offset += delta
         return self.now()

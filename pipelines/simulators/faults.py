@@ -42,9 +42,9 @@ class FaultPlan:
     slow_seconds: float = 0.5
     seed: int = 0
     include_token_endpoint: bool = False
-    _queue: deque = field(default_factory=deque, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _rng: random.Random = field(init=False, repr=False)
+    _queue: deque = field(default_factory=deque, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "drop_rate", "slow_rate"):

@@ -1,6 +1,6 @@
 """Conformance of the live ThoughtSpot simulator to the vendor's OpenAPI (the subset auditlake uses).
 
-Schemathesis generates requests from /work/shared/reference/thoughtspot-openapi-subset.json and checks every
+Schemathesis generates requests from docs/vendor/thoughtspot-openapi-subset.json and checks every
 response against the spec (status codes, content types, response schemas, auth enforcement, negative data).
 """
 
@@ -17,7 +17,7 @@ from pipelines.simulators import HistoryConfig, ThoughtSpotSimulator
 
 from .conftest import ts_token
 
-SPEC = Path("/work/shared/reference/thoughtspot-openapi-subset.json")
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "vendor" / "thoughtspot-openapi-subset.json"
 schema = schemathesis.openapi.from_path(SPEC)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.simulators import MODE_ACTIONS, THOUGHTSPOT_EVENT_TYPES
 
-SEEDS = Path("/work/shared/seeds")
+SEEDS = Path(__file__).resolve().parents[2] / "docs" / "vendor"
 MODE_AREAS = ("org_user|group|workspace|collection|connection|export_data|report_activity|report_schedule"
               "|api_token|audit_log")
 

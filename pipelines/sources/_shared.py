@@ -356,18 +356,23 @@ def emit(table: pa.Table, table_name: str) -> Any:
     return dlt.mark.with_table_name(table, table_name)
 
 
+INSERT_ONLY_MERGE = {"disposition": "merge", "strategy": "insert-only"}
+
+
 def apply_table_hints(resource: Any, events_table: str) -> Any:
     """One resource feeds three tables; each table gets its own keys and write disposition."""
+    # Audit records never change once written: "insert-only" merge adds rows whose key is new and leaves
+    # loaded rows (and their _loaded_at) untouched; it also loads faster than delete-insert on DuckDB.
     resource.apply_hints(
         table_name=events_table,
-        write_disposition="merge",
+        write_disposition=INSERT_ONLY_MERGE,
         primary_key=list(raw_tables.EVENT_KEY),
         columns={name: {"data_type": "json"} for name in raw_tables.JSON_COLUMNS[events_table]},
         create_table_variant=True,
     )
     resource.apply_hints(
         table_name=raw_tables.QUARANTINE_TABLE,
-        write_disposition="merge",
+        write_disposition=INSERT_ONLY_MERGE,
         primary_key=list(raw_tables.QUARANTINE_KEY),
         create_table_variant=True,
     )

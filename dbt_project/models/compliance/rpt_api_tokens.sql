@@ -1,6 +1,6 @@
 -- API token lifecycle: creation, generation, revocation and failures; tokens never revoked and their age.
 with token_events as (
-    select *
+    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action, outcome, is_privileged, actor_id, actor_name, actor_ip, actor_user_agent, target_type, target_id, target_name
     from {{ ref('fct_audit_events') }}
     where event_category = 'api_token'
 ),

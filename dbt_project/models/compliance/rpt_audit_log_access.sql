@@ -3,7 +3,9 @@
 -- evidence of ours). A vendor-logged read is auditlake's own when its actor is a configured service
 -- account or it coincides with one of our fetches of that instance.
 with vendor_reads as (
-    select * from {{ ref('fct_audit_events') }} where event_category = 'audit_access'
+    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action, outcome, is_privileged, actor_id, actor_name, actor_ip, actor_user_agent, target_type, target_id, target_name
+    from {{ ref('fct_audit_events') }}
+    where event_category = 'audit_access'
 ),
 
 auditlake_fetches as (

@@ -1,6 +1,7 @@
 -- Role, privilege, group-membership and other administrative access changes: who changed what for whom.
 with changes as (
-    select *
+    -- named columns only: never decompress raw_payload for a scattered slice of history
+    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action, outcome, is_privileged, actor_id, actor_name, actor_ip, actor_user_agent, target_type, target_id, target_name, details
     from {{ ref('fct_audit_events') }}
     where is_privileged
       and event_category in ('privilege_management', 'group_management', 'access_control', 'org_management')

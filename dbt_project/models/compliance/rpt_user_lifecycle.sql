@@ -1,6 +1,7 @@
 -- Joiner / mover / leaver events per user, with activity after deletion on leaver rows.
 with events as (
-    select * from {{ ref('fct_audit_events') }}
+    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action, outcome, is_privileged, actor_id, actor_name, actor_ip, actor_user_agent, target_type, target_id, target_name, details
+    from {{ ref('fct_audit_events') }}
 ),
 
 users as (
@@ -54,20 +55,33 @@ deletions as (
     group by all
 ),
 
-after_deletion as (
-    select
-        d.event_key,
-        count(*) as events_after_deletion,
-        min(e.event_time) as first_activity_after_deletion_at
+activity_by_deleted_users as (
+    -- the deleted user acting again, matched by name or by vendor id: two equi-joins (an OR would not hash)
+    select d.event_key as deletion_key, e.event_key, e.event_time
     from deletions d
     join events e
         on e.source_system = d.source_system and e.source_instance = d.source_instance
-        and e.event_time > d.event_time
-        and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
-        and (e.actor_name = d.subject_user_name or (d.target_id is not null and e.actor_id = d.target_id))
+        and e.actor_name = d.subject_user_name
+        and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
         -- a failed login under a deleted name is an attempt, not activity (it shows in rpt_authentication_failures)
         and not (e.event_category = 'authentication' and e.outcome = 'failure')
-    group by d.event_key
+    union
+    select d.event_key, e.event_key, e.event_time
+    from deletions d
+    join events e
+        on e.source_system = d.source_system and e.source_instance = d.source_instance
+        and e.actor_id = d.target_id
+        and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
+        and not (e.event_category = 'authentication' and e.outcome = 'failure')
+),
+
+after_deletion as (
+    select
+        deletion_key as event_key,
+        count(*) as events_after_deletion,
+        min(event_time) as first_activity_after_deletion_at
+    from activity_by_deleted_users
+    group by deletion_key
 )
 
 select

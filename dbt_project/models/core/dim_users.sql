@@ -4,22 +4,29 @@
 -- to it. Failed logins count against a known user but do not create one: an attempted name that
 -- never did anything else is not an account.
 with events as (
+    -- only events that change an account or a role: a small slice of the history
     select
         source_system, source_instance, event_time, event_category, event_action, outcome,
         is_privileged, actor_id, actor_name, target_type, target_id, target_name, details
     from {{ ref('fct_audit_events') }}
+    where target_type in ('user', 'workspace_user')
+      and event_category in ('user_management', 'privilege_management')
+),
+
+daily as (
+    select * from {{ ref('int_user_activity_daily') }}
 ),
 
 identities as (
     -- latest name seen for each vendor user id, from actors and from user-typed targets
     select source_system, source_instance, user_id, arg_max(user_name, event_time) as user_name
     from (
-        select source_system, source_instance, actor_id as user_id, actor_name as user_name, event_time
-        from events where actor_id is not null and actor_name is not null
+        select source_system, source_instance, user_id, user_name, last_seen_at as event_time
+        from daily where user_id is not null and last_seen_at is not null
         union all
         select source_system, source_instance, target_id, target_name, event_time
         from events
-        where target_type in ('user', 'workspace_user') and target_id is not null and target_name is not null
+        where target_id is not null and target_name is not null
     )
     group by all
 ),
@@ -55,18 +62,17 @@ lifecycle as (
 
 activity as (
     select
-        source_system, source_instance, actor_name as user_name,
-        max(actor_id) as user_id,
-        min(event_time) filter (where not (event_category = 'authentication' and outcome = 'failure')) as first_seen_at,
-        max(event_time) filter (where not (event_category = 'authentication' and outcome = 'failure')) as last_seen_at,
-        max(event_time) filter (where event_category = 'authentication' and event_action = 'login' and outcome = 'success') as last_login_at,
-        max(event_time) filter (where event_category = 'authentication' and outcome = 'failure') as last_failed_login_at,
-        count(*) filter (where event_category = 'authentication' and outcome = 'failure') as failed_login_count,
-        count(*) filter (where not (event_category = 'authentication' and outcome = 'failure')) as event_count,
-        max(event_time) filter (where is_privileged) as last_privileged_action_at,
-        count(*) filter (where is_privileged) as privileged_action_count
-    from events
-    where actor_name is not null
+        source_system, source_instance, user_name,
+        arg_max(user_id, activity_date) filter (where user_id is not null) as user_id,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at,
+        max(last_login_at) as last_login_at,
+        max(last_failed_login_at) as last_failed_login_at,
+        sum(failed_login_count) as failed_login_count,
+        sum(event_count) as event_count,
+        max(last_privileged_action_at) as last_privileged_action_at,
+        sum(privileged_action_count) as privileged_action_count
+    from daily
     group by all
 ),
 

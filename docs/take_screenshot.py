@@ -122,6 +122,27 @@ def _wait_until_loaded(url: str, process: subprocess.Popen, log: Path, timeout: 
     sys.exit(f"dagster-webserver did not load the code location within {timeout:.0f} s; see {log}")
 
 
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the webserver's process group, then wait for its code server to go too (SIGKILL after 30 s)."""
+
+    def alive() -> bool:
+        try:
+            os.killpg(process.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    if alive():
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while alive() and time.monotonic() < deadline:
+        process.poll()  # reap the webserver itself so the group can empty
+        time.sleep(0.2)
+    if alive():
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
 def _ensure_playwright() -> None:
     if (PLAYWRIGHT_DIR / "node_modules" / "playwright-core").exists():
         return
@@ -174,11 +195,7 @@ def main() -> None:
                 check=True,
             )
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+            _stop_group(server)
     print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1024:.0f} KiB)")
 
 

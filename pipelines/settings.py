@@ -22,6 +22,7 @@ ENV_PIPELINES_DIR = "AUDITLAKE_PIPELINES_DIR"
 ENV_PUBLISHED = "AUDITLAKE_PUBLISHED"
 ENV_FRESHNESS_MINUTES = "AUDITLAKE_FRESHNESS_MINUTES"
 ENV_SCHEDULE_CRON = "AUDITLAKE_SCHEDULE_CRON"
+ENV_SCHEDULE_ENABLED = "AUDITLAKE_SCHEDULE_ENABLED"
 # Events may reach the vendor API up to 30 minutes late: coverage is judged up to now minus this.
 VENDOR_LATENCY = timedelta(minutes=30)
 
@@ -111,6 +112,11 @@ def freshness_limit() -> timedelta:
 def schedule_cron() -> str:
     """How often the schedule runs ingest -> transform -> checks (default every 15 minutes)."""
     return os.environ.get(ENV_SCHEDULE_CRON, "*/15 * * * *")
+
+
+def schedule_enabled() -> bool:
+    """Whether the schedule starts switched on (AUDITLAKE_SCHEDULE_ENABLED=1), e.g. in a deployment."""
+    return os.environ.get(ENV_SCHEDULE_ENABLED, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def utc_now() -> datetime:

@@ -23,14 +23,6 @@ _SIDECARS = {
     WINDOWS_TABLE: "One row per time window fetched: the coverage and duplicate counts behind the evidence mart.",
 }
 _PRODUCT = {"thoughtspot": "ThoughtSpot Cloud security audit events", "mode": "Mode workspace audit logs"}
-# Placeholder credentials used only to enumerate a source's resources when definitions load;
-# the source run by an asset is built from real configuration at run time.
-_SPEC_ONLY_ARGS = {
-    "thoughtspot": {"base_url": "https://thoughtspot.invalid", "username": "-", "secret_key": "-"},
-    "mode": {"base_url": "https://mode.invalid", "workspace": "-", "api_token": "-", "api_secret": "-"},
-}
-
-
 class RawTableTranslator(DagsterDltTranslator):
     """Asset key = [dataset, table] = the dbt source key, with no upstream stub."""
 
@@ -63,9 +55,10 @@ def ingest_run_config(since: str | None = None, until: str | None = None, source
 
 
 def _source_specs(source: str) -> list[dg.AssetSpec]:
-    from pipelines.ingest import _source_factory
+    from pipelines.ingest import source_for_definitions
 
-    dlt_source = _source_factory(source)(**_SPEC_ONLY_ARGS[source])
+    # Only resource names are read here; the source an asset runs is built from real configuration at run time.
+    dlt_source = source_for_definitions(source)
     specs = [
         TRANSLATOR.get_asset_spec(DltResourceTranslatorData(resource=r, pipeline=None))
         for r in dlt_source.selected_resources.values()

@@ -31,6 +31,11 @@ refresh_schedule = dg.ScheduleDefinition(
     job=refresh_job,
     cron_schedule=settings.schedule_cron(),
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Keeps the warehouse within minutes of the vendors (AUDITLAKE_SCHEDULE_CRON, default */15 * * * *).",
+    # Off until switched on (in the UI, `dagster schedule start refresh_schedule`, or AUDITLAKE_SCHEDULE_ENABLED=1
+    # in a deployment), so opening the UI to look around never starts writing a warehouse.
+    default_status=dg.DefaultScheduleStatus.RUNNING if settings.schedule_enabled() else dg.DefaultScheduleStatus.STOPPED,
+    description=(
+        "Keeps the warehouse within minutes of the vendors: refresh every 15 minutes (AUDITLAKE_SCHEDULE_CRON). "
+        "Starts switched on when AUDITLAKE_SCHEDULE_ENABLED=1."
+    ),
 )

@@ -139,18 +139,30 @@ def _wait_until_loaded(server: Webserver, process: subprocess.Popen) -> None:
     )
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def _stop(process: subprocess.Popen) -> None:
     """Stop the webserver and its code server: they share the session started for them."""
-    if process.poll() is not None:
-        return
+    pgid = process.pid
+    if _group_alive(pgid):
+        os.killpg(pgid, signal.SIGTERM)
     try:
-        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
         pass
+    # The gRPC code server exits on the same SIGTERM, a moment after its parent; leave nothing behind.
+    deadline = time.monotonic() + 15
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _group_alive(pgid):
+        os.killpg(pgid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -95,15 +95,29 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-def build_source(source: str, progress: Callable[[str], None] = print, **overrides: Any):  # -> DltSource | None
+def build_source(
+    source: str,
+    progress: Callable[[str], None] = print,
+    since: Optional[str] = None,
+    until: Optional[str] = None,
+    **overrides: Any,
+):  # -> DltSource | None
     """The configured dlt source, or None (after a one-line notice) when its credentials are absent.
 
-    Misconfiguration other than absence (http:// to a remote host, bad values) raises SourceError.
-    `overrides` go to the source function (e.g. until=..., overlap_minutes=...).
+    since: re-read (backfill) [since, until or now] without moving the saved cursor; already-loaded
+        events are counted as duplicates and not loaded twice. None: the normal incremental run.
+    until: end of the last window (default now).
+    Misconfiguration other than absence (http:// to a remote host, bad values, a since older than the
+    vendor's retention or after until) raises SourceError.
+    Other `overrides` go to the source function (e.g. start=..., overlap_minutes=...).
     """
     from pipelines.sources._shared import SourceNotConfigured
 
     factory = _source_factory(source)
+    if since is not None:
+        overrides["since"] = since
+    if until is not None:
+        overrides["until"] = until
     try:
         return factory(**overrides)
     except Exception as exc:  # dlt may wrap what the source function raised
@@ -209,12 +223,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="all",
         help="which vendor to load (default: all configured sources)",
     )
+    parser.add_argument(
+        "--since",
+        help="backfill: re-read events from this UTC date/time (e.g. 2026-11-01 or 2026-11-01T06:00:00Z) "
+        "without moving the saved cursor; ThoughtSpot keeps 30 days",
+    )
+    parser.add_argument(
+        "--until",
+        help="end of the last window read (UTC date/time; default now)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     selected = settings.SOURCES if args.source == "all" else (args.source,)
+    since, until = getattr(args, "since", None), getattr(args, "until", None)
     print(f"warehouse: {settings.warehouse_path()}", flush=True)
-    summaries = run_ingest(selected, progress=lambda line: print(line, flush=True))
+    if since:
+        print(f"backfill: re-reading {since} .. {until or 'now'} (the saved cursor is not moved)", flush=True)
+    overrides = {key: value for key, value in (("since", since), ("until", until)) if value}
+    summaries = run_ingest(selected, progress=lambda line: print(line, flush=True), **overrides)
     for summary in summaries:
         print(summary.line(), file=sys.stderr if summary.error and not summary.skipped else sys.stdout, flush=True)
     if all(s.skipped for s in summaries):

@@ -9,13 +9,16 @@ import base64
 import hashlib
 import ipaddress
 import logging
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 from urllib.parse import urlsplit
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines import settings
 from pipelines.sources import raw_tables
@@ -177,6 +180,60 @@ def plan_windows(start: datetime, end: datetime, max_length: timedelta = setting
     return windows
 
 
+def parse_bound(value: datetime | str | None, name: str) -> datetime | None:
+    """A `since`/`until`/`start` argument as UTC; a bad value is a SourceError naming the argument."""
+    try:
+        return as_utc(value)
+    except ValueError as exc:
+        raise SourceError(f"{name}: {exc}") from None
+
+
+def check_reread_range(
+    product: str, since: datetime, until: datetime | None, now: datetime, retention: timedelta | None
+) -> None:
+    """Refuse a re-read the vendor cannot serve: reversed bounds, or older than its retention."""
+    end = until or now
+    if since > end:
+        what = f"until ({iso_z(until)})" if until else f"now ({iso_z(now)})"
+        raise SourceError(f"since ({iso_z(since)}) is after {what}: pass a since earlier than until")
+    if retention is not None and since < now - retention:
+        earliest = now - retention
+        raise SourceError(
+            f"since ({iso_z(since)}) is older than {product}'s {retention.days}-day retention: events before "
+            f"{iso_z(earliest)} can no longer be read; pass a since on or after that"
+        )
+
+
+_Fetched = TypeVar("_Fetched")
+
+
+def fetch_ahead(windows: Sequence[Window], fetch: Callable[[Window], _Fetched]) -> Iterator[tuple[Window, _Fetched]]:
+    """(window, fetch(window)) in order, fetching the next window on a helper thread meanwhile.
+
+    While the caller parses one window and dlt writes it, the next response is already on its
+    way (the vendor's serving time and our socket reads overlap our CPU work). One window ahead at
+    most, so memory stays at two responses. A failed fetch raises here, in window order, exactly
+    where the sequential loop would have; nothing after it is yielded. State is never touched on the
+    helper thread: the cursor still moves only in the caller, window by window.
+    """
+    pending: deque[tuple[Window, Future]] = deque()
+    remaining = iter(windows)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditlake-fetch")
+    try:
+        for window in remaining:
+            pending.append((window, pool.submit(fetch, window)))
+            break
+        while pending:
+            window, future = pending.popleft()
+            result = future.result()
+            for following in remaining:
+                pending.append((following, pool.submit(fetch, following)))
+                break
+            yield window, result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 # --------------------------------------------------------------------------- incremental state
 
 
@@ -216,6 +273,76 @@ class InstanceState:
         self.seen = {event_id: at for event_id, at in self.seen.items() if at >= horizon}
         self.raw["cursor"] = iso_z(window.end)
         self.raw["seen"] = self.seen
+
+
+class WindowRun:
+    """One run of a source over one instance: which windows to read and what in them is new.
+
+    Incremental (no `since`): from the saved cursor minus the overlap (first run: `first_start`) to
+    `until`/now; the cursor and the overlap ids live in dlt resource state and move with each window.
+
+    Re-read (`since`): every window of [since, until/now], for backfilling a gap or restoring deleted
+    rows. Resource state is neither read nor written, so the cursor and its overlap ids stay exactly
+    as they were. Duplicates are counted honestly by asking the warehouse, at each window, which of
+    its events are already loaded (`WarehouseLookup`); those are not loaded again, the rest are, and
+    the insert-only merge on (source_instance, id) would absorb any repeat anyway.
+
+    Must be created inside the resource function (dlt's resource state exists only during extract).
+    """
+
+    def __init__(
+        self,
+        source_instance: str,
+        overlap: timedelta,
+        events_table: str,
+        time_column: str,
+        first_start: datetime | None,
+        since: datetime | None,
+        until: datetime | None,
+    ):
+        self.source_instance = source_instance
+        self.overlap = overlap
+        self.time_column = time_column
+        self.first_start = first_start
+        self.since = since
+        self.until = until
+        self.reread = since is not None
+        self._state: InstanceState | None = None
+        self._run_seen: dict[str, int] = {}
+        self._lookup = WarehouseLookup(events_table, time_column, source_instance) if self.reread else None
+        self._known_hashes: set[str] | None = None
+        if not self.reread:
+            self._state = InstanceState.for_instance(source_instance, overlap)
+
+    @property
+    def seen(self) -> dict[str, int]:
+        return self._run_seen if self._state is None else self._state.seen
+
+    def windows(self) -> list[Window]:
+        end = self.until or utc_now()
+        if self._state is None:
+            begin = self.since
+        else:
+            begin = self._state.first_window_start(self.first_start or settings.backfill_start(end))
+        return plan_windows(begin, end)
+
+    def new_events(self, table: pa.Table, window: Window) -> tuple[pa.Table, int]:
+        """`table` without events seen before; returns (new events, duplicates)."""
+        known = self._lookup.event_ids(window) if self._lookup is not None else None
+        keep_from = to_epoch_ms(window.end - self.overlap)
+        return drop_repeated(table, self.time_column, self.seen, known, keep_from)
+
+    def new_quarantined(self, items: Iterable[Quarantined], window: Window) -> list[Quarantined]:
+        if self._lookup is not None and self._known_hashes is None:
+            self._known_hashes = self._lookup.quarantined_hashes()
+        return unseen_quarantined(items, self.seen, window, self._known_hashes)
+
+    def window_done(self, window: Window) -> None:
+        if self._state is not None:
+            self._state.window_done(window)
+        else:  # a re-read only needs the ids a following window may serve again
+            horizon = to_epoch_ms(window.end - self.overlap)
+            self._run_seen = {key: at for key, at in self._run_seen.items() if at >= horizon}
 
 
 # --------------------------------------------------------------------------- Arrow batches
@@ -263,13 +390,16 @@ class Quarantined:
         return hashlib.sha256(self.record.encode()).hexdigest()
 
 
-def unseen_quarantined(items: Iterable[Quarantined], seen: dict[str, int], window: Window) -> list[Quarantined]:
-    """Drop quarantined records already counted in the overlap (keyed by hash; their own time is unknown)."""
+def unseen_quarantined(
+    items: Iterable[Quarantined], seen: dict[str, int], window: Window, known_hashes: set[str] | None = None
+) -> list[Quarantined]:
+    """Drop quarantined records already counted in the overlap (keyed by hash; their own time is unknown)
+    or, in a re-read, already in the warehouse (`known_hashes`)."""
     fresh = []
     at = to_epoch_ms(window.end)
     for item in items:
         key = "sha256:" + item.record_hash
-        if key not in seen:
+        if key not in seen and not (known_hashes and item.record_hash in known_hashes):
             seen[key] = at
             fresh.append(item)
     return fresh
@@ -334,22 +464,114 @@ class WindowStats:
         )
 
 
-def dedupe(ids: Sequence[str], event_ms: Sequence[int], seen: dict[str, int]) -> list[bool]:
-    """Mark rows whose id is new (not seen in the overlap horizon nor earlier in this batch); record them."""
-    keep = []
-    for event_id, at in zip(ids, event_ms):
-        if event_id in seen:
-            keep.append(False)
-        else:
-            seen[event_id] = at
-            keep.append(True)
-    return keep
+def new_event_mask(
+    ids: pa.Array, event_ms: pa.Array, seen: dict[str, int], known: pa.Array | None, keep_from_ms: int
+) -> tuple[pa.Array | None, int]:
+    """Which rows are new events: not in `seen` (overlap horizon), not in `known` (already in the
+    warehouse, re-read mode), not an earlier row of this batch. Returns (mask or None if all new, duplicates).
+
+    New ids whose event time is at or after `keep_from_ms` are added to `seen`: only those can be
+    served again by a later window of this run or the next run's overlap.
+    """
+    n = len(ids)
+    if n == 0:
+        return None, 0
+    repeated: pa.Array | None = None
+    if seen:
+        repeated = pc.is_in(ids, value_set=pa.array(list(seen), pa.string()))
+    if known is not None and len(known):
+        in_warehouse = pc.is_in(ids, value_set=known)
+        repeated = in_warehouse if repeated is None else pc.or_(repeated, in_warehouse)
+    if pc.count_distinct(ids).as_py() < n:
+        # Rare (a vendor repeating an id inside one response): mark every later occurrence, row by row.
+        first: set[str] = set()
+        later = []
+        for event_id in ids.to_pylist():
+            later.append(event_id in first)
+            first.add(event_id)
+        within = pa.array(later, pa.bool_())
+        repeated = within if repeated is None else pc.or_(repeated, within)
+    duplicates = 0 if repeated is None else pc.sum(repeated).as_py() or 0
+    mask = None if not duplicates else pc.invert(repeated)
+    recent = pc.greater_equal(event_ms, keep_from_ms)
+    remember = recent if mask is None else pc.and_(recent, mask)
+    if pc.any(remember).as_py():
+        picked_ids = ids.filter(remember).to_pylist()
+        picked_ms = event_ms.filter(remember).to_pylist()
+        seen.update(zip(picked_ids, picked_ms))
+    return mask, duplicates
 
 
-def epoch_ms_of(array: pa.Array) -> list[int]:
+def epoch_ms_of(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Epoch milliseconds of a UTC microsecond timestamp array (nulls -> 0)."""
-    micros = array.cast(pa.int64()).fill_null(0).to_pylist()
-    return [m // 1000 for m in micros]
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    micros = array.cast(pa.int64()).fill_null(0)
+    return pc.divide(micros, 1000)
+
+
+def drop_repeated(
+    table: pa.Table, time_column: str, seen: dict[str, int], known: pa.Array | None, keep_from_ms: int
+) -> tuple[pa.Table, int]:
+    """`table` without rows that are not new events (see `new_event_mask`); returns (table, duplicates)."""
+    if table.num_rows == 0:
+        return table, 0
+    ids = table.column("id").combine_chunks()
+    mask, duplicates = new_event_mask(ids, epoch_ms_of(table.column(time_column)), seen, known, keep_from_ms)
+    if mask is not None:
+        table = table.filter(mask)
+    return table, duplicates
+
+
+class WarehouseLookup:
+    """What the warehouse already holds, read through the running dlt pipeline's destination.
+
+    Used only by re-reads (`since`), to count already-loaded events as duplicates and not load them
+    again. Without a running pipeline or a readable destination it knows nothing (returns None),
+    and the insert-only merge still absorbs the repeats.
+    """
+
+    def __init__(self, events_table: str, time_column: str, source_instance: str):
+        self.events_table = events_table
+        self.time_column = time_column
+        self.source_instance = source_instance
+
+    def _query(self, table: str, sql: str, params: list[Any]) -> pa.Table | None:
+        """Run `sql` ({table} = the qualified table) on the pipeline's DuckDB destination, as Arrow."""
+        import duckdb
+
+        pipeline = dlt.current.pipeline()
+        if pipeline is None:
+            return None
+        empty = pa.table({"value": pa.array([], pa.string())})
+        try:
+            with pipeline.sql_client() as client:
+                native = client.native_connection
+                if not isinstance(native, duckdb.DuckDBPyConnection):
+                    return None  # only DuckDB warehouses are looked up; the merge covers the rest
+                query = sql.format(table=client.make_qualified_table_name(table))
+                return native.sql(query, params=params).to_arrow_table()
+        except duckdb.CatalogException:  # nothing loaded yet
+            return empty
+        except Exception as exc:  # noqa: BLE001 - an unreadable warehouse only costs the duplicate count
+            progress_logger.warning("could not read %s to count re-read duplicates (%s): the merge absorbs them",
+                                    table, type(exc).__name__)
+            return None
+
+    def event_ids(self, window: Window) -> pa.Array | None:
+        """Ids of events of this source instance already loaded with a time inside `window`."""
+        found = self._query(
+            self.events_table,
+            f'select id as value from {{table}} where source_instance = ? and "{self.time_column}" between ? and ?',
+            [self.source_instance, window.start, window.end],
+        )
+        return None if found is None else found.column("value").combine_chunks().cast(pa.string())
+
+    def quarantined_hashes(self) -> set[str]:
+        found = self._query(raw_tables.QUARANTINE_TABLE,
+                            "select record_hash as value from {table} where source_instance = ?",
+                            [self.source_instance])
+        return set() if found is None else set(found.column("value").to_pylist())
 
 
 def emit(table: pa.Table, table_name: str) -> Any:

@@ -1,21 +1,17 @@
 -- Joiner / mover / leaver events per user, with activity after deletion on leaver rows.
-with events as (
-    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action, outcome, is_privileged, actor_id, actor_name, actor_ip, actor_user_agent, target_type, target_id, target_name, details
-    from {{ ref('fct_audit_events') }}
-),
-
-users as (
+with users as (
     select * from {{ ref('dim_users') }}
 ),
 
 actions as (
     -- Mode logs no removal action: a role change to `removed` is the removal
-    select *, case
+    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action,
+           outcome, actor_id, actor_name, target_type, target_id, target_name, case
         when event_category = 'user_management' then event_action
         when event_category = 'privilege_management'
              and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted') then 'delete'
     end as lifecycle_action
-    from events
+    from {{ ref('fct_audit_events') }}
     where target_type in ('user', 'workspace_user')
 ),
 
@@ -55,24 +51,31 @@ deletions as (
     group by all
 ),
 
+candidate_activity as (
+    -- only events whose actor is a deleted user (by name or id): a semi-join on two narrow columns
+    select source_system, source_instance, event_key, event_time, actor_name, actor_id
+    from {{ ref('fct_audit_events') }}
+    where not (event_category = 'authentication' and outcome = 'failure')
+      and (actor_name in (select subject_user_name from deletions)
+           or actor_id in (select target_id from deletions where target_id is not null))
+),
+
 activity_by_deleted_users as (
     -- the deleted user acting again, matched by name or by vendor id: two equi-joins (an OR would not hash)
     select d.event_key as deletion_key, e.event_key, e.event_time
     from deletions d
-    join events e
+    -- a failed login under a deleted name is an attempt, not activity (it shows in rpt_authentication_failures)
+    join candidate_activity e
         on e.source_system = d.source_system and e.source_instance = d.source_instance
         and e.actor_name = d.subject_user_name
         and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
-        -- a failed login under a deleted name is an attempt, not activity (it shows in rpt_authentication_failures)
-        and not (e.event_category = 'authentication' and e.outcome = 'failure')
     union
     select d.event_key, e.event_key, e.event_time
     from deletions d
-    join events e
+    join candidate_activity e
         on e.source_system = d.source_system and e.source_instance = d.source_instance
         and e.actor_id = d.target_id
         and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
-        and not (e.event_category = 'authentication' and e.outcome = 'failure')
 ),
 
 after_deletion as (

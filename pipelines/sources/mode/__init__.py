@@ -21,23 +21,21 @@ from dlt.sources import DltResource
 from pipelines import settings
 from pipelines.sources import raw_tables
 from pipelines.sources._shared import (
-    InstanceState,
     Quarantined,
     SourceError,
     SourceNotConfigured,
     Window,
+    WindowRun,
     WindowStats,
     apply_table_hints,
-    as_utc,
+    check_reread_range,
     constant_timestamp,
-    dedupe,
     emit,
-    epoch_ms_of,
-    plan_windows,
+    fetch_ahead,
+    parse_bound,
     quarantine_table,
     require_safe_url,
     timestamps,
-    unseen_quarantined,
     utc_now,
 )
 from pipelines.sources.mode.client import (
@@ -66,10 +64,8 @@ def _text(value: Any) -> Optional[str]:
     return _dumps(value).decode()
 
 
-def parse_entries(
-    entries: list[Any], source_instance: str, seen: dict[str, int], loaded_at: datetime
-) -> tuple[pa.Table, list[Quarantined], int]:
-    """One page of Mode entries -> (Arrow table of new events, quarantined, duplicates)."""
+def parse_entries(entries: list[Any], source_instance: str, loaded_at: datetime) -> tuple[pa.Table, list[Quarantined]]:
+    """One page of Mode entries -> (Arrow table of events, quarantined); duplicates are not removed here."""
     quarantined: list[Quarantined] = []
     rows: list[tuple[Any, ...]] = []
     stamps: list[str] = []
@@ -125,11 +121,7 @@ def parse_entries(
     )
     if bad:
         table = table.filter(pa.array(keep))
-    keep_new = dedupe(table.column("id").to_pylist(), epoch_ms_of(table.column("timestamp").combine_chunks()), seen)
-    duplicates = keep_new.count(False)
-    if duplicates:
-        table = table.filter(pa.array(keep_new))
-    return table, quarantined, duplicates
+    return table, quarantined
 
 
 def _verbatim(entry: Any) -> str:
@@ -150,11 +142,16 @@ def mode_source(
     overlap_minutes: int = settings.DEFAULT_OVERLAP_MINUTES,
     start: Optional[str] = None,
     until: Optional[str] = None,
+    since: Optional[str] = None,
 ) -> DltResource:
     """Mode audit logs, incremental in <= 24 h windows with an overlap re-read.
 
     start: first-run backfill start (default AUDITLAKE_START, else 30 days ago).
     until: end of the last window (default now, UTC); tests pin it to a simulator's clock.
+    since: re-read [since, until or now] instead of continuing from the cursor (a backfill): the
+        cursor and overlap state are left untouched, already-loaded entries are counted as duplicates
+        (looked up in the warehouse) and not loaded again, and each window read gets its
+        ingest_windows row. Refused when after until.
     """
     if not workspace or not api_token or not api_secret:
         raise SourceNotConfigured("mode", REQUIRED_VARIABLES)
@@ -164,38 +161,41 @@ def mode_source(
     client = ModeClient(base_url, workspace, api_token, api_secret)
     source_instance = workspace
     overlap = timedelta(minutes=overlap_minutes)
-    first_start = as_utc(start)
-    end_at = as_utc(until)
+    first_start = parse_bound(start, "start")
+    end_at = parse_bound(until, "until")
+    reread_from = parse_bound(since, "since")
+    if reread_from is not None:
+        check_reread_range("Mode", reread_from, end_at, utc_now(), retention=None)
 
     def audit_logs() -> Iterator[Any]:
-        state = InstanceState.for_instance(source_instance, overlap)
-        end = end_at or utc_now()
-        begin = state.first_window_start(first_start or settings.backfill_start(end))
-        for window in plan_windows(begin, end):
-            yield from _window(window, state)
+        run = WindowRun(source_instance, overlap, raw_tables.MODE_EVENTS_TABLE, "timestamp",
+                        first_start, reread_from, end_at)
+        # A window's pages are gathered first, so a failure mid-window yields nothing of it.
+        for window, pages in fetch_ahead(run.windows(), lambda window: list(client.fetch_window(window))):
+            yield from _window(window, pages, run)
 
-    def _window(window: Window, state: InstanceState) -> Iterator[Any]:
+    def _window(window: Window, pages: list[list[Any]], run: WindowRun) -> Iterator[Any]:
         stats = WindowStats("mode", source_instance, window)
         tables: list[pa.Table] = []
         quarantined: list[Quarantined] = []
-        # A window's pages are gathered first, so a failure mid-window yields nothing of it.
-        for entries in client.fetch_window(window):
-            loaded_at = utc_now()
-            events, bad, duplicates = parse_entries(entries, source_instance, state.seen, loaded_at)
+        # Duplicates are removed once per window: an id may repeat across pages.
+        for entries in pages:
+            events, bad = parse_entries(entries, source_instance, utc_now())
             stats.fetched += len(entries)
-            stats.duplicates += duplicates
-            stats.new_events += events.num_rows
-            quarantined.extend(unseen_quarantined(bad, state.seen, window))
-            if events.num_rows:
-                tables.append(events)
+            quarantined.extend(bad)
+            tables.append(events)
+        events, stats.duplicates = run.new_events(pa.concat_tables(tables) if tables else
+                                                  parse_entries([], source_instance, utc_now())[0], window)
+        quarantined = run.new_quarantined(quarantined, window)
+        stats.new_events = events.num_rows
         stats.quarantined = len(quarantined)
         done_at = utc_now()
-        if tables:
-            yield emit(pa.concat_tables(tables), raw_tables.MODE_EVENTS_TABLE)
+        if events.num_rows:
+            yield emit(events, raw_tables.MODE_EVENTS_TABLE)
         if quarantined:
             yield emit(quarantine_table(source_instance, quarantined, window, done_at), raw_tables.QUARANTINE_TABLE)
         yield emit(stats.table(done_at), raw_tables.WINDOWS_TABLE)
-        state.window_done(window)
+        run.window_done(window)
         stats.report()
 
     resource = dlt.resource(audit_logs, name=raw_tables.MODE_EVENTS_TABLE, write_disposition="merge")

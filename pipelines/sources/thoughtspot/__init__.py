@@ -21,24 +21,22 @@ from dlt.sources import DltResource
 from pipelines import settings
 from pipelines.sources import raw_tables
 from pipelines.sources._shared import (
-    InstanceState,
     Quarantined,
     SourceError,
     SourceNotConfigured,
     Window,
+    WindowRun,
     WindowStats,
     apply_table_hints,
-    as_utc,
+    check_reread_range,
     constant_timestamp,
-    dedupe,
     emit,
-    epoch_ms_of,
+    fetch_ahead,
     host_with_port,
-    plan_windows,
+    parse_bound,
     quarantine_table,
     require_safe_url,
     timestamps,
-    unseen_quarantined,
     utc_now,
 )
 from pipelines.sources.thoughtspot.client import (
@@ -65,35 +63,37 @@ def _text(value: Any) -> Optional[str]:
     return _dumps(value).decode()
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _org_id(value: Any) -> Optional[int]:
-    if value is None or (type(value) is int):
-        return value
     if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    raise ValueError(f"orgId is not an integer: {value!r}")
+        value = int(value)
+    if value is None or (type(value) is int and _INT64_MIN <= value <= _INT64_MAX):
+        return value
+    raise ValueError(f"orgId is not a 64-bit integer: {str(value)[:100]!r}")
 
 
-def parse_records(
-    records: list[Any], source_instance: str, window: Window, seen: dict[str, int], loaded_at: datetime
-) -> tuple[pa.Table, list[Quarantined], int]:
-    """Turn one window's `[{date, log}]` into an Arrow table of new events.
+def _text_column(values: list[Any]) -> pa.Array:
+    """A string column; the rare non-string value (the fields are open-typed) is kept as its JSON text."""
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([_text(v) for v in values], pa.string())
 
-    Returns (events, quarantined, duplicates). Records already in `seen` are duplicates and
-    left out; new ids are added to `seen`. Anything unparseable is quarantined verbatim with the reason.
+
+def parse_records(records: list[Any], source_instance: str, loaded_at: datetime) -> tuple[pa.Table, list[Quarantined]]:
+    """Turn one window's `[{date, log}]` into an Arrow table of events (duplicates not removed here).
+
+    Returns (events, quarantined). Anything unparseable is quarantined verbatim with the reason.
+    The per-record loop only parses and validates; columns are then built a whole column at a time.
     """
     quarantined: list[Quarantined] = []
-    ids: list[str] = []
+    events: list[dict[str, Any]] = []
     dates: list[str] = []
-    tss: list[str] = []
-    versions: list[Optional[str]] = []
-    org_ids: list[Optional[int]] = []
-    user_guids: list[Optional[str]] = []
-    user_names: list[Optional[str]] = []
-    c_ips: list[Optional[str]] = []
-    types: list[Optional[str]] = []
-    descs: list[Optional[str]] = []
-    datas: list[Optional[str]] = []
     logs: list[str] = []
+    org_ids: list[Optional[int]] = []
+    kept: list[Any] = []  # the records behind `events`, for quarantining a bad timestamp verbatim
 
     for record in records:
         try:
@@ -109,20 +109,11 @@ def parse_records(
             event_id = event.get("id")
             if type(event_id) is not str or not event_id:
                 raise ValueError("`log` has no string `id`")
-            ts = event.get("ts")
-            if type(ts) is not str:
+            if type(event.get("ts")) is not str:
                 raise ValueError("`log` has no string `ts`")
-            org_id = _org_id(event.get("orgId"))
-            data = event.get("data")
-            row = (
-                _text(event.get("version")),
-                _text(event.get("userGUID")),
-                _text(event.get("userName")),
-                _text(event.get("cIP")),
-                _text(event.get("type")),
-                _text(event.get("desc")),
-                None if data is None else _dumps(data).decode(),
-            )
+            org_id = event.get("orgId")
+            if org_id is not None and (type(org_id) is not int or not _INT64_MIN <= org_id <= _INT64_MAX):
+                org_id = _org_id(org_id)
         except orjson.JSONDecodeError as exc:
             quarantined.append(Quarantined(_verbatim(record), f"`log` is not valid JSON: {exc}"[:300]))
             continue
@@ -132,45 +123,42 @@ def parse_records(
                 reason = "record is not a JSON object with `date` and `log`"
             quarantined.append(Quarantined(_verbatim(record), reason))
             continue
-        ids.append(event_id)
+        events.append(event)
         dates.append(date)
-        tss.append(ts)
-        org_ids.append(org_id)
         logs.append(log)
-        versions.append(row[0])
-        user_guids.append(row[1])
-        user_names.append(row[2])
-        c_ips.append(row[3])
-        types.append(row[4])
-        descs.append(row[5])
-        datas.append(row[6])
+        org_ids.append(org_id)
+        kept.append(record)
 
+    tss = [event["ts"] for event in events]
     date_array, bad_dates = timestamps(dates)
     ts_array, bad_ts = timestamps(tss)
     keep_valid = None
     if bad_dates or bad_ts:
         bad = set(bad_dates) | set(bad_ts)
+        bad_date_set = set(bad_dates)
         for i in sorted(bad):
-            reason = f"`date` is not an ISO-8601 UTC timestamp: {dates[i]!r}" if i in bad_dates else \
+            reason = f"`date` is not an ISO-8601 UTC timestamp: {dates[i]!r}" if i in bad_date_set else \
                 f"`ts` is not an ISO-8601 UTC timestamp: {tss[i]!r}"
-            quarantined.append(Quarantined(_dumps({"date": dates[i], "log": logs[i]}).decode(), reason[:300]))
-        keep_valid = [i not in bad for i in range(len(ids))]
+            quarantined.append(Quarantined(_verbatim(kept[i]), reason[:300]))
+        keep_valid = [i not in bad for i in range(len(events))]
 
-    n = len(ids)
+    n = len(events)
     table = pa.Table.from_arrays(
         [
             pa.array([source_instance] * n, pa.string()),
-            pa.array(ids, pa.string()),
+            pa.array([event["id"] for event in events], pa.string()),
             date_array,
             ts_array,
-            pa.array(versions, pa.string()),
+            _text_column([event.get("version") for event in events]),
             pa.array(org_ids, pa.int64()),
-            pa.array(user_guids, pa.string()),
-            pa.array(user_names, pa.string()),
-            pa.array(c_ips, pa.string()),
-            pa.array(types, pa.string()),
-            pa.array(descs, pa.string()),
-            pa.array(datas, pa.string()),
+            _text_column([event.get("userGUID") for event in events]),
+            _text_column([event.get("userName") for event in events]),
+            _text_column([event.get("cIP") for event in events]),
+            _text_column([event.get("type") for event in events]),
+            _text_column([event.get("desc") for event in events]),
+            # `data` is re-serialised compactly: the JSON column holds it, `log` keeps the original text.
+            pa.array([None if (data := event.get("data")) is None else _dumps(data).decode() for event in events],
+                     pa.string()),
             pa.array(logs, pa.string()),
             constant_timestamp(loaded_at, n),
         ],
@@ -178,12 +166,7 @@ def parse_records(
     )
     if keep_valid is not None:
         table = table.filter(pa.array(keep_valid))
-    # Dedupe on the vendor's `date`, the field the API filters windows on.
-    keep_new = dedupe(table.column("id").to_pylist(), epoch_ms_of(table.column("date").combine_chunks()), seen)
-    duplicates = keep_new.count(False)
-    if duplicates:
-        table = table.filter(pa.array(keep_new))
-    return table, quarantined, duplicates
+    return table, quarantined
 
 
 def _verbatim(record: Any) -> str:
@@ -206,11 +189,16 @@ def thoughtspot_source(
     token_validity_seconds: int = DEFAULT_TOKEN_VALIDITY_SECONDS,
     start: Optional[str] = None,
     until: Optional[str] = None,
+    since: Optional[str] = None,
 ) -> DltResource:
     """ThoughtSpot security audit events, incremental in <= 24 h windows with an overlap re-read.
 
     start: first-run backfill start (default AUDITLAKE_START, else 30 days ago).
     until: end of the last window (default now, UTC); tests pin it to a simulator's clock.
+    since: re-read [since, until or now] instead of continuing from the cursor (a backfill): the
+        cursor and overlap state are left untouched, already-loaded events are counted as duplicates
+        (looked up in the warehouse) and not loaded again, and each window read gets its
+        ingest_windows row. Refused when older than ThoughtSpot's 30-day retention or after until.
     """
     if not base_url or not username or not (secret_key or password):
         raise SourceNotConfigured("thoughtspot", REQUIRED_VARIABLES)
@@ -221,18 +209,21 @@ def thoughtspot_source(
                                token_validity_seconds=token_validity_seconds)
     source_instance = host_with_port(base_url)
     overlap = timedelta(minutes=overlap_minutes)
-    first_start = as_utc(start)
-    end_at = as_utc(until)
+    first_start = parse_bound(start, "start")
+    end_at = parse_bound(until, "until")
+    reread_from = parse_bound(since, "since")
+    if reread_from is not None:
+        check_reread_range("ThoughtSpot", reread_from, end_at, utc_now(), settings.VENDOR_RETENTION)
 
     def security_audit_events() -> Iterator[Any]:
-        state = InstanceState.for_instance(source_instance, overlap)
-        end = end_at or utc_now()
-        begin = state.first_window_start(first_start or settings.backfill_start(end))
-        for window in plan_windows(begin, end):
-            records = client.fetch_window(window)
+        # Windows are on the vendor's `date`, the field logs/fetch filters on.
+        run = WindowRun(source_instance, overlap, raw_tables.THOUGHTSPOT_EVENTS_TABLE, "date",
+                        first_start, reread_from, end_at)
+        for window, records in fetch_ahead(run.windows(), client.fetch_window):
             loaded_at = utc_now()
-            events, quarantined, duplicates = parse_records(records, source_instance, window, state.seen, loaded_at)
-            quarantined = unseen_quarantined(quarantined, state.seen, window)
+            events, quarantined = parse_records(records, source_instance, loaded_at)
+            events, duplicates = run.new_events(events, window)
+            quarantined = run.new_quarantined(quarantined, window)
             stats = WindowStats("thoughtspot", source_instance, window, fetched=len(records),
                                 new_events=events.num_rows, duplicates=duplicates, quarantined=len(quarantined))
             if events.num_rows:
@@ -241,7 +232,7 @@ def thoughtspot_source(
                 yield emit(quarantine_table(source_instance, quarantined, window, loaded_at),
                            raw_tables.QUARANTINE_TABLE)
             yield emit(stats.table(loaded_at), raw_tables.WINDOWS_TABLE)
-            state.window_done(window)
+            run.window_done(window)
             stats.report()
 
     resource = dlt.resource(security_audit_events, name=raw_tables.THOUGHTSPOT_EVENTS_TABLE,

@@ -95,6 +95,25 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
+def _error_line(exc: BaseException, scrub: Callable[[str], str]) -> str:
+    """One line for the summary: our own message, else the innermost cause (dlt's wrappers say little)."""
+    inner = _unwrap(exc)
+    if inner is exc:
+        while inner.__cause__ is not None:
+            inner = inner.__cause__
+    text = scrub(str(inner)).strip()
+    first = text.splitlines()[0] if text else ""
+    if inner is not exc and not isinstance(inner, _own_errors()):
+        first = f"{type(inner).__name__}: {first}"
+    return (first or type(inner).__name__)[:500]
+
+
+def _own_errors() -> tuple[type, ...]:
+    from pipelines.sources._shared import SourceError, SourceNotConfigured
+
+    return (SourceError, SourceNotConfigured)
+
+
 def build_source(
     source: str,
     progress: Callable[[str], None] = print,
@@ -190,7 +209,7 @@ def run_ingest(
             # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
             pipeline.run(dlt_source, loader_file_format="parquet")
         except Exception as exc:  # one source failing must not stop the other
-            summary.error = scrub(str(_unwrap(exc))).strip().splitlines()[0][:500] if str(exc) else type(exc).__name__
+            summary.error = _error_line(exc, scrub)
         finally:
             progress_logger.removeHandler(collector)
             progress_logger.setLevel(previous_level)

@@ -68,7 +68,8 @@ def run_pipeline(
     import dagster as dg
 
     from pipelines.definitions import defs
-    from pipelines.orchestration.ingest import WINDOWS_TABLE, ingest_run_config
+    from pipelines.orchestration.ingest import ingest_run_config
+    from pipelines.sources.raw_tables import WINDOWS_TABLE
 
     job = defs.resolve_job_def("backfill" if (since or until) else "refresh")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()

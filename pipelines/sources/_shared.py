@@ -6,14 +6,15 @@ Nothing here knows about dbt, Dagster or the CLI: the sources run the same from 
 from __future__ import annotations
 
 import base64
+import contextlib
+import gc
 import hashlib
 import ipaddress
 import logging
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import dlt
@@ -204,34 +205,33 @@ def check_reread_range(
         )
 
 
-_Fetched = TypeVar("_Fetched")
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
 
 
-def fetch_ahead(windows: Sequence[Window], fetch: Callable[[Window], _Fetched]) -> Iterator[tuple[Window, _Fetched]]:
-    """(window, fetch(window)) in order, fetching the next window on a helper thread meanwhile.
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a window is decoded and parsed.
 
-    While the caller parses one window and dlt writes it, the next response is already on its
-    way (the vendor's serving time and our socket reads overlap our CPU work). One window ahead at
-    most, so memory stays at two responses. A failed fetch raises here, in window order, exactly
-    where the sequential loop would have; nothing after it is yielded. State is never touched on the
-    helper thread: the cursor still moves only in the caller, window by window.
+    A window builds tens of thousands of small dicts that all stay alive until its Arrow table is
+    built; the collector would rescan them again and again (measured: a third of parse time) and
+    finds nothing, since JSON values have no cycles. Counted (and locked), so nested or concurrent
+    users are safe; the collector's previous setting comes back when the last one leaves.
     """
-    pending: deque[tuple[Window, Future]] = deque()
-    remaining = iter(windows)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditlake-fetch")
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
     try:
-        for window in remaining:
-            pending.append((window, pool.submit(fetch, window)))
-            break
-        while pending:
-            window, future = pending.popleft()
-            result = future.result()
-            for following in remaining:
-                pending.append((following, pool.submit(fetch, following)))
-                break
-            yield window, result
+        yield
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 # --------------------------------------------------------------------------- incremental state

@@ -31,7 +31,7 @@ from pipelines.sources._shared import (
     check_reread_range,
     constant_timestamp,
     emit,
-    fetch_ahead,
+    gc_paused,
     parse_bound,
     quarantine_table,
     require_safe_url,
@@ -170,9 +170,9 @@ def mode_source(
     def audit_logs() -> Iterator[Any]:
         run = WindowRun(source_instance, overlap, raw_tables.MODE_EVENTS_TABLE, "timestamp",
                         first_start, reread_from, end_at)
-        # A window's pages are gathered first, so a failure mid-window yields nothing of it.
-        for window, pages in fetch_ahead(run.windows(), lambda window: list(client.fetch_window(window))):
-            yield from _window(window, pages, run)
+        for window in run.windows():
+            # A window's pages are gathered first, so a failure mid-window yields nothing of it.
+            yield from _window(window, list(client.fetch_window(window)), run)
 
     def _window(window: Window, pages: list[list[Any]], run: WindowRun) -> Iterator[Any]:
         stats = WindowStats("mode", source_instance, window)
@@ -180,7 +180,8 @@ def mode_source(
         quarantined: list[Quarantined] = []
         # Duplicates are removed once per window: an id may repeat across pages.
         for entries in pages:
-            events, bad = parse_entries(entries, source_instance, utc_now())
+            with gc_paused():
+                events, bad = parse_entries(entries, source_instance, utc_now())
             stats.fetched += len(entries)
             quarantined.extend(bad)
             tables.append(events)

@@ -24,14 +24,13 @@ from pipelines.sources._shared import (
     Quarantined,
     SourceError,
     SourceNotConfigured,
-    Window,
     WindowRun,
     WindowStats,
     apply_table_hints,
     check_reread_range,
     constant_timestamp,
     emit,
-    fetch_ahead,
+    gc_paused,
     host_with_port,
     parse_bound,
     quarantine_table,
@@ -219,12 +218,16 @@ def thoughtspot_source(
         # Windows are on the vendor's `date`, the field logs/fetch filters on.
         run = WindowRun(source_instance, overlap, raw_tables.THOUGHTSPOT_EVENTS_TABLE, "date",
                         first_start, reread_from, end_at)
-        for window, records in fetch_ahead(run.windows(), client.fetch_window):
+        for window in run.windows():
+            records = client.fetch_window(window)
             loaded_at = utc_now()
-            events, quarantined = parse_records(records, source_instance, loaded_at)
+            fetched = len(records)
+            with gc_paused():
+                events, quarantined = parse_records(records, source_instance, loaded_at)
+            del records  # the decoded response is the largest object alive; free it before dlt writes
             events, duplicates = run.new_events(events, window)
             quarantined = run.new_quarantined(quarantined, window)
-            stats = WindowStats("thoughtspot", source_instance, window, fetched=len(records),
+            stats = WindowStats("thoughtspot", source_instance, window, fetched=fetched,
                                 new_events=events.num_rows, duplicates=duplicates, quarantined=len(quarantined))
             if events.num_rows:
                 yield emit(events, raw_tables.THOUGHTSPOT_EVENTS_TABLE)

@@ -17,7 +17,7 @@ from requests.auth import AuthBase
 
 from dlt.sources.helpers.rest_client import RESTClient
 
-from pipelines.sources._shared import SourceError, Window, register_secret, scrub, to_epoch_ms
+from pipelines.sources._shared import SourceError, Window, gc_paused, register_secret, scrub, to_epoch_ms
 
 TOKEN_PATH = "/api/rest/2.0/auth/token/full"
 LOGS_PATH = "/api/rest/2.0/logs/fetch"
@@ -170,7 +170,8 @@ class ThoughtSpotClient:
             )
         self._raise_for_status(response, "logs/fetch")
         try:
-            records = orjson.loads(response.content) if response.content.strip() else []
+            with gc_paused():
+                records = orjson.loads(response.content) if response.content.strip() else []
         except orjson.JSONDecodeError:
             raise SourceError(
                 f"ThoughtSpot logs/fetch returned a body that is not JSON ({len(response.content)} bytes): "

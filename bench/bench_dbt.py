@@ -7,11 +7,13 @@ both times and their ratio; the target is <= 1.5.
 
     .venv/bin/python bench/bench_dbt.py                 # 100k vs 10M (about 10 minutes on 2 cores)
     .venv/bin/python bench/bench_dbt.py --large 2000000 # a quicker check
+    .venv/bin/python bench/bench_dbt.py --profile 15    # also list the 15 slowest nodes of each timed build
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -135,7 +137,15 @@ def timed_build(warehouse: Path, workdir: Path) -> float:
     return time.perf_counter() - began
 
 
-def bench(history: int, new_events: int, now: datetime, days: int, keep: bool) -> tuple[float, float]:
+def slowest_nodes(workdir: Path, count: int) -> list[tuple[float, str]]:
+    """The `count` slowest models / tests of the last build, from dbt's run_results.json."""
+    results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
+    timed = [(r["execution_time"], r["unique_id"].split(".")[0] + " " + ".".join(r["unique_id"].split(".")[2:]))
+             for r in results]
+    return sorted(timed, reverse=True)[:count]
+
+
+def bench(history: int, new_events: int, now: datetime, days: int, keep: bool, profile: int) -> tuple[float, float]:
     workdir = Path(tempfile.mkdtemp(prefix=f"auditlake-bench-{history}-"))
     warehouse = workdir / "warehouse.duckdb"
     try:
@@ -157,6 +167,8 @@ def bench(history: int, new_events: int, now: datetime, days: int, keep: bool) -
         if fact != history + new_events:
             raise SystemExit(f"fct_audit_events has {fact:,} rows, expected {history + new_events:,}")
         print(f"  incremental dbt build (+{new_events:,} events)   {second_build:6.1f} s", flush=True)
+        for seconds, node in slowest_nodes(workdir, profile):
+            print(f"    {seconds:6.2f} s  {node}", flush=True)
         return first_build, second_build
     finally:
         if keep:
@@ -172,12 +184,14 @@ def main() -> int:
     parser.add_argument("--new", type=int, default=10_000, help="new events added before the timed build")
     parser.add_argument("--days", type=int, default=365, help="days the history spans")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses (printed paths)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the N slowest nodes of each incremental build")
     args = parser.parse_args()
     now = datetime.now(timezone.utc).replace(microsecond=0)
     results = {}
     for size in (args.small, args.large):
         print(f"history of {size:,} events over {args.days} days", flush=True)
-        results[size] = bench(size, args.new, now, args.days, args.keep)
+        results[size] = bench(size, args.new, now, args.days, args.keep, args.profile)
     small, large = results[args.small][1], results[args.large][1]
     print()
     print(f"incremental dbt build, +{args.new:,} events on {args.small:,} history: {small:6.1f} s")

@@ -1,3 +1,6 @@
+{#- Two inputs (catalogue and fact), so dagster-dbt cannot infer the asset: attach it to the fact as an
+    asset check (dagster_dbt reads meta.dagster.ref). -#}
+{{ config(meta={"dagster": {"ref": {"name": "fct_audit_events"}}}) }}
 -- No documented event type may fall into `unknown`: every catalogue row has a real category and
 -- outcome, and a fact row whose type is in the catalogue carries the catalogue's category.
 -- (Checks recently loaded fact rows only: older ones were checked when they arrived.)
@@ -8,9 +11,6 @@ where event_category = 'unknown' or outcome = 'unknown'
 union all
 
 select 'fct_audit_events', f.source_system, f.event_type
-from {{ ref('fct_audit_events') }} f
+from {{ recent_rows(ref('fct_audit_events'), 'loaded_at') }} f
 join {{ ref('audit_event_catalog') }} c using (source_system, event_type)
 where f.event_category = 'unknown'
-  and f.loaded_at >= (
-      select max(loaded_at) - interval '{{ var("recent_rows_test_hours") }} hours' from {{ ref('fct_audit_events') }}
-  )

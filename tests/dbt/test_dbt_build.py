@@ -6,6 +6,7 @@ One module-scoped warehouse is built once (then incrementally); each test reads 
 from __future__ import annotations
 
 import hashlib
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -261,3 +262,82 @@ def test_a_failing_build_raises_and_names_the_node(tmp_path: Path) -> None:
     con.close()
     with pytest.raises(DbtRunError, match="not_null_stg_thoughtspot__security_audit_events_source_event_id"):
         _dbt(path, "build", "--select", "stg_thoughtspot__security_audit_events")
+
+
+# Columns that depend on when a build or a read ran, not on the data.
+_VOLATILE_COLUMNS = {
+    "rpt_pipeline_evidence": ["evidence_recorded_at"],
+    "rpt_access_review": ["review_as_of", "days_inactive", "is_dormant"],
+    "rpt_api_tokens": ["token_age_days"],
+}
+
+
+def _differences(incremental: Path, rebuilt: Path) -> dict[str, tuple[int, int]]:
+    """Per core / compliance relation: (rows only in `incremental`, rows only in `rebuilt`)."""
+    con = duckdb.connect(str(incremental), read_only=True)
+    try:
+        con.execute(f"attach '{rebuilt}' as rebuilt (read_only)")
+        catalog = incremental.stem
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_catalog = ? and table_schema in ('core', 'compliance') order by all", [catalog]).fetchall()
+        found = {}
+        for schema, table in relations:
+            volatile = _VOLATILE_COLUMNS.get(table)
+            columns = f"* exclude ({', '.join(volatile)})" if volatile else "*"
+            mine = f'select {columns} from "{catalog}".{schema}.{table}'
+            theirs = f"select {columns} from rebuilt.{schema}.{table}"
+            only_mine = con.execute(f"select count(*) from ({mine} except all {theirs})").fetchone()[0]
+            only_theirs = con.execute(f"select count(*) from ({theirs} except all {mine})").fetchone()[0]
+            found[f"{schema}.{table}"] = (only_mine, only_theirs)
+        return found
+    finally:
+        con.close()
+
+
+def test_incremental_builds_equal_a_full_rebuild(warehouse: Path, tmp_path: Path) -> None:
+    """Events that change flags on rows stored by earlier builds, loaded in a later build, must leave
+    every incremental model exactly as a rebuild from scratch would."""
+    later = NOW + timedelta(hours=3)
+    report = {"entity_type": "report", "entity_id": "r1", "entity_name": "Report 1"}
+    con = fx.open_warehouse(warehouse)
+    fx.insert(con, "mode", "audit_logs", [
+        # tok-orphan, stored as never revoked, is revoked now
+        fx.mode_event("api_token_workspace_revoked", _at(0, 1), user="jane", loaded_at=later,
+                      entity={"entity_type": "api_token", "entity_id": "tok-orphan", "entity_name": "tok-orphan"}),
+        # the deleted "departed" acts once more
+        fx.mode_event("export_data_sql_exported", _at(1, 20), user="departed", user_id="id-departed", loaded_at=later,
+                      entity={"entity_type": "query", "entity_id": "q1", "entity_name": "Query 1"}),
+        # a late burst of eve's exports 12 days ago: anomalous itself, and it raises her later baselines
+        *[fx.mode_event("export_data_report_exported_csv", _at(12, 13, i), user="eve", entity=report, loaded_at=later)
+          for i in range(12)],
+    ])
+    fx.insert(con, "thoughtspot", "security_audit_events", [
+        # late: root.admin had added themselves to grp-2 before granting it AUTHORING (stored as no self-grant)
+        fx.ts_event("PRINCIPALS_IN_GROUP_UPDATE", _at(2, 16, 15), user="root.admin", guid="g-admin", loaded_at=later,
+                    data={"groupID": "grp-2", "requestedUsersInGroup": [{"id": "g-admin"}]}),
+        # late: carol was deleted before her (stored) last login
+        fx.ts_event("USERS_DELETED", _at(125, 10), user="root.admin", guid="g-admin", loaded_at=later,
+                    data={"userGUIDs": [{"id": "g-carol"}]}),
+    ])
+    con.close()
+    _dbt(warehouse, "build")
+
+    tokens = dict(q(warehouse, "select token_id, is_never_revoked from compliance.rpt_api_tokens where is_issuance"))
+    assert tokens == {"tok-orphan": False, "tok-ok": False}
+    grants = dict(q(warehouse, "select target_name, is_self_grant from compliance.rpt_privileged_changes"
+                               " where event_type = 'PRIVILEGE_CHANGES'"))
+    assert grants == {"ops": True, "analysts": True}
+    leavers = dict(q(warehouse, "select user_name, events_after_deletion from compliance.rpt_user_lifecycle"
+                                " where lifecycle_action = 'delete'"))
+    assert leavers == {"departed": 2, "former.employee": 1, "carol": 1}
+    anomalies = q(warehouse, "select export_date, user_day_events from compliance.rpt_data_exports"
+                             " where is_anomalous order by 1")
+    assert anomalies == [(_at(12, 0).date(), 12), (_at(1, 0).date(), 15)]
+
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copyfile(warehouse, rebuilt)
+    _dbt(rebuilt, "run", "--full-refresh")
+    differences = _differences(warehouse, rebuilt)
+    assert "compliance.rpt_data_exports" in differences and "core.fct_audit_events" in differences
+    assert {name: diff for name, diff in differences.items() if diff != (0, 0)} == {}

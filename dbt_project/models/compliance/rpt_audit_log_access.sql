@@ -1,11 +1,28 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='access_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
 -- Every read of the audit log itself: reads the vendor logs (Mode `audit_log_accessed`), and every
 -- window auditlake fetched (ThoughtSpot does not log reads of its log API, so ingest_windows is the
 -- evidence of ours). A vendor-logged read is auditlake's own when its actor is a configured service
 -- account or it coincides with one of our fetches of that instance.
-with vendor_reads as (
-    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action, outcome, is_privileged, actor_id, actor_name, actor_ip, actor_user_agent, target_type, target_id, target_name
+{#- Incremental: vendor reads loaded and fetch windows recorded since the last build are added; a
+    stored vendor read that a newly recorded fetch coincides with is re-matched and replaced. -#}
+{%- set reads_since = loaded_since('loaded_at', "evidence_source = 'vendor_audit_log'") %}
+{%- set fetches_since = loaded_since('loaded_at', "evidence_source = 'auditlake_ingest'") %}
+
+with new_reads as (
+    select event_key as access_key, source_system, source_instance, event_time as accessed_at,
+           actor_name as accessed_by, actor_id as accessed_by_id, actor_ip, actor_user_agent, loaded_at
     from {{ ref('fct_audit_events') }}
     where event_category = 'audit_access'
+    {%- if reads_since %}
+      and loaded_at > {{ reads_since }}
+    {%- endif %}
 ),
 
 auditlake_fetches as (
@@ -14,23 +31,48 @@ auditlake_fetches as (
     select 'mode' as source_system, * from {{ raw_source('raw_mode', 'ingest_windows') }}
 ),
 
+new_fetches as (
+    select * from auditlake_fetches
+    {%- if fetches_since %}
+    where fetched_at > {{ fetches_since }}
+    {%- endif %}
+),
+
+vendor_reads as (
+    select * from new_reads
+    {%- if is_incremental() %}
+    union all
+    -- stored reads a newly recorded fetch may coincide with
+    select stored.access_key, stored.source_system, stored.source_instance, stored.accessed_at, stored.accessed_by,
+           stored.accessed_by_id, stored.actor_ip, stored.actor_user_agent, stored.loaded_at
+    from {{ this }} stored
+    where stored.evidence_source = 'vendor_audit_log'
+      and stored.access_key not in (select access_key from new_reads)
+      and exists (
+          select 1 from new_fetches f
+          where f.source_system = stored.source_system and f.source_instance = stored.source_instance
+            and stored.accessed_at between f.fetched_at - interval '15 minutes' and f.fetched_at + interval '1 minute'
+      )
+    {%- endif %}
+),
+
 matched as (
-    select v.event_key, bool_or(f.source_instance is not null) as coincides_with_auditlake_fetch
+    select v.access_key, bool_or(f.source_instance is not null) as coincides_with_auditlake_fetch
     from vendor_reads v
     left join auditlake_fetches f
         on f.source_system = v.source_system and f.source_instance = v.source_instance
-        and v.event_time between f.fetched_at - interval '15 minutes' and f.fetched_at + interval '1 minute'
-    group by v.event_key
+        and v.accessed_at between f.fetched_at - interval '15 minutes' and f.fetched_at + interval '1 minute'
+    group by v.access_key
 )
 
 select
-    v.event_key as access_key,
+    v.access_key,
     'vendor_audit_log' as evidence_source,
     v.source_system,
     v.source_instance,
-    v.event_time as accessed_at,
-    v.actor_name as accessed_by,
-    v.actor_id as accessed_by_id,
+    v.accessed_at,
+    v.accessed_by,
+    v.accessed_by_id,
     v.actor_ip,
     v.actor_user_agent,
     cast(null as timestamp with time zone) as window_start,
@@ -39,13 +81,14 @@ select
     (
         {% set accounts = var('auditlake_service_accounts') %}
         {%- if accounts %}
-        v.actor_name in ({% for a in accounts %}'{{ a }}'{{ ", " if not loop.last }}{% endfor %})
-        or v.actor_id in ({% for a in accounts %}'{{ a }}'{{ ", " if not loop.last }}{% endfor %}) or
+        v.accessed_by in {{ sql_string_list(accounts) }}
+        or v.accessed_by_id in {{ sql_string_list(accounts) }} or
         {%- endif %}
         coalesce(m.coincides_with_auditlake_fetch, false)
-    ) as is_auditlake
+    ) as is_auditlake,
+    v.loaded_at
 from vendor_reads v
-left join matched m using (event_key)
+left join matched m using (access_key)
 
 union all
 
@@ -62,5 +105,6 @@ select
     f.window_start,
     f.window_end,
     f.fetched,
-    true
-from auditlake_fetches f
+    true,
+    f.fetched_at
+from new_fetches f

@@ -20,7 +20,7 @@
         select strftime(date_trunc('hour', min(event_time) - interval '{{ window_minutes + success_minutes }} minutes')
                         at time zone 'UTC', '%Y-%m-%d %H:%M:%S')
         from {{ ref('fct_audit_events') }}
-        where loaded_at > (select coalesce(max(last_loaded_at), '-infinity'::timestamptz) from {{ this }})
+        where loaded_at > {{ loaded_since('last_loaded_at') }}
           and event_category = 'authentication' and event_action in ('login', 'lock')
     {%- endset -%}
     {%- set recompute_from = run_query(query).rows[0][0] -%}

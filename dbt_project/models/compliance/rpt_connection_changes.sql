@@ -1,4 +1,14 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
 -- Data connections created, edited or deleted, and access to them granted, changed or removed.
+-- One row per event, nothing depends on other events: incremental on the fact's load time.
+{%- set since = loaded_since('loaded_at') %}
 select
     event_key,
     source_system,
@@ -27,6 +37,10 @@ select
     coalesce(details ->> '$.group_id', details ->> '$.member_id', details ->> '$.user_id') as principal_id,
     coalesce(details ->> '$.role', details ->> '$.new_role') as principal_role,
     {{ is_off_hours('event_time') }} as is_off_hours,
-    details
+    details,
+    loaded_at
 from {{ ref('fct_audit_events') }}
 where event_category = 'connection_management'
+{%- if since %}
+  and loaded_at > {{ since }}
+{%- endif %}

@@ -15,7 +15,9 @@
     {%- set query -%}
         with marks as (
             select
-                coalesce(max(last_loaded_at), '-infinity'::timestamptz) as loaded_mark,
+                -- the fact re-reads this far back, so rows stamped before the mark can still arrive
+                coalesce(max(last_loaded_at) - interval '{{ var("fct_reprocess_lookback_minutes") }} minutes',
+                         '-infinity'::timestamptz) as loaded_mark,
                 coalesce(max(last_fetched_at), '-infinity'::timestamptz) as fetched_mark,
                 coalesce(max(last_quarantined_at), '-infinity'::timestamptz) as quarantined_mark
             from {{ this }}

@@ -1,4 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
 -- Joiner / mover / leaver events per user, with activity after deletion on leaver rows.
+{#- Incremental on the fact's load time. Only a deletion row depends on other events (the user acting
+    afterwards, until re-created), so a build adds the new lifecycle events and recomputes the stored
+    deletions of (a) users with new lifecycle events (a deletion, or a re-creation that closes one) and
+    (b) users who acted in the new events. The subject's name is resolved when the row is built. -#}
+{%- set since = loaded_since('loaded_at') %}
+
 with users as (
     select * from {{ ref('dim_users') }}
 ),
@@ -6,13 +20,16 @@ with users as (
 actions as (
     -- Mode logs no removal action: a role change to `removed` is the removal
     select event_key, source_system, source_instance, event_time, event_type, event_category, event_action,
-           outcome, actor_id, actor_name, target_type, target_id, target_name, case
+           outcome, actor_id, actor_name, target_type, target_id, target_name, loaded_at, case
         when event_category = 'user_management' then event_action
         when event_category = 'privilege_management'
              and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted') then 'delete'
     end as lifecycle_action
     from {{ ref('fct_audit_events') }}
     where target_type in ('user', 'workspace_user')
+    {%- if since %}
+      and loaded_at > {{ since }}
+    {%- endif %}
 ),
 
 stages as (
@@ -37,13 +54,56 @@ resolved as (
         and s.target_name is null
 ),
 
+{%- if is_incremental() %}
+
+new_activity as (
+    -- who acted in the events loaded since the last build
+    select distinct source_system, source_instance, actor_name, actor_id
+    from {{ ref('fct_audit_events') }}
+    where loaded_at > {{ since }}
+      and not (event_category = 'authentication' and outcome = 'failure')
+),
+
+affected_users as (
+    select source_system, source_instance, subject_user_name as user_name from resolved
+    union
+    select stored.source_system, stored.source_instance, stored.user_name
+    from {{ this }} stored
+    where stored.lifecycle_action = 'delete' and stored.outcome = 'success'
+      and exists (
+          select 1 from new_activity a
+          where a.source_system = stored.source_system and a.source_instance = stored.source_instance
+            and (a.actor_name = stored.user_name or a.actor_id = stored.user_id)
+      )
+),
+{%- endif %}
+
+lifecycle_rows as (
+    select event_key, source_system, source_instance, subject_user_name, target_id, event_time,
+           lifecycle_stage, lifecycle_action, outcome
+    from resolved
+    {%- if is_incremental() %}
+    union all
+    -- the affected users' stored lifecycle rows: their deletions, and the re-creations that close them
+    select stored.event_key, stored.source_system, stored.source_instance, stored.user_name, stored.user_id,
+           stored.event_time, stored.lifecycle_stage, stored.lifecycle_action, stored.outcome
+    from {{ this }} stored
+    where stored.event_key not in (select event_key from resolved)
+      and exists (
+          select 1 from affected_users a
+          where a.source_system = stored.source_system and a.source_instance = stored.source_instance
+            and a.user_name = stored.user_name
+      )
+    {%- endif %}
+),
+
 deletions as (
     -- successful deletions, each open until the account is created / invited / enabled again
     select
         d.event_key, d.source_system, d.source_instance, d.subject_user_name, d.target_id, d.event_time,
         min(j.event_time) as rejoined_at
-    from resolved d
-    left join resolved j
+    from lifecycle_rows d
+    left join lifecycle_rows j
         on j.source_system = d.source_system and j.source_instance = d.source_instance
         and j.subject_user_name = d.subject_user_name and j.lifecycle_stage = 'joiner'
         and j.outcome = 'success' and j.event_time > d.event_time
@@ -52,10 +112,12 @@ deletions as (
 ),
 
 candidate_activity as (
-    -- only events whose actor is a deleted user (by name or id): a semi-join on two narrow columns
+    -- only events whose actor is a deleted user (by name or id), after the earliest deletion:
+    -- a semi-join on two narrow columns, and no scan at all when there is no deletion to check
     select source_system, source_instance, event_key, event_time, actor_name, actor_id
     from {{ ref('fct_audit_events') }}
     where not (event_category = 'authentication' and outcome = 'failure')
+      and event_time > (select min(event_time) from deletions)
       and (actor_name in (select subject_user_name from deletions)
            or actor_id in (select target_id from deletions where target_id is not null))
 ),
@@ -103,6 +165,23 @@ select
     r.actor_name is not null and lower(r.actor_name) = lower(r.subject_user_name) as is_self_service,
     coalesce(a.events_after_deletion, 0) > 0 as activity_after_deletion,
     coalesce(a.events_after_deletion, 0) as events_after_deletion,
-    a.first_activity_after_deletion_at
+    a.first_activity_after_deletion_at,
+    r.loaded_at
 from resolved r
 left join after_deletion a using (event_key)
+
+{%- if is_incremental() %}
+
+union all by name
+
+-- the affected users' stored deletions, with activity after deletion recounted
+select stored.* replace (
+    coalesce(a.events_after_deletion, 0) > 0 as activity_after_deletion,
+    coalesce(a.events_after_deletion, 0) as events_after_deletion,
+    a.first_activity_after_deletion_at as first_activity_after_deletion_at
+)
+from {{ this }} stored
+join deletions d using (event_key)
+left join after_deletion a using (event_key)
+where stored.event_key not in (select event_key from resolved)
+{%- endif %}

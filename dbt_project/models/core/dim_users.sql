@@ -4,13 +4,11 @@
 -- to it. Failed logins count against a known user but do not create one: an attempted name that
 -- never did anything else is not an account.
 with events as (
-    -- only events that change an account or a role: a small slice of the history
+    -- only events that change an account or a role: a small slice of the history, kept incrementally
     select
         source_system, source_instance, event_time, event_category, event_action, outcome,
         is_privileged, actor_id, actor_name, target_type, target_id, target_name, details
-    from {{ ref('fct_audit_events') }}
-    where target_type in ('user', 'workspace_user')
-      and event_category in ('user_management', 'privilege_management')
+    from {{ ref('int_user_account_events') }}
 ),
 
 daily as (

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='event_key',
-        incremental_strategy='delete+insert',
+        incremental_strategy='bounded_delete_insert',
+        delete_bounded_by='event_time',
         on_schema_change='fail',
         contract={'enforced': true},
     )
@@ -10,35 +11,50 @@
 {#- Incremental on auditlake's load time, not on event time: a late event (loaded today, happened
     last week) is new data and must come in. Each (source_system, source_instance) has its own
     watermark, minus a lookback; rows read twice are replaced by key (delete+insert), so re-reads
-    and overlapping windows never duplicate. The watermarks are read before the SQL is sent, so the
-    filter is a literal that DuckDB pushes into the raw scans (no JSON parsing of old rows). -#}
-{%- set watermarks = {} -%}
+    and overlapping windows never duplicate.
+
+    Cost follows the batch, not the history:
+    - the watermarks are read before the SQL is sent, so the filter is a literal that DuckDB pushes
+      into the raw scans as a table filter (row groups pruned, no JSON parsed for old rows). It must
+      stay a plain AND: an OR with another column makes DuckDB read every column of every raw row.
+      Instances the fact has never seen (a tenant added later) come in whole, by a separate branch.
+    - the delete of replaced keys (macros/incremental_helpers.sql, bounded_delete_insert) only looks
+      at rows from the batch's earliest event_time on. A vendor event's time never changes (raw rows
+      are insert-only on (source_instance, id) and staging derives event_time from them), so it
+      replaces exactly the rows plain delete+insert would, without probing every key of the history.
+      A late event widens the range (correct, only slower). -#}
+{%- set known_instances = {} -%}
+{%- set batch_filters = {'thoughtspot': ['select * from ' ~ ref('stg_thoughtspot__security_audit_events')],
+                         'mode': ['select * from ' ~ ref('stg_mode__audit_logs')]} -%}
 {%- if execute and is_incremental() -%}
-    {%- set rows = run_query(
+    {%- set staged_relations = {'thoughtspot': ref('stg_thoughtspot__security_audit_events'),
+                                'mode': ref('stg_mode__audit_logs')} -%}
+    {%- for row in run_query(
         "select source_system, source_instance, strftime(max(loaded_at) at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f')"
         ~ " from " ~ this ~ " group by all"
     ).rows -%}
-    {%- for row in rows -%}
-        {%- do watermarks.setdefault(row[0], []).append((row[1], row[2])) -%}
+        {%- do known_instances.setdefault(row[0], {}).update({row[1]: row[2]}) -%}
     {%- endfor -%}
-{%- endif -%}
-
-{%- set new_rows_filter = {} -%}
-{%- for system, known in watermarks.items() -%}
-    {%- set oldest_watermark = known | map(attribute=1) | min -%}
-    {%- set instances = [] -%}
-    {%- for instance, _ in known -%}{%- do instances.append("'" ~ (instance | replace("'", "''")) ~ "'") -%}{%- endfor -%}
-    {%- do new_rows_filter.update({system:
-        "where loaded_at > timestamptz '" ~ oldest_watermark ~ "+00' - interval '"
-        ~ var("fct_reprocess_lookback_minutes") ~ " minutes' or source_instance not in (" ~ (instances | join(", ")) ~ ")"}) -%}
-{%- endfor -%}
+    {%- for system, relation in staged_relations.items() if system in known_instances -%}
+        {%- set known = known_instances[system] -%}
+        {%- set since = "timestamptz '" ~ (known.values() | min) ~ "+00' - interval '"
+                        ~ var('fct_reprocess_lookback_minutes') ~ " minutes'" -%}
+        {%- set branches = ['select * from ' ~ relation ~ ' where loaded_at > ' ~ since] -%}
+        {%- set unseen = [] -%}
+        {%- for row in run_query('select distinct source_instance from ' ~ relation).rows
+                if row[0] is not none and row[0] not in known -%}
+            {%- do unseen.append(row[0]) -%}
+        {%- endfor -%}
+        {%- if unseen -%}
+            {%- do branches.append('select * from ' ~ relation ~ ' where source_instance in '
+                                   ~ sql_string_list(unseen) ~ ' and loaded_at <= ' ~ since) -%}
+        {%- endif -%}
+        {%- do batch_filters.update({system: branches}) -%}
+    {%- endfor -%}
+{%- endif %}
 
 with staged as (
-    select * from {{ ref('stg_thoughtspot__security_audit_events') }}
-    {{ new_rows_filter.get('thoughtspot', '') }}
-    union all by name
-    select * from {{ ref('stg_mode__audit_logs') }}
-    {{ new_rows_filter.get('mode', '') }}
+    {{ (batch_filters['thoughtspot'] + batch_filters['mode']) | join('\n    union all by name\n    ') }}
 ),
 
 catalog as (
@@ -85,3 +101,6 @@ from keyed
 left join catalog
     on catalog.source_system = keyed.source_system
     and catalog.event_type = keyed.event_type
+-- stored in load order (incremental batches are appended in it too): the zonemaps of loaded_at and
+-- event_time then let every downstream "loaded since" / "from this time" filter skip old row groups
+order by keyed.loaded_at, keyed.event_time

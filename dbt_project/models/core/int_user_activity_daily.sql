@@ -14,7 +14,7 @@
     {%- set query -%}
         select distinct cast(event_time as date)::varchar
         from {{ ref('fct_audit_events') }}
-        where loaded_at > (select coalesce(max(last_loaded_at), '-infinity'::timestamptz) from {{ this }})
+        where loaded_at > {{ loaded_since('last_loaded_at') }}
     {%- endset -%}
     {%- for row in run_query(query).rows -%}{%- do touched_days.append("date '" ~ row[0] ~ "'") -%}{%- endfor -%}
 {%- endif %}

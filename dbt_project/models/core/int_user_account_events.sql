@@ -1,0 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+-- The events that change a user account or its role, kept apart from the fact so that dim_users
+-- (rebuilt every run) reads this small slice, not the whole history. Incremental on load time.
+{%- set since = loaded_since('loaded_at') %}
+select
+    event_key, source_system, source_instance, event_time, event_category, event_action, outcome,
+    is_privileged, actor_id, actor_name, target_type, target_id, target_name, details, loaded_at
+from {{ ref('fct_audit_events') }}
+where target_type in ('user', 'workspace_user')
+  and event_category in ('user_management', 'privilege_management')
+{%- if since %}
+  and loaded_at > {{ since }}
+{%- endif %}

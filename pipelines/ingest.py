@@ -260,7 +260,9 @@ def main(args: argparse.Namespace) -> int:
     if since:
         print(f"backfill: re-reading {since} .. {until or 'now'} (the saved cursor is not moved)", flush=True)
     overrides = {key: value for key, value in (("since", since), ("until", until)) if value}
-    summaries = run_ingest(selected, progress=lambda line: print(line, flush=True), **overrides)
+    # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
+    with settings.warehouse_write_lock():
+        summaries = run_ingest(selected, progress=lambda line: print(line, flush=True), **overrides)
     for summary in summaries:
         print(summary.line(), file=sys.stderr if summary.error and not summary.skipped else sys.stdout, flush=True)
     if all(s.skipped for s in summaries):

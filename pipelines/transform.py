@@ -154,7 +154,9 @@ def main(args: argparse.Namespace) -> int:
     if args.full_refresh:
         dbt_args.append("--full-refresh")
     try:
-        run_dbt(dbt_args, warehouse=args.warehouse)
+        # Queue behind any other auditlake writer (a scheduled run, an ingest) instead of failing on DuckDB's lock.
+        with settings.warehouse_write_lock(path=_resolve_warehouse(args.warehouse)):
+            run_dbt(dbt_args, warehouse=args.warehouse)
     except DbtRunError as exc:
         print(f"auditlake transform: {exc}", file=sys.stderr)
         return 1

@@ -228,12 +228,16 @@ def _compliance_models() -> set[str]:
 
 
 def _dbt_tests_attached_to(model_name: str) -> set[str]:
+    """dbt tests on the model: generic tests attached to it, and singular tests pointed at it via meta.dagster.ref."""
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
-    return {
-        node["name"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "test" and (node.get("attached_node") or "").endswith(f".{model_name}")
-    }
+
+    def targets(node: dict) -> bool:
+        if (node.get("attached_node") or "").endswith(f".{model_name}"):
+            return True
+        ref = (node.get("config", {}).get("meta") or node.get("meta") or {}).get("dagster", {}).get("ref") or {}
+        return ref.get("name") == model_name
+
+    return {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test" and targets(node)}
 
 
 def test_asset_graph_has_every_layer(nodes: dict[str, dict]) -> None:

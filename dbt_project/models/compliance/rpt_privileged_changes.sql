@@ -90,9 +90,11 @@ select
     coalesce(subject_user_name_from_target, subject_user_name_from_details) as subject_user_name,
     coalesce(subject_user_id_from_target, subject_user_id_from_details) as subject_user_id,
     details,
-    -- segregation of duties: granting access to oneself (revocations are not grants)
+    -- segregation of duties: granting access to oneself (revocations are not grants; a subscription
+    -- change names its own subscriber but grants no access)
     coalesce(
         event_action not in {{ not_a_grant }}
+        and coalesce(target_type, '') <> 'subscription'
         and (
             (actor_id is not null and actor_id = coalesce(subject_user_id_from_target, subject_user_id_from_details))
             or (actor_name is not null and lower(actor_name) = lower(coalesce(subject_user_name_from_target, subject_user_name_from_details)))

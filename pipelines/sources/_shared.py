@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import dlt
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -378,6 +379,16 @@ def timestamps(values: Sequence[str | None]) -> tuple[pa.Array, list[int]]:
 def constant_timestamp(moment: datetime, length: int) -> pa.Array:
     micros = (moment - _EPOCH) // timedelta(microseconds=1)
     return pa.array([micros] * length, type=pa.int64()).cast(raw_tables.TS_UTC)
+
+
+def verbatim(record: Any) -> str:
+    """A record as text for the quarantine: strings unchanged, anything else re-serialised as JSON."""
+    if isinstance(record, str):
+        return record
+    try:
+        return orjson.dumps(record).decode()
+    except TypeError:
+        return repr(record)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from dlt.sources import DltResource
 from pipelines import settings
 from pipelines.sources import raw_tables
 from pipelines.sources._shared import (
+    verbatim,
     Quarantined,
     SourceError,
     SourceNotConfigured,
@@ -93,7 +94,7 @@ def parse_entries(entries: list[Any], source_instance: str, loaded_at: datetime)
             )
             stamps.append(stamp)
         except ValueError as exc:
-            quarantined.append(Quarantined(_verbatim(entry), str(exc)))
+            quarantined.append(Quarantined(verbatim(entry), str(exc)))
 
     stamp_array, bad = timestamps(stamps)
     if bad:
@@ -122,15 +123,6 @@ def parse_entries(entries: list[Any], source_instance: str, loaded_at: datetime)
     if bad:
         table = table.filter(pa.array(keep))
     return table, quarantined
-
-
-def _verbatim(entry: Any) -> str:
-    if isinstance(entry, str):
-        return entry
-    try:
-        return _dumps(entry).decode()
-    except TypeError:
-        return repr(entry)
 
 
 @dlt.source(name="mode")

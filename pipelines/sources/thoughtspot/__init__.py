@@ -21,6 +21,7 @@ from dlt.sources import DltResource
 from pipelines import settings
 from pipelines.sources import raw_tables
 from pipelines.sources._shared import (
+    verbatim,
     Quarantined,
     SourceError,
     SourceNotConfigured,
@@ -114,13 +115,13 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
             if org_id is not None and (type(org_id) is not int or not _INT64_MIN <= org_id <= _INT64_MAX):
                 org_id = _org_id(org_id)
         except orjson.JSONDecodeError as exc:
-            quarantined.append(Quarantined(_verbatim(record), f"`log` is not valid JSON: {exc}"[:300]))
+            quarantined.append(Quarantined(verbatim(record), f"`log` is not valid JSON: {exc}"[:300]))
             continue
         except (KeyError, TypeError, ValueError) as exc:
             reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             if isinstance(exc, TypeError):
                 reason = "record is not a JSON object with `date` and `log`"
-            quarantined.append(Quarantined(_verbatim(record), reason))
+            quarantined.append(Quarantined(verbatim(record), reason))
             continue
         events.append(event)
         dates.append(date)
@@ -138,7 +139,7 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
         for i in sorted(bad):
             reason = f"`date` is not an ISO-8601 UTC timestamp: {dates[i]!r}" if i in bad_date_set else \
                 f"`ts` is not an ISO-8601 UTC timestamp: {tss[i]!r}"
-            quarantined.append(Quarantined(_verbatim(kept[i]), reason[:300]))
+            quarantined.append(Quarantined(verbatim(kept[i]), reason[:300]))
         keep_valid = [i not in bad for i in range(len(events))]
 
     n = len(events)
@@ -166,16 +167,6 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
     if keep_valid is not None:
         table = table.filter(pa.array(keep_valid))
     return table, quarantined
-
-
-def _verbatim(record: Any) -> str:
-    """The record as text: strings unchanged, anything else re-serialised as JSON."""
-    if isinstance(record, str):
-        return record
-    try:
-        return _dumps(record).decode()
-    except TypeError:
-        return repr(record)
 
 
 @dlt.source(name="thoughtspot")

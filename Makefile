@@ -7,7 +7,7 @@ export DAGSTER_DISABLE_TELEMETRY ?= 1
 export RUNTIME__DLTHUB_TELEMETRY ?= false
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: setup demo run test bench ui clean
+.PHONY: setup demo run test lint snapshot bench ui clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ run: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# After an intended change to the Dagster graph: rewrite tests/orchestration/snapshots/asset_graph.json.
+snapshot: setup
+	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/orchestration/test_graph_snapshot.py
 
 bench: setup
 	$(PY) bench/bench_ingest.py

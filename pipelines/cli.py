@@ -41,9 +41,19 @@ def _prepare_environment() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + path
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("auditlake")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """Only the selected command's module is imported, so each command pays for its own imports."""
     parser = argparse.ArgumentParser(prog="auditlake", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"auditlake {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)

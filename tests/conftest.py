@@ -1,0 +1,39 @@
+"""Fixtures every test folder shares: a fresh warehouse with no source configured, simulator environments."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines.sources import registry
+
+# Variables that would point a test at a real tenant or another warehouse if inherited from the shell.
+_INHERITED = ("AUDITLAKE_START", "AUDITLAKE_PIPELINES_DIR", "AUDITLAKE_PUBLISHED")
+
+
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("SOURCES__") or name in _INHERITED:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # Short retry backoff so injected faults cost little.
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "6")
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh DuckDB path for this test; no source configured; cwd in tmp_path (no repository .dlt/*.toml)."""
+    clean_environment(monkeypatch)
+    path = tmp_path / "warehouse" / "auditlake.duckdb"
+    monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(path))
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, simulator: object, source: str) -> None:
+    """Configure `source` for a running simulator, through the registry (as the demo does)."""
+    for key, value in registry.get(source).environment_for(simulator).items():
+        monkeypatch.setenv(key, value)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+
+from pipelines import settings
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,7 +31,17 @@ _QUIET_ENV = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "DAGSTER_DISABLE_TELEMETRY": "1",
     "RUNTIME__DLTHUB_TELEMETRY": "false",
+    # dlt would hold Ctrl-C until its load finished (minutes on a backfill). A load interrupted here is safe:
+    # rows and cursor are committed together, and the next run loads the pending package first.
+    "RUNTIME__INTERCEPT_SIGNALS": "false",
 }
+EXIT_USAGE = 2  # configuration or usage: nothing was started
+EXIT_INTERRUPTED = 130
+
+
+def _terminate_like_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (systemd, docker stop, cron timeouts) stops as Ctrl-C does: finished work kept, locks released."""
+    raise KeyboardInterrupt
 
 
 def _prepare_environment() -> None:
@@ -60,20 +73,27 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
         if name == selected:
             module = importlib.import_module(module_name)
             module.add_arguments(command_parser)
-            command_parser.set_defaults(_module=module)
+            command_parser.set_defaults(_module=module, _parser=command_parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     _prepare_environment()
+    settings.apply_project_environment()
     argv = sys.argv[1:] if argv is None else list(argv)
     selected = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(selected if selected in COMMANDS else None).parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate_like_interrupt)
+    from pipelines.errors import ConfigurationError
+
     try:
         return int(args._module.main(args) or 0)
+    except ConfigurationError as exc:
+        print(f"auditlake {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print("interrupted: work already committed is kept; the next run continues from there", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -83,6 +83,13 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
+def error_line(exc: BaseException) -> str:
+    """One line for the console: our own message (cause and fix), else the innermost cause, secrets scrubbed."""
+    from pipelines.sources._shared import scrub
+
+    return _error_line(exc, scrub)
+
+
 def _error_line(exc: BaseException, scrub: Callable[[str], str]) -> str:
     """One line for the summary: our own message, else the innermost cause (dlt's wrappers say little)."""
     inner = _unwrap(exc)

@@ -2,6 +2,10 @@
 
 Everything is read at call time (not import time) so tests and the CLI can point a
 process at another warehouse by setting AUDITLAKE_WAREHOUSE before calling in.
+
+Paths do not depend on the current directory: relative settings are read against the project home
+(AUDITLAKE_HOME, default the checkout this package runs from), where `.dlt/`, `warehouse/` and
+`dagster_home/` live, so cron, the CLI and Dagster find the same files from anywhere.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 # Environment variable names (dlt-style names for source config live with each source).
+ENV_HOME = "AUDITLAKE_HOME"
 ENV_WAREHOUSE = "AUDITLAKE_WAREHOUSE"
 ENV_START = "AUDITLAKE_START"
 ENV_PIPELINES_DIR = "AUDITLAKE_PIPELINES_DIR"
@@ -37,12 +42,39 @@ RAW_DATASETS = {"thoughtspot": "raw_thoughtspot", "mode": "raw_mode"}
 SOURCES = tuple(RAW_DATASETS)
 
 
+def project_home() -> Path:
+    """Where `.dlt/`, `warehouse/` and `dagster_home/` live: AUDITLAKE_HOME, else this checkout."""
+    raw = os.environ.get(ENV_HOME)
+    if raw:
+        return Path(raw).expanduser().resolve()
+    return PROJECT_ROOT
+
+
+def in_home(value: str | Path) -> Path:
+    """A configured path; a relative one is relative to the project home, never to the current directory."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else project_home() / path
+
+
 def warehouse_path() -> Path:
     """The DuckDB file every stage reads and writes (AUDITLAKE_WAREHOUSE)."""
-    path = Path(os.environ.get(ENV_WAREHOUSE) or DEFAULT_WAREHOUSE).expanduser()
-    if not path.is_absolute():
-        path = Path.cwd() / path
-    return path
+    return in_home(os.environ.get(ENV_WAREHOUSE) or DEFAULT_WAREHOUSE)
+
+
+def dagster_home() -> Path:
+    """The Dagster instance runs are recorded in: DAGSTER_HOME, else `dagster_home/` in the project home."""
+    return in_home(os.environ.get("DAGSTER_HOME") or "dagster_home")
+
+
+def apply_project_environment() -> None:
+    """Point dlt and Dagster at the project home (called by the entry points before dlt or Dagster load).
+
+    dlt reads `.dlt/config.toml` and `.dlt/secrets.toml` from DLT_PROJECT_DIR (default: the current directory).
+    """
+    os.environ.setdefault("DLT_PROJECT_DIR", str(project_home()))
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
 
 
 def published_path() -> Path:
@@ -53,7 +85,7 @@ def published_path() -> Path:
     """
     override = os.environ.get(ENV_PUBLISHED)
     if override:
-        return Path(override).expanduser().resolve()
+        return in_home(override)
     wh = warehouse_path()
     return wh.with_name(f"{wh.stem}_published{wh.suffix}")
 
@@ -66,7 +98,7 @@ def pipelines_dir() -> Path:
     """
     override = os.environ.get(ENV_PIPELINES_DIR)
     if override:
-        return Path(override).expanduser().resolve()
+        return in_home(override)
     return warehouse_path().parent / ".dlt_pipelines"
 
 

@@ -29,8 +29,16 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     clean_environment(monkeypatch)
     path = tmp_path / "warehouse" / "auditlake.duckdb"
     monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(path))
-    monkeypatch.chdir(tmp_path)
+    isolate_home(monkeypatch, tmp_path)
     return path
+
+
+def isolate_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """The project home (`.dlt/`, `dagster_home/`) is `home`: no repository secrets, no shared Dagster history."""
+    monkeypatch.setenv("AUDITLAKE_HOME", str(home))
+    monkeypatch.setenv("DLT_PROJECT_DIR", str(home))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(home)
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, simulator: object, source: str) -> None:

@@ -16,15 +16,19 @@ import sys
 from pathlib import Path
 
 from pipelines import settings
+from pipelines.commands.arguments import int_between
 from pipelines.sources import registry
 
 DEMO_WAREHOUSE = Path("warehouse/demo/auditlake.duckdb")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--warehouse", default=str(DEMO_WAREHOUSE), help="Demo DuckDB file (recreated).")
-    parser.add_argument("--days", type=int, default=30, help="Days of simulated history (max 30: vendor retention).")
-    parser.add_argument("--events-per-day", type=int, default=400, help="Simulated ThoughtSpot events per day.")
+    parser.add_argument("--warehouse", default=str(DEMO_WAREHOUSE),
+                        help="Demo DuckDB file, recreated (default: warehouse/demo/ in the project home).")
+    parser.add_argument("--days", type=int_between(1, 30), default=30,
+                        help="Days of simulated history (1-30: the vendors' retention).")
+    parser.add_argument("--events-per-day", type=int_between(1, 1_000_000), default=400,
+                        help="Simulated ThoughtSpot events per day.")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
 
@@ -34,6 +38,7 @@ def _reset(warehouse: Path) -> None:
     for path in (warehouse, settings.published_path(), warehouse.with_name(warehouse.name + ".wal")):
         path.unlink(missing_ok=True)
     shutil.rmtree(settings.pipelines_dir(), ignore_errors=True)
+    shutil.rmtree(warehouse.parent / "dagster_home", ignore_errors=True)
 
 
 def mart_findings(con) -> list[tuple[str, int, dict[str, int]]]:
@@ -91,9 +96,14 @@ def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.job_runner import run_pipeline
     from pipelines.simulators import HistoryConfig
 
-    warehouse = Path(args.warehouse).expanduser().resolve()
+    warehouse = settings.in_home(args.warehouse) if args.warehouse == str(DEMO_WAREHOUSE) else \
+        Path(args.warehouse).expanduser().resolve()
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
     _reset(warehouse)
+    # The demo's runs go to its own Dagster instance beside its warehouse, never into the real history.
+    demo_dagster_home = warehouse.parent / "dagster_home"
+    demo_dagster_home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(demo_dagster_home)
     days = max(1, min(args.days, 30))
     ts_history = HistoryConfig(seed=args.seed, days=days, events_per_day=args.events_per_day)
     mode_history = HistoryConfig(seed=args.seed + 1, days=days, events_per_day=max(20, args.events_per_day // 4))

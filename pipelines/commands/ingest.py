@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from pipelines import settings
+from pipelines.commands.arguments import check_range, utc_moment
 from pipelines.sources import registry
 from pipelines.warehouse.locks import warehouse_write_lock
 
@@ -19,11 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--since",
+        type=utc_moment,
         help="backfill: re-read events from this UTC date/time (e.g. 2026-11-01 or 2026-11-01T06:00:00Z) "
         "without moving the saved cursor; ThoughtSpot keeps 30 days",
     )
     parser.add_argument(
         "--until",
+        type=utc_moment,
         help="end of the last window read (UTC date/time; default now)",
     )
 
@@ -33,6 +36,7 @@ def main(args: argparse.Namespace) -> int:
 
     selected = registry.names() if args.source == "all" else (args.source,)
     since, until = getattr(args, "since", None), getattr(args, "until", None)
+    check_range(args._parser, since, until, until_needs_since=False)
     print(f"warehouse: {settings.warehouse_path()}", flush=True)
     if since:
         print(f"backfill: re-reading {since} .. {until or 'now'} (the saved cursor is not moved)", flush=True)

@@ -1,34 +1,45 @@
-"""`auditlake query`: run SQL against the analysts' copy of the warehouse (read-only).
+"""`auditlake query`: run SQL on the analysts' read-only copy of the warehouse (or another DuckDB file).
 
-The published copy is never open for writing, so this works while a run is loading.
+The published copy is never open for writing, so this works while a run is loading, and never takes the lock.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pipelines import settings
+from pipelines.commands.arguments import int_between
+from pipelines.errors import ConfigurationError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sql", help='SQL to run, e.g. "select * from compliance.rpt_access_review where is_dormant"')
-    parser.add_argument("--max-rows", type=int, default=50, help="rows to print (default 50)")
+    parser.add_argument("--max-rows", type=int_between(1), default=50, help="rows to print (default 50)")
     parser.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
+    parser.add_argument("--warehouse", type=Path,
+                        help="DuckDB file to read (default: the analysts' published copy, AUDITLAKE_PUBLISHED)")
 
 
 def main(args: argparse.Namespace) -> int:
     import duckdb
 
-    path = settings.published_path()
+    if not args.sql.strip():
+        args._parser.error('empty SQL: pass a query, e.g. auditlake query "select count(*) from core.fct_audit_events"')
+    path = args.warehouse.expanduser().resolve() if args.warehouse else settings.published_path()
     if not path.exists():
-        print(f"No published warehouse at {path}: run `auditlake run` (or `auditlake demo`) first.", file=sys.stderr)
-        return 1
-    with duckdb.connect(str(path), read_only=True) as con:
+        raise ConfigurationError(f"no warehouse at {path}: run `auditlake run` (or `auditlake demo`) first, "
+                                 "or pass --warehouse")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise ConfigurationError(f"cannot open {path} read-only: {str(exc).splitlines()[0]}") from None
+    with con:
         try:
             relation = con.sql(args.sql)
         except duckdb.Error as exc:
-            print(f"query failed: {exc}", file=sys.stderr)
+            print(f"query failed: {str(exc).strip()}", file=sys.stderr)
             return 1
         if relation is None:
             return 0

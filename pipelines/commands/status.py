@@ -50,13 +50,11 @@ def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     path = Path(args.warehouse).resolve() if args.warehouse else settings.warehouse_path()
-    try:
-        with wc.open_warehouse(path) as con:
-            lines, healthy = status_lines(con)
-    except FileNotFoundError as exc:
-        print(exc)
-        return 1
-    print(f"warehouse {path}")
+    # A reader never waits for (or blocks) a writer: while a run holds the file, the published copy is read.
+    with wc.open_for_reading(path) as (con, read_from):
+        lines, healthy = status_lines(con)
+    note = "" if read_from == path else f" (a run is writing it: read the analysts' copy {read_from})"
+    print(f"warehouse {path}{note}")
     for line in lines:
         print(line)
     return 0 if healthy else 1

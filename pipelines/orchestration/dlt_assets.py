@@ -20,6 +20,7 @@ from pipelines.sources import registry
 from pipelines.sources.registry import SIDECAR_TABLES, WINDOWS_TABLE, SourceSpec
 from pipelines.warehouse.locks import warehouse_write_lock
 
+INGEST_CHECK = "ingest"
 # Every step that writes the DuckDB file sits in this pool (one at a time; see dagster_home/dagster.yaml).
 WAREHOUSE_POOL = "duckdb_warehouse"
 
@@ -68,36 +69,55 @@ def _load_metadata(spec: SourceSpec, since: datetime) -> dict[str, Any]:
 
 def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     specs = raw_asset_specs(spec)
+    events_key = raw_asset_key(spec, spec.events_table)
 
     @dg.multi_asset(
         name=ingest_op_name(spec.name),
         specs=specs,
+        check_specs=[dg.AssetCheckSpec(INGEST_CHECK, asset=events_key, description=(
+            f"The last ingest of {spec.title} finished. ERROR carries the cause and the fix (credentials, URL, "
+            "network, a vendor error); finished windows are kept, and the other sources still load, transform and "
+            "publish in the same run. Fix the cause, then `auditlake run` again."))],
         pool=WAREHOUSE_POOL,
         description=f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into {spec.dataset}.",
     )
     def _ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig) -> Iterator[Any]:
-        from pipelines.ingest import build_source, make_pipeline
+        from pipelines.ingest import build_source, error_line, make_pipeline
 
         overrides = {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
-        dlt_source = build_source(spec.name, progress=context.log.info, **overrides)
-        if dlt_source is None:
-            # Not configured: report it and let the rest of the graph run (dbt reads empty raw tables).
-            for asset in specs:
-                yield dg.MaterializeResult(asset_key=asset.key, metadata={"status": "skipped", "source": spec.name})
-            return
+        materialized: set[dg.AssetKey] = set()
         started = settings.utc_now()
-        with warehouse_write_lock():
-            yield from dlt.run(
-                context=context,
-                dlt_source=dlt_source,
-                dlt_pipeline=make_pipeline(spec.name),
-                dagster_dlt_translator=DLT_TRANSLATOR,
-                loader_file_format="parquet",
-            )
-            summary = _load_metadata(spec, started)
+        try:
+            dlt_source = build_source(spec.name, progress=context.log.info, **overrides)
+            if dlt_source is None:
+                # Not configured: report it and let the rest of the graph run (dbt reads empty raw tables).
+                for asset in specs:
+                    yield dg.MaterializeResult(asset_key=asset.key, metadata={"status": "skipped", "source": spec.name})
+                yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True,
+                                          metadata={"status": "skipped: not configured"})
+                return
+            with warehouse_write_lock():
+                for result in dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=make_pipeline(spec.name),
+                                      dagster_dlt_translator=DLT_TRANSLATOR, loader_file_format="parquet"):
+                    materialized.add(result.asset_key)
+                    yield result
+                summary = _load_metadata(spec, started)
+        except Exception as exc:  # isolation: this source fails its own check, the rest of the run goes on
+            line = error_line(exc)
+            context.log.error(f"{spec.name}: FAILED: {line}")
+            # The raw tables still hold everything loaded before (finished windows included): downstream models
+            # build from that, so the other sources reach analysts. The failure is on this source's ingest check.
+            for asset in specs:
+                if asset.key not in materialized:
+                    yield dg.MaterializeResult(asset_key=asset.key,
+                                               metadata={"status": "failed", "error": line, "source": spec.name})
+            yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=False,
+                                      severity=dg.AssetCheckSeverity.ERROR, metadata={"error": line})
+            return
         context.log.info(f"{spec.name}: {summary}")
         for table in SIDECAR_TABLES:
             yield dg.MaterializeResult(asset_key=raw_asset_key(spec, table), metadata={"source": spec.name, **summary})
+        yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True, metadata=summary)
 
     return _ingest
 

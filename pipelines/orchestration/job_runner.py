@@ -1,7 +1,8 @@
 """Execute auditlake's Dagster jobs in this process (`auditlake run`, `transform`, `demo`, the tests).
 
-The same job the schedule launches runs here, so cron and the Dagster daemon produce identical results. With DAGSTER_HOME set the run is recorded in that
-instance (visible in the UI); otherwise an ephemeral instance is used. The full Dagster and
+The same job the schedule launches runs here, so cron and the Dagster daemon produce identical results. The CLI
+sets DAGSTER_HOME (the project's `dagster_home/` by default), so each run is recorded in the instance the UI shows,
+under its job; without DAGSTER_HOME (library use, tests) an ephemeral instance is used. The full Dagster and
 dbt log goes to a file beside the warehouse; the terminal gets a short summary.
 """
 
@@ -14,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines import settings
+
+# The Dagster UI lists a job's runs by this tag (what its own launches carry): "__repository__@<code location>",
+# the location being "auditlake" in workspace.yaml. In-process runs carry it too, so they list under their job.
+UI_REPOSITORY_TAG = {".dagster/repository": "__repository__@auditlake"}
 
 
 @dataclass
@@ -38,6 +43,7 @@ class RunOutcome:
     failed_steps: list[str]
     ingested: dict[str, dict] = field(default_factory=dict)  # source -> metadata of its load
     log_path: Path | None = None
+    step_errors: dict[str, str] = field(default_factory=dict)  # failed step -> its error, one line, scrubbed
 
     @property
     def ok(self) -> bool:
@@ -92,7 +98,8 @@ def run_job(
             stack.enter_context(contextlib.redirect_stdout(log_file))
             stack.enter_context(contextlib.redirect_stderr(log_file))
         result = job.execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False, asset_selection=asset_selection
+            instance=instance, run_config=run_config, raise_on_error=False, asset_selection=asset_selection,
+            tags=UI_REPOSITORY_TAG,
         )
     checks = [
         CheckOutcome(
@@ -104,7 +111,11 @@ def run_job(
         )
         for e in result.get_asset_check_evaluations()
     ]
-    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    step_errors = {
+        e.step_key: _first_line(e.step_failure_data.error) for e in result.all_events
+        if e.event_type_value == "STEP_FAILURE" and e.step_key and e.step_failure_data
+    }
+    failed = list(step_errors)
     ingested = {}
     for event in result.get_asset_materialization_events():
         mat = event.materialization
@@ -119,4 +130,15 @@ def run_job(
         failed_steps=failed,
         ingested=ingested,
         log_path=log_path,
+        step_errors=step_errors,
     )
+
+
+def _first_line(error: object) -> str:
+    """The innermost cause of a step's error, one line, secrets removed: what the console shows."""
+    from pipelines.sources._shared import scrub
+
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    message = str(getattr(error, "message", "") or "").strip()
+    return scrub(message.splitlines()[0] if message else "unknown error")[:500]

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 
 from pipelines import settings
+from pipelines.errors import ConfigurationError
 from pipelines.sources import registry
 from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE
 from pipelines.warehouse.locks import warehouse_write_lock
@@ -169,16 +171,52 @@ def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str,
     ).fetchall()
 
 
-def connect_read_only(path=None) -> duckdb.DuckDBPyConnection:
+def connect_read_only(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     path = path or settings.warehouse_path()
     if not path.exists():
-        raise FileNotFoundError(f"No warehouse at {path}: run `auditlake run` (or `auditlake demo`) first, or set AUDITLAKE_WAREHOUSE.")
-    return duckdb.connect(str(path), read_only=True)
+        raise ConfigurationError(
+            f"no warehouse at {path}: run `auditlake run` (or `auditlake demo`) first, or set {settings.ENV_WAREHOUSE}"
+        )
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(path) from None
+        raise ConfigurationError(f"cannot read the warehouse {path}: {str(exc).splitlines()[0]}") from None
+
+
+class WarehouseBusy(Exception):
+    """A writer holds the DuckDB file; readers go to the published copy instead of waiting."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"{path} is being written by another auditlake process")
 
 
 @contextlib.contextmanager
-def open_warehouse(path=None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection taken under the writer lock, so it never collides with a writer."""
+def open_for_reading(path: Path | None = None) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """A read-only connection that never waits for the writer: the warehouse itself when no run holds it,
+    else the analysts' published copy (yields the connection and the file actually read)."""
+    path = path or settings.warehouse_path()
+    try:
+        con = connect_read_only(path)
+    except WarehouseBusy:
+        published = settings.published_path() if path == settings.warehouse_path() else None
+        if published is None or not published.exists():
+            raise ConfigurationError(
+                f"{path} is being written by another auditlake process and there is no published copy yet: "
+                "wait for the run to finish"
+            ) from None
+        path, con = published, duckdb.connect(str(published), read_only=True)
+    try:
+        yield con, path
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def open_warehouse(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection taken under the writer lock (for checks inside a writing run, which queue anyway)."""
     with warehouse_write_lock(path=path):
         con = connect_read_only(path)
         try:

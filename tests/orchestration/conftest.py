@@ -13,6 +13,7 @@ import pytest
 
 from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
 from pipelines.simulators.serve import environment
+from tests.conftest import isolate_home
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,7 +30,7 @@ def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     for name in list(os.environ):
         if name.startswith("SOURCES__") or name in ("AUDITLAKE_START", "AUDITLAKE_PIPELINES_DIR", "AUDITLAKE_PUBLISHED"):
             monkeypatch.delenv(name)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # ephemeral Dagster instance
+    isolate_home(monkeypatch, tmp_path)  # in-process runs: ephemeral Dagster; CLI runs: tmp_path/dagster_home
     warehouse = tmp_path / "warehouse" / "auditlake.duckdb"
     monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("AUDITLAKE_START", (datetime.now(timezone.utc) - timedelta(days=4)).isoformat())

@@ -52,6 +52,7 @@ def test_demo_on_an_empty_directory_exits_zero(tmp_path: Path, monkeypatch):
         if name.startswith(("SOURCES__", "AUDITLAKE_")):
             monkeypatch.delenv(name)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("AUDITLAKE_HOME", str(tmp_path))  # a fresh project home, as a new user's checkout
     result = auditlake("demo", "--days", "3", "--events-per-day", "150", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "demo OK" in result.stdout

@@ -197,7 +197,7 @@ def repository(webserver: Webserver) -> dict:
     workspace = webserver.graphql(REPOSITORY_QUERY)["workspaceOrError"]
     assert workspace["__typename"] == "Workspace", workspace
     entries = workspace["locationEntries"]
-    assert [e["name"] for e in entries] == ["pipelines.definitions"], entries
+    assert [e["name"] for e in entries] == ["auditlake"], entries
     location = entries[0]["locationOrLoadError"]
     assert location["__typename"] == "RepositoryLocation", (
         f"code location failed to load: {location.get('message')}\n{''.join(location.get('stack') or [])}"

@@ -1,0 +1,98 @@
+"""The paths an operator meets on a bad day, driven through the CLI as a user would: the console says why."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines import settings
+from tests.orchestration.conftest import REPO, auditlake, query
+
+pytestmark = pytest.mark.slow
+WRONG_SECRET = "wrong-secret-do-not-print"
+
+
+def test_one_vendor_down_fails_only_itself_and_says_why(product, monkeypatch):
+    monkeypatch.setenv("SOURCES__THOUGHTSPOT__SECRET_KEY", WRONG_SECRET)
+    result = auditlake("run", cwd=product["tmp"])
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    # One line with the cause and the fix, on the console (not only in the log file).
+    assert "thoughtspot: FAILED: ThoughtSpot rejected the credentials (HTTP 401)" in result.stdout
+    assert "SOURCES__THOUGHTSPOT__SECRET_KEY" in result.stdout
+    assert "full log:" in result.stdout
+    assert WRONG_SECRET not in out
+    # Mode still loaded, transformed and reached analysts in the same run.
+    mode_events = query(product["warehouse"], "select count(*) from core.fct_audit_events where source_system = 'mode'")
+    assert mode_events[0][0] > 0
+    published = settings.published_path()
+    assert query(published, "select count(*) from core.fct_audit_events where source_system = 'mode'") == mode_events
+    # The run is in the project's Dagster history, listed under its job in the UI.
+    with dg.DagsterInstance.from_config(str(product["tmp"] / "dagster_home")) as instance:
+        runs = instance.get_runs()
+        assert [r.job_name for r in runs] == ["refresh"]
+        assert runs[0].tags.get(".dagster/repository") == "__repository__@auditlake"
+
+
+def test_bad_arguments_are_refused_before_anything_starts(product):
+    for args, expected in [
+        (("run", "--since", "lastweek"), "'lastweek' is not a date or time"),
+        (("ingest", "--until", "2026-13-45"), "is not a date or time"),
+        (("demo", "--days", "0"), "out of range"),
+        (("query", "  "), "empty SQL"),
+    ]:
+        result = auditlake(*args, cwd=product["tmp"])
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert expected in result.stderr, (args, result.stderr)
+    assert not product["warehouse"].exists()
+
+
+def test_unwritable_warehouse_folder_is_one_line(product, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the warehouse folder should be")
+    env = {"AUDITLAKE_WAREHOUSE": str(blocker / "auditlake.duckdb")}
+    for command in ("ingest", "status"):
+        result = auditlake(command, cwd=product["tmp"], env=env)
+        assert result.returncode == 2, result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert str(blocker) in lines[0] and "AUDITLAKE_WAREHOUSE" in lines[0]
+
+
+def test_commands_work_from_any_directory_with_the_project_home(product, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".dlt").mkdir(parents=True)
+    ts = product["thoughtspot"]
+    # Secrets only in the project's .dlt/secrets.toml: found although the command runs elsewhere.
+    (home / ".dlt" / "secrets.toml").write_text(f'[sources.thoughtspot]\nsecret_key = "{ts.secret_key}"\n')
+    monkeypatch.delenv("SOURCES__THOUGHTSPOT__SECRET_KEY")
+    monkeypatch.delenv("AUDITLAKE_WAREHOUSE")
+    monkeypatch.delenv("DLT_PROJECT_DIR")
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    result = auditlake("ingest", "--source", "thoughtspot", cwd=elsewhere, env={"AUDITLAKE_HOME": str(home)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    warehouse = home / "warehouse" / "auditlake.duckdb"
+    assert query(warehouse, "select count(*) from raw_thoughtspot.security_audit_events")[0][0] > 0
+    status = auditlake("status", cwd=elsewhere, env={"AUDITLAKE_HOME": str(home)})
+    assert str(warehouse) in status.stdout and "thoughtspot" in status.stdout
+
+
+def test_dagster_cli_works_without_an_activated_venv(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV",)}
+    env["PATH"] = "/usr/bin:/bin"  # no venv on PATH: dbt must still be found
+    env["DAGSTER_HOME"] = str(tmp_path)
+    shutil.rmtree(REPO / "dbt_project" / "target" / "partial_parse.msgpack", ignore_errors=True)
+    dagster = Path(settings.PROJECT_ROOT / ".venv" / "bin" / "dagster")
+    if not dagster.exists():  # the venv lives elsewhere: use the one running the tests
+        import sys
+
+        dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run([str(dagster), "definitions", "validate", "-w", str(REPO / "workspace.yaml")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

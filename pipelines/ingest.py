@@ -83,6 +83,18 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
+def was_interrupted(exc: BaseException) -> bool:
+    """dlt wraps a Ctrl-C raised inside a source (PipelineStepFailed from KeyboardInterrupt): an interrupt, not a failure."""
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def error_line(exc: BaseException) -> str:
     """One line for the console: our own message (cause and fix), else the innermost cause, secrets scrubbed."""
     from pipelines.sources._shared import scrub
@@ -187,6 +199,8 @@ def run_ingest(
             # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
             pipeline.run(dlt_source, loader_file_format="parquet")
         except Exception as exc:  # one source failing must not stop the other
+            if was_interrupted(exc):
+                raise KeyboardInterrupt from None
             summary.error = _error_line(exc, scrub)
         finally:
             progress_logger.removeHandler(collector)

@@ -72,8 +72,18 @@ def apply_project_environment() -> None:
     dlt reads `.dlt/config.toml` and `.dlt/secrets.toml` from DLT_PROJECT_DIR (default: the current directory).
     """
     os.environ.setdefault("DLT_PROJECT_DIR", str(project_home()))
-    home = dagster_home()
-    home.mkdir(parents=True, exist_ok=True)
+    use_dagster_home(dagster_home())
+
+
+def use_dagster_home(home: Path) -> None:
+    """Record Dagster runs in `home`, created with auditlake's instance settings (one writer run at a time)."""
+    config = home / "dagster.yaml"
+    if not config.exists():
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            config.write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
+        except OSError:
+            pass  # Dagster itself reports an unusable DAGSTER_HOME when a run starts
     os.environ["DAGSTER_HOME"] = str(home)
 
 

@@ -101,9 +101,7 @@ def main(args: argparse.Namespace) -> int:
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
     _reset(warehouse)
     # The demo's runs go to its own Dagster instance beside its warehouse, never into the real history.
-    demo_dagster_home = warehouse.parent / "dagster_home"
-    demo_dagster_home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(demo_dagster_home)
+    settings.use_dagster_home(warehouse.parent / "dagster_home")
     days = max(1, min(args.days, 30))
     ts_history = HistoryConfig(seed=args.seed, days=days, events_per_day=args.events_per_day)
     mode_history = HistoryConfig(seed=args.seed + 1, days=days, events_per_day=max(20, args.events_per_day // 4))
@@ -117,6 +115,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"history: {days} days, ~{args.events_per_day} ThoughtSpot events/day; warehouse {warehouse}")
         print("running ingest -> dbt build -> checks -> publish (about a minute) ...", flush=True)
         outcome = run_pipeline(verbose=args.verbose)
+    if outcome.interrupted:
+        raise KeyboardInterrupt
     if not outcome.success:
         from pipelines.commands.run import print_summary
 

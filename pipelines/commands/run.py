@@ -63,6 +63,8 @@ def main(args: argparse.Namespace) -> int:
     check_range(args._parser, args.since, args.until)
     outcome = run_pipeline(since=args.since, until=args.until, verbose=args.verbose)
     print_summary(outcome)
+    if outcome.interrupted:
+        raise KeyboardInterrupt
     if outcome.ok:
         print(f"warehouse: {settings.warehouse_path()}\nanalysts' copy: {settings.published_path()}")
     return 0 if outcome.ok else 1

@@ -50,4 +50,6 @@ def main(args: argparse.Namespace) -> int:
     run_config = {"ops": {"dbt_models": {"config": {"full_refresh": bool(args.full_refresh)}}}}
     outcome = run_job("transform", run_config, verbose=args.verbose, asset_selection=selection)
     print_summary(outcome)
+    if outcome.interrupted:
+        raise KeyboardInterrupt
     return 0 if outcome.ok else 1

@@ -82,7 +82,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         description=f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into {spec.dataset}.",
     )
     def _ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig) -> Iterator[Any]:
-        from pipelines.ingest import build_source, error_line, make_pipeline
+        from pipelines.ingest import build_source, error_line, make_pipeline, was_interrupted
 
         overrides = {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
         materialized: set[dg.AssetKey] = set()
@@ -103,6 +103,8 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                     yield result
                 summary = _load_metadata(spec, started)
         except Exception as exc:  # isolation: this source fails its own check, the rest of the run goes on
+            if was_interrupted(exc):
+                raise KeyboardInterrupt from None
             line = error_line(exc)
             context.log.error(f"{spec.name}: FAILED: {line}")
             # The raw tables still hold everything loaded before (finished windows included): downstream models

@@ -45,6 +45,8 @@ class RunOutcome:
     log_path: Path | None = None
     step_errors: dict[str, str] = field(default_factory=dict)  # failed step -> its error, one line, scrubbed
 
+    interrupted: bool = False  # Ctrl-C / SIGTERM stopped the run (Dagster turns it into a step failure)
+
     @property
     def ok(self) -> bool:
         return self.success and not any(c.blocking for c in self.checks)
@@ -111,10 +113,13 @@ def run_job(
         )
         for e in result.get_asset_check_evaluations()
     ]
+    failures = [e for e in result.all_events
+                if e.event_type_value == "STEP_FAILURE" and e.step_key and e.step_failure_data]
     step_errors = {
-        e.step_key: _first_line(e.step_failure_data.error) for e in result.all_events
-        if e.event_type_value == "STEP_FAILURE" and e.step_key and e.step_failure_data
+        e.step_key: "interrupted (Ctrl-C or SIGTERM)" if _is_interrupt(e.step_failure_data.error)
+        else _first_line(e.step_failure_data.error) for e in failures
     }
+    interrupted = any(message.startswith("interrupted") for message in step_errors.values())
     failed = list(step_errors)
     ingested = {}
     for event in result.get_asset_materialization_events():
@@ -131,7 +136,16 @@ def run_job(
         ingested=ingested,
         log_path=log_path,
         step_errors=step_errors,
+        interrupted=interrupted,
     )
+
+
+def _is_interrupt(error: object) -> bool:
+    while error is not None:
+        if getattr(error, "cls_name", "") in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+            return True
+        error = getattr(error, "cause", None)
+    return False
 
 
 def _first_line(error: object) -> str:

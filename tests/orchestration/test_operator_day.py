@@ -96,3 +96,50 @@ def test_dagster_cli_works_without_an_activated_venv(tmp_path):
     done = subprocess.run([str(dagster), "definitions", "validate", "-w", str(REPO / "workspace.yaml")],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_ctrl_c_stops_ingest_within_seconds_and_nothing_is_lost(tmp_path, monkeypatch):
+    import signal
+    import sys
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    from pipelines.simulators import FaultPlan, HistoryConfig, ThoughtSpotSimulator
+    from tests.conftest import clean_environment, isolate_home, point_at
+
+    clean_environment(monkeypatch)
+    isolate_home(monkeypatch, tmp_path)
+    warehouse = tmp_path / "warehouse" / "auditlake.duckdb"
+    monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(warehouse))
+    end = datetime.now(timezone.utc) - timedelta(hours=2)
+    # Every window answers after a second: a 25-day backfill is long enough to interrupt mid-way.
+    faults = FaultPlan(slow_rate=1.0, slow_seconds=1.0)
+    with ThoughtSpotSimulator(history=HistoryConfig(seed=5, days=25, events_per_day=60, end=end),
+                              faults=faults, late_minutes=0) as ts:
+        point_at(monkeypatch, ts, "thoughtspot")
+        exe = Path(sys.executable).with_name("auditlake")
+        process = subprocess.Popen([str(exe), "ingest", "--source", "thoughtspot"], cwd=tmp_path, env=dict(os.environ),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        windows = 0
+        for line in process.stdout:
+            windows += " window " in line
+            if windows >= 3:
+                break
+        interrupted_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("ingest was still running 15 s after Ctrl-C")
+        assert time.monotonic() - interrupted_at < 10
+        assert process.returncode == 130, err
+        assert "interrupted" in err and "Traceback" not in err
+
+        # The lock was released and the next run completes the job exactly once.
+        again = auditlake("ingest", "--source", "thoughtspot", cwd=tmp_path)
+        assert again.returncode == 0, again.stdout + again.stderr
+        ids = [r[0] for r in query(warehouse, "select id from raw_thoughtspot.security_audit_events")]
+        assert len(ids) == len(set(ids))
+        assert set(ids) == ts.expected_event_ids()

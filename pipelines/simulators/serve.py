@@ -14,10 +14,10 @@ import threading
 from datetime import datetime, timedelta
 
 from .clock import SimClock
-from .events import HistoryConfig
 from .faults import FaultPlan
-from .mode import ENVELOPES, ModeSimulator
-from .thoughtspot import ThoughtSpotSimulator
+from .history_primitives import HistoryConfig
+from .mode_api import ENVELOPES, ModeSimulator
+from .thoughtspot_api import ThoughtSpotSimulator
 
 # The environment variables the dlt sources read (dlt's SOURCES__<source>__<key> convention).
 ENV_NAMES = {

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 from pipelines.simulators import THOUGHTSPOT_EVENT_TYPES, HistoryConfig, SimClock, ThoughtSpotSimulator
-from pipelines.simulators.thoughtspot import LOGS_PATH, TOKEN_PATH
+from pipelines.simulators.thoughtspot_api import LOGS_PATH, TOKEN_PATH
 
 from .conftest import END, ms, parse_z, ts_fetch, ts_logs, ts_token, ts_walk
 

@@ -31,14 +31,19 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
-from ._http import Response, SimulatorBase
 from .clock import SimClock
-from .events import HistoryConfig, ModeTimeline, Record, to_us
-from .faults import Fault, FaultPlan
+from .faults import FaultPlan
+from .history_primitives import HistoryConfig, to_us
+from .http_server import Response
+from .mode_history import ModeTimeline
+from .simulator_base import AuditLogSimulator
+from .timeline import Record
 
 ENVELOPES = ("top_level", "pagination", "embedded")
 FILTERS = ("action", "entity_id", "entity_type", "entity_name", "username", "ip", "event_source")
 _FILTER_INDEX = {name: i for i, name in enumerate(FILTERS)}  # position in Record.keys
+_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 429: "too_many_requests", 500: "internal_server_error",
+              502: "bad_gateway", 503: "service_unavailable"}
 
 
 def _parse_timestamp(text: str) -> datetime:
@@ -51,8 +56,9 @@ def _parse_timestamp(text: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-class ModeSimulator(SimulatorBase):
+class ModeSimulator(AuditLogSimulator):
     product = "mode"
+    rate_limit_message = "Too many API requests"
 
     def __init__(
         self,
@@ -69,23 +75,18 @@ class ModeSimulator(SimulatorBase):
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        super().__init__(faults, clock, host, port)
+        super().__init__(history, faults, clock, host, port, late_minutes)
         if envelope not in ENVELOPES:
             raise ValueError(f"envelope={envelope!r} is unknown: use one of {ENVELOPES}")
         if page_size < 1:
             raise ValueError(f"page_size={page_size} must be at least 1")
-        if late_minutes < 0:
-            raise ValueError(f"late_minutes={late_minutes} must be 0 (no late reveal) or more")
-        self.history = history if history is not None else HistoryConfig()
         self.workspace = workspace
         self.api_token = api_token if api_token is not None else secrets.token_hex(6)
         self.api_secret = api_secret if api_secret is not None else secrets.token_urlsafe(24)
         self.page_size = page_size
         self.envelope = envelope
         self.log_own_access = log_own_access
-        self.late_minutes = late_minutes
-        end = self.history.end if self.history.end is not None else self.clock.now()
-        self.timeline = ModeTimeline(self.history, end, late_minutes, workspace)
+        self.timeline = ModeTimeline(self.history, self.history_end(), late_minutes, workspace)
         self._token_id = hashlib.sha256(self.api_token.encode()).hexdigest()[:12]
         self._expected_auth = "Basic " + base64.b64encode(f"{self.api_token}:{self.api_secret}".encode()).decode()
         self._pages: OrderedDict[tuple, list[bytes]] = OrderedDict()
@@ -96,49 +97,20 @@ class ModeSimulator(SimulatorBase):
     def host_id(self) -> str:
         return self.workspace
 
-    @property
-    def scenarios(self) -> dict[str, Any]:
-        return self.timeline.scenarios
-
-    def _as_of_us(self, as_of: datetime | None) -> int:
-        return to_us(as_of if as_of is not None else self.clock.now())
-
-    def expected_event_ids(self, as_of: datetime | None = None) -> set[str]:
-        """Ids of every valid entry visible at `as_of`, including `audit_log_accessed` entries left by reads."""
-        as_of_us = self._as_of_us(as_of)
-        return {r.event_id for r in self.timeline.all_records(as_of_us)
-                if r.event_id is not None and r.time_us <= as_of_us}
-
-    def malformed_records(self, as_of: datetime | None = None) -> list[str]:
-        """Malformed entries visible at `as_of`, verbatim as served (compact JSON objects)."""
-        as_of_us = self._as_of_us(as_of)
-        return [r.payload.decode() for r in self.timeline.all_records(as_of_us)
-                if r.event_id is None and r.time_us <= as_of_us]
-
-    def add_events(self, count: int, start: datetime, end: datetime) -> list[str]:
-        return self.timeline.add_events(count, start, end)
-
     # -- HTTP --------------------------------------------------------------------------------------------------------
     @staticmethod
     def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
         return Response(status, json.dumps(body).encode(), headers or {})
 
-    def fault_response(self, fault: Fault) -> Response:
-        if fault.kind == 429:
-            return self._json(429, {"id": "too_many_requests", "message": "Too many API requests"},
-                              {"Retry-After": str(fault.retry_after_seconds)})
-        status = fault.status or 500
-        ident = {500: "internal_server_error", 502: "bad_gateway", 503: "service_unavailable"}.get(status, "error")
-        return self._json(status, {"id": ident, "message": f"Simulated server error {status}. Retry the request."},
-                          {"Retry-After": str(fault.retry_after_seconds)} if status == 503 else None)
+    def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+        return self._json(status, {"id": _ERROR_IDS.get(status, "error"), "message": message}, headers)
 
     def handle(self, request, method: str, path: str, query: str, body: bytes) -> Response:
         parts = [p for p in path.split("/") if p]
         if len(parts) != 3 or parts[0] != "api" or parts[2] != "audit_logs":
-            return self._json(404, {"id": "not_found", "message": f"No route matches {path}"})
+            return self.error(404, f"No route matches {path}")
         if method not in ("GET", "HEAD"):
-            return self._json(405, {"id": "method_not_allowed", "message": f"{method} is not allowed: use GET"},
-                              {"Allow": "GET"})
+            return self.error(405, f"{method} is not allowed: use GET", {"Allow": "GET"})
         # The audit-log endpoint speaks neither HAL nor Mode's error shape: HAL is refused before authentication.
         accept = [item.split(";")[0].strip().lower() for item in (request.headers.get("Accept") or "").split(",")]
         if "application/hal+json" in accept:
@@ -147,7 +119,7 @@ class ModeSimulator(SimulatorBase):
         if not secrets.compare_digest(given.encode(), self._expected_auth.encode()):
             return Response(401, b"", {"WWW-Authenticate": 'Basic realm="Application"'}, content_type=None)
         if parts[1] != self.workspace:
-            return self._json(404, {"id": "not_found", "message": f"Workspace {parts[1]!r} not found"})
+            return self.error(404, f"Workspace {parts[1]!r} not found")
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         return self._audit_logs(request, params)
 

@@ -23,13 +23,14 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from ._http import Response, SimulatorBase
 from .clock import SimClock
-from .events import US, HistoryConfig, ThoughtSpotTimeline, TS_RETENTION, to_us
-from .faults import Fault, FaultPlan
+from .faults import FaultPlan
+from .history_primitives import TS_RETENTION, US, HistoryConfig, to_us
+from .http_server import Response
+from .simulator_base import AuditLogSimulator
+from .thoughtspot_history import ThoughtSpotTimeline
 
 TOKEN_PATH = "/api/rest/2.0/auth/token/full"
 LOGS_PATH = "/api/rest/2.0/logs/fetch"
@@ -49,8 +50,10 @@ class _Token:
     admin: bool
 
 
-class ThoughtSpotSimulator(SimulatorBase):
+class ThoughtSpotSimulator(AuditLogSimulator):
     product = "thoughtspot"
+    retention_us = int(TS_RETENTION.total_seconds()) * US
+    rate_limit_message = "Too many requests: the public API rate limit was exceeded. Retry later."
 
     def __init__(
         self,
@@ -67,21 +70,16 @@ class ThoughtSpotSimulator(SimulatorBase):
         viewer_username: str = "auditlake-viewer",
         error_shape: str = "spec",
     ) -> None:
-        super().__init__(faults, clock, host, port)
+        super().__init__(history, faults, clock, host, port, late_minutes)
         if error_shape not in ("spec", "nested"):
             raise ValueError(f"error_shape={error_shape!r}: use 'spec' or 'nested'")
-        if late_minutes < 0:
-            raise ValueError(f"late_minutes={late_minutes} must be 0 (no late reveal) or more")
-        self.history = history if history is not None else HistoryConfig()
         self.username = username
         self.secret_key = secret_key if secret_key is not None else secrets.token_urlsafe(24)
         self.password = password
         self.viewer_username = viewer_username
-        self.late_minutes = late_minutes
         self.max_token_validity_seconds = max_token_validity_seconds
         self.error_shape = error_shape
-        end = self.history.end if self.history.end is not None else self.clock.now()
-        self.timeline = ThoughtSpotTimeline(self.history, end, late_minutes)
+        self.timeline = ThoughtSpotTimeline(self.history, self.history_end(), late_minutes)
         self._tokens: dict[str, _Token] = {}
         self._token_lock = threading.Lock()
         self._token_serial = 0
@@ -93,31 +91,6 @@ class ThoughtSpotSimulator(SimulatorBase):
     def host_id(self) -> str:
         """What a client stores as source_instance: host:port for a loopback simulator."""
         return f"{self.host}:{self.port}"
-
-    @property
-    def scenarios(self) -> dict[str, Any]:
-        return self.timeline.scenarios
-
-    def _as_of_us(self, as_of: datetime | None) -> int:
-        return to_us(as_of if as_of is not None else self.clock.now())
-
-    def expected_event_ids(self, as_of: datetime | None = None) -> set[str]:
-        """Ids of every valid event a perfect client could read at `as_of` (revealed and inside retention)."""
-        as_of_us = self._as_of_us(as_of)
-        horizon = as_of_us - int(TS_RETENTION.total_seconds()) * US
-        return {r.event_id for r in self.timeline.all_records(as_of_us)
-                if r.event_id is not None and horizon <= r.time_us <= as_of_us}
-
-    def malformed_records(self, as_of: datetime | None = None) -> list[str]:
-        """The malformed array elements visible at `as_of`, verbatim as served: compact JSON of {"date","log"}."""
-        as_of_us = self._as_of_us(as_of)
-        horizon = as_of_us - int(TS_RETENTION.total_seconds()) * US
-        return [r.payload.decode() for r in self.timeline.all_records(as_of_us)
-                if r.event_id is None and horizon <= r.time_us <= as_of_us]
-
-    def add_events(self, count: int, start: datetime, end: datetime) -> list[str]:
-        """Append `count` events with `date` in [start, end]; they obey late reveal like the rest."""
-        return self.timeline.add_events(count, start, end)
 
     def expire_tokens(self) -> None:
         """Every token issued so far answers 401 from now on."""
@@ -134,14 +107,6 @@ class ThoughtSpotSimulator(SimulatorBase):
         if self.error_shape == "nested":
             message = {"debug": message}
         return Response(status, json.dumps({"error": {"message": message}}).encode(), headers or {})
-
-    def fault_response(self, fault: Fault) -> Response:
-        if fault.kind == 429:
-            return self.error(429, "Too many requests: the public API rate limit was exceeded. Retry later.",
-                              {"Retry-After": str(fault.retry_after_seconds)})
-        status = fault.status or 500
-        return self.error(status, f"Simulated server error {status}. Retry the request.",
-                          {"Retry-After": str(fault.retry_after_seconds)} if status == 503 else None)
 
     def handle(self, request, method: str, path: str, query: str, body: bytes) -> Response:
         route = path.rstrip("/")

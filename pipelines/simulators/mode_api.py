@@ -38,6 +38,7 @@ from .http_server import Response
 from .mode_history import ModeTimeline
 from .simulator_base import AuditLogSimulator
 from .timeline import Record
+from .vendor_samples import mode_samples
 
 ENVELOPES = ("top_level", "pagination", "embedded")
 FILTERS = ("action", "entity_id", "entity_type", "entity_name", "username", "ip", "event_source")
@@ -74,6 +75,7 @@ class ModeSimulator(AuditLogSimulator):
         late_minutes: float = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        include_vendor_samples: bool = False,
     ) -> None:
         super().__init__(history, faults, clock, host, port, late_minutes)
         if envelope not in ENVELOPES:
@@ -87,6 +89,8 @@ class ModeSimulator(AuditLogSimulator):
         self.envelope = envelope
         self.log_own_access = log_own_access
         self.timeline = ModeTimeline(self.history, self.history_end(), late_minutes, workspace)
+        if include_vendor_samples:
+            self._plant_vendor_samples(mode_samples)
         self._token_id = hashlib.sha256(self.api_token.encode()).hexdigest()[:12]
         self._expected_auth = "Basic " + base64.b64encode(f"{self.api_token}:{self.api_secret}".encode()).decode()
         self._pages: OrderedDict[tuple, list[bytes]] = OrderedDict()

@@ -51,7 +51,7 @@ class ModeTimeline(Timeline):
         }
         self._actions = list(MODE_WEIGHTS)
         self._cum_weights = list(accumulate(MODE_WEIGHTS.values()))
-        self._plant(self._build_scenarios())
+        self.plant(self._build_scenarios())
 
     def render(self, rng: random.Random, time_us: int, action: str, actor: Person | None, entity: tuple[str, str],
                context: dict | None, event_source: str = "web", seq: int = -1, malformed: int = 0,

@@ -49,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     history.add_argument("--late-minutes", type=float, default=30,
                          help="ThoughtSpot: max delay before an event is visible (0 = none)")
     history.add_argument("--mode-late-minutes", type=float, default=0, help="Mode: max reveal delay")
+    history.add_argument("--vendor-samples", action="store_true",
+                         help="also serve the records the vendors publish (docs/vendor/samples), verbatim")
     history.add_argument("--clock-offset-minutes", type=float, default=0,
                          help="run the simulator clock this far from real time")
     faults = parser.add_argument_group("faults (data endpoints only)")
@@ -91,13 +93,13 @@ def build_simulators(args: argparse.Namespace) -> list[ThoughtSpotSimulator | Mo
             history=history, faults=plan(0), clock=clock, username=args.thoughtspot_username,
             secret_key=args.thoughtspot_secret_key, password=args.thoughtspot_password,
             late_minutes=args.late_minutes, max_token_validity_seconds=args.max_token_validity_seconds,
-            host=args.host, port=args.thoughtspot_port))
+            host=args.host, port=args.thoughtspot_port, include_vendor_samples=args.vendor_samples))
     if args.product in ("mode", "both"):
         sims.append(ModeSimulator(
             history=history, faults=plan(1), clock=clock, workspace=args.mode_workspace, api_token=args.mode_token,
             api_secret=args.mode_secret, page_size=args.mode_page_size, envelope=args.mode_envelope,
             log_own_access=not args.no_log_own_access, late_minutes=args.mode_late_minutes,
-            host=args.host, port=args.mode_port))
+            host=args.host, port=args.mode_port, include_vendor_samples=args.vendor_samples))
     return sims
 
 

@@ -8,7 +8,7 @@ the same for both and lives here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from .clock import SimClock
 from .faults import Fault, FaultPlan
@@ -32,10 +32,19 @@ class AuditLogSimulator(SimulatorBase):
             raise ValueError(f"late_minutes={late_minutes} must be 0 (no late reveal) or more")
         self.history = history if history is not None else HistoryConfig()
         self.late_minutes = late_minutes
+        # What a client must land for each vendor-published record served (empty unless include_vendor_samples).
+        self.vendor_samples: list[dict[str, Any]] = []
 
     def history_end(self) -> datetime:
         """Where the history ends: `HistoryConfig.end`, else the clock's now at construction."""
         return self.history.end if self.history.end is not None else self.clock.now()
+
+    def _plant_vendor_samples(self, build: Callable[[int, int, float], tuple[list[Record], list[dict]]]) -> None:
+        records, self.vendor_samples = build(self.timeline.start_us, self.timeline.end_us, self.late_minutes)
+        self.timeline.plant(records)
+
+    def vendor_sample_ids(self) -> set[str]:
+        return {sample["id"] for sample in self.vendor_samples}
 
     # -- ground truth -----------------------------------------------------------------------------------------------
     @property

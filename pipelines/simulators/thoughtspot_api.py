@@ -31,6 +31,7 @@ from .history_primitives import TS_RETENTION, US, HistoryConfig, to_us
 from .http_server import Response
 from .simulator_base import AuditLogSimulator
 from .thoughtspot_history import ThoughtSpotTimeline
+from .vendor_samples import thoughtspot_samples
 
 TOKEN_PATH = "/api/rest/2.0/auth/token/full"
 LOGS_PATH = "/api/rest/2.0/logs/fetch"
@@ -69,6 +70,7 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         port: int = 0,
         viewer_username: str = "auditlake-viewer",
         error_shape: str = "spec",
+        include_vendor_samples: bool = False,
     ) -> None:
         super().__init__(history, faults, clock, host, port, late_minutes)
         if error_shape not in ("spec", "nested"):
@@ -80,6 +82,8 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         self.max_token_validity_seconds = max_token_validity_seconds
         self.error_shape = error_shape
         self.timeline = ThoughtSpotTimeline(self.history, self.history_end(), late_minutes)
+        if include_vendor_samples:
+            self._plant_vendor_samples(thoughtspot_samples)
         self._tokens: dict[str, _Token] = {}
         self._token_lock = threading.Lock()
         self._token_serial = 0

@@ -56,7 +56,7 @@ class ThoughtSpotTimeline(Timeline):
         self._builders = self._payload_builders()
         self._types = list(TS_WEIGHTS)
         self._cum_weights = list(accumulate(TS_WEIGHTS.values()))
-        self._plant(self._build_scenarios())
+        self.plant(self._build_scenarios())
 
     # -- rendering ---------------------------------------------------------------------------------------------
     def _render(self, rng: random.Random, date_us: int, etype: str, actor: Person | None, data: dict,

@@ -87,7 +87,7 @@ class Timeline:
         raise NotImplementedError
 
     # -- storage ------------------------------------------------------------------------------------------------
-    def _plant(self, records: Iterable[Record]) -> None:
+    def plant(self, records: Iterable[Record]) -> None:
         for record in records:
             if not (self.start_us <= record.time_us <= self.end_us):
                 raise AssertionError(f"planted {self.product} event outside the history: {iso_us(record.time_us)}")

@@ -85,19 +85,53 @@ MODE_ACTION_INFO: dict[str, tuple[str, str]] = {
 }
 MODE_ACTIONS: tuple[str, ...] = tuple(MODE_ACTION_INFO)
 
-_TS_DESC_OVERRIDES = {
+# `desc` exactly as ThoughtSpot's published records have it (docs/vendor/samples; tests/simulators check the two
+# agree). Many types say "... attempted": the record is written when the change is requested, whether or not it
+# succeeds. Types without a published record keep a plain rendering of the name.
+THOUGHTSPOT_SAMPLE_DESCRIPTIONS: dict[str, str] = {
     "LOGIN_SUCCESSFUL": "User login successful",
     "LOGIN_FAILED": "User login failed",
     "LOGOUT_SUCCESSFUL": "User logout successful",
+    "UPDATE_PASSWORD_FAILURE": "Password update failed",
+    "USERS_CREATED": "New user accounts creation attempted",
+    "USERS_MODIFIED": "User account detail modification attempted",
+    "USERS_DELETED": "User accounts deletion attempted",
+    "ORG_CREATION_SUCCESSFUL": "Successfully created an Org",
+    "ORG_ACCESS_GRANTED_TO_USER": "Added user to an Org",
+    "ORG_SWITCH_SUCCESSFUL": "Successfully switched org",
+    "ORG_ACCESS_REVOKED_FROM_USER": "Removed user from Org",
+    "ORG_DELETION_SUCCESSFUL": "Successfully deleted an Org",
+    "ROLES_ASSIGNED": "Roles assignment to group attempted",
+    "USER_GROUPS_CREATED": "New groups creation attempted",
+    "USER_GROUPS_DELETED": "Groups deletion attempted",
+    "PRINCIPALS_IN_GROUP_UPDATE": "Principals(User/UserGroup) in group update attempted",
+    "PRIVILEGE_CHANGES": "Group privilege changes attempted.",
+    "CREATE_CONNECTION_ATTEMPTED": "Create connection attempted",
+    "CREATE_CONNECTION": "Connection created",
+    "EDIT_CONNECTION_ATTEMPTED": "Edit connection attempted",
+    "EDIT_CONNECTION": "Connection edited",
+    "DELETE_CONNECTION_ATTEMPTED": "Delete connection attempted",
+    "DELETE_CONNECTION": "Connection deleted",
+    "SHARE_OBJECTS": "Sharing of objects with groups/users attempted",
+    "DATA_UPLOAD_CONFIGURED": "Data Upload configured for a connection",
+    "CREATE_RLS_RULE": "RLS rule creation attempted",
+    "UPDATE_RLS_RULE": "RLS rule modification attempted",
+    "DELETE_RLS_RULES": "RLS rules deletion attempted",
+    "CREATE_ANSWER": "New answer creation attempted",
+    "UPDATE_ANSWERS": "Existing answers modification attempted",
+    "CREATE_PINBOARD": "New pinboard creation attempted",
+    "UPDATE_PINBOARDS": "Existing pinboards modification attempted",
+    "DELETE_PINBOARDS": "Pinboards deletion attempted",
+}
+_TS_DESC_UNPUBLISHED = {
     "LOGOUT_FAILED": "User logout failed",
     "ACCOUNT_LOCKED": "User account locked after repeated authentication failures",
-    "USERS_CREATED": "A user account was created",
-    "USERS_DELETED": "A user account was deleted",
     "AUTH_TOKEN_CREATED_SUCCESSFULLY": "Auth token created successfully",
     "FAILED_TO_CREATE_AUTH_TOKEN": "Failed to create auth token",
 }
 THOUGHTSPOT_EVENT_DESCRIPTIONS: dict[str, str] = {
-    name: _TS_DESC_OVERRIDES.get(name, name.replace("_", " ").capitalize()) for name in THOUGHTSPOT_EVENT_TYPES
+    name: THOUGHTSPOT_SAMPLE_DESCRIPTIONS.get(name) or _TS_DESC_UNPUBLISHED.get(name)
+    or name.replace("_", " ").capitalize() for name in THOUGHTSPOT_EVENT_TYPES
 }
 
 # Background mix. Logins dominate; every name keeps enough weight (>= 0.15 of ~100) to appear in a default

@@ -40,6 +40,9 @@ def _jlist(values: list[str]) -> str:
     return dumps(values).decode()
 
 
+DATE_LAG_MAX_US = 1_500_000
+
+
 class ThoughtSpotTimeline(Timeline):
     product = "thoughtspot"
 
@@ -61,26 +64,18 @@ class ThoughtSpotTimeline(Timeline):
     # -- rendering ---------------------------------------------------------------------------------------------
     def _render(self, rng: random.Random, date_us: int, etype: str, actor: Person | None, data: dict,
                 org: int | None = None, ip: str | None | bool = True, seq: int = -1, malformed: int = 0,
-                event_id: str | None = None) -> Record:
+                event_id: str | None = None, ts_us: int | None = None) -> Record:
+        """One `{date, log}` element. `ts` is `ts_us` (default: `date_us`) truncated to the second."""
         event_id = event_id or "TS-" + uuid4_from(rng)
         if ip is True:
-            roll = rng.random()
-            if roll < 0.04:
-                ip = None
-            elif roll < 0.06:
-                ip = ""
-            elif actor is not None:
-                ips = actor.ips
-                ip = ips[int(rng.random() * len(ips))]
-            else:
-                ip = f"198.51.100.{1 + int(rng.random() * 254)}"
+            ip = self._client_ip(rng, actor)
         org_id = org if org is not None else (actor.org if actor else 0)
         second, micro = divmod(date_us, US)
         second_text = utc_second_text(second)
         log = {
             "version": "1.1",
             "id": event_id,
-            "ts": second_text + "Z",
+            "ts": utc_second_text((ts_us if ts_us is not None else date_us) // US) + "Z",
             "orgId": org_id,
             "userGUID": actor.guid if actor else None,
             "userName": actor.name if actor else None,
@@ -105,6 +100,23 @@ class ThoughtSpotTimeline(Timeline):
             log_value = dumps(log).decode()
         payload = f'{{"date":"{second_text}.{micro:06d}Z","log":'.encode() + dumps(log_value) + b"}"
         return Record(date_us, date_us + reveal_delay_us(rng, self.late_minutes), payload, valid_id, org_id, None, seq)
+
+    @staticmethod
+    def _client_ip(rng: random.Random, actor: Person | None) -> str | None:
+        """`cIP` as the published records show it: the cluster sees its own proxies, so mostly 127.0.0.1 or a
+        10.x address, often null or "". A user's own address shows through now and then."""
+        roll = rng.random()
+        if roll < 0.10:
+            return None
+        if roll < 0.16:
+            return ""
+        if roll < 0.46:
+            return "127.0.0.1"
+        if actor is not None:
+            return actor.ips[int(rng.random() * len(actor.ips))]
+        # Anonymous (failed-login) traffic spreads over many internal addresses, so that background failures never
+        # look like one source hammering the login page (that is the planted brute force).
+        return f"10.253.{int(rng.random() * 65024) // 254}.{1 + int(rng.random() * 254)}"
 
     def _payload_builders(self) -> dict[str, Callable[[random.Random, Person], dict]]:
         """`data` per event type, shaped like the developer-docs examples; built once (closures are not free)."""
@@ -201,14 +213,15 @@ class ThoughtSpotTimeline(Timeline):
                 builders[name] = lambda rng, a, key=key, noun=noun: {key: f"{noun.lower()}-{rng.randrange(1000)}"}
         return builders
 
-    def _event_for(self, rng: random.Random, date_us: int, etype: str, seq: int = -1, malformed: int = 0) -> Record:
+    def _event_for(self, rng: random.Random, date_us: int, etype: str, seq: int = -1, malformed: int = 0,
+                   ts_us: int | None = None) -> Record:
         pool = self.admins if etype.startswith(TS_ADMIN_PREFIXES) else self.users
         actor = pool[int(rng.random() * len(pool))]
         build = self._builders.get(etype)
         data = build(rng, actor) if build is not None else {}
         org = -1 if etype.startswith(TS_CLUSTER_PREFIXES) else None
         shown = None if etype in TS_ANONYMOUS else actor
-        return self._render(rng, date_us, etype, shown, data, org=org, seq=seq, malformed=malformed)
+        return self._render(rng, date_us, etype, shown, data, org=org, seq=seq, malformed=malformed, ts_us=ts_us)
 
     def _generate_day(self, day: int) -> list[Record]:
         rng = random.Random(day_seed(self.history.seed, self.product, day))
@@ -216,9 +229,11 @@ class ThoughtSpotTimeline(Timeline):
         kinds = rng.choices(self._types, cum_weights=self._cum_weights, k=n)
         times = self._day_times(rng, day, kinds, TS_CONNECTION_TYPES)
         rand = rng.random
-        offsets = [int(rand() * US) for _ in range(n)]  # `date` = `ts` + 0..999 ms of ingest jitter
-        return [self._event_for(rng, times[i] // US * US + offsets[i], kinds[i], malformed=self._is_malformed(day, i))
-                for i in range(n)]
+        # `date` (ingest time) = `ts` + 0..1.5 s, as in the published records (09:42:50Z -> 09:42:51.001346Z).
+        offsets = [int(rand() * DATE_LAG_MAX_US) for _ in range(n)]
+        seconds = [t // US * US for t in times]
+        return [self._event_for(rng, seconds[i] + offsets[i], kinds[i], malformed=self._is_malformed(day, i),
+                                ts_us=seconds[i]) for i in range(n)]
 
     def _random_record(self, rng: random.Random, time_us: int, seq: int) -> Record:
         etype = rng.choices(self._types, cum_weights=self._cum_weights)[0]

@@ -112,3 +112,37 @@ def test_samples_are_off_by_default():
         assert sim.vendor_samples == []
         ids = sim.expected_event_ids()
     assert not {json.loads(i["record"]["log"])["id"] for i in TS_FILE} & ids
+
+
+# -- defaults follow the published records ------------------------------------------------------------------------
+
+def test_descriptions_are_the_published_ones():
+    from pipelines.simulators.event_vocabulary import THOUGHTSPOT_EVENT_DESCRIPTIONS, THOUGHTSPOT_SAMPLE_DESCRIPTIONS
+
+    published = {}
+    for item in TS_FILE:
+        log = json.loads(item["record"]["log"])
+        published.setdefault(log["type"], log["desc"])
+    assert published == THOUGHTSPOT_SAMPLE_DESCRIPTIONS
+    for event_type, desc in published.items():
+        assert THOUGHTSPOT_EVENT_DESCRIPTIONS.get(event_type, desc) == desc
+    assert sum(d.endswith(("attempted", "attempted.")) for d in published.values()) >= 10
+
+
+def test_default_records_look_like_the_published_ones(ts_sim, ts_token_for):
+    now = datetime.now(timezone.utc)
+    events = ts_walk(ts_sim, ts_token_for, now - timedelta(days=2), now)
+    assert len(events) > 500
+    ips = [e["cIP"] for e in events]
+    internal = [ip for ip in ips if ip in (None, "", "127.0.0.1") or (ip or "").startswith("10.")]
+    assert len(internal) / len(ips) > 0.75, "cIP is mostly loopback, 10.x, null or empty"
+    for value in (None, "", "127.0.0.1"):
+        assert ips.count(value) / len(ips) > 0.03, value
+    lags = [datetime.fromisoformat(e["_date"].replace("Z", "+00:00"))
+            - datetime.fromisoformat(e["ts"].replace("Z", "+00:00")) for e in events]
+    assert all(timedelta(0) <= lag < timedelta(seconds=1.5) for lag in lags)
+    assert any(lag >= timedelta(seconds=1) for lag in lags), "date is sometimes more than a second after ts"
+    descs = {e["type"]: e["desc"] for e in events}
+    assert descs.get("USERS_MODIFIED", "User account detail modification attempted") == \
+        "User account detail modification attempted"
+    assert descs["UPDATE_PINBOARDS"] == "Existing pinboards modification attempted"

@@ -7,6 +7,7 @@ the same for both and lives here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Callable
 
@@ -54,15 +55,25 @@ class AuditLogSimulator(SimulatorBase):
     def _as_of_us(self, as_of: datetime | None) -> int:
         return to_us(as_of if as_of is not None else self.clock.now())
 
-    def _visible(self, as_of: datetime | None) -> list[Record]:
+    def _visible(self, as_of: datetime | None, orgs: Iterable[int] | None = None) -> list[Record]:
         as_of_us = self._as_of_us(as_of)
         horizon = as_of_us - self.retention_us if self.retention_us is not None else None
+        wanted = None if orgs is None else frozenset(orgs)
         return [r for r in self.timeline.all_records(as_of_us)
-                if r.time_us <= as_of_us and (horizon is None or horizon <= r.time_us)]
+                if r.time_us <= as_of_us and (horizon is None or horizon <= r.time_us)
+                and (wanted is None or r.org in wanted)]
 
-    def expected_event_ids(self, as_of: datetime | None = None) -> set[str]:
-        """Ids of every valid event a perfect client could read at `as_of` (revealed, inside any retention)."""
-        return {r.event_id for r in self._visible(as_of) if r.event_id is not None}
+    def expected_event_ids(self, as_of: datetime | None = None, orgs: Iterable[int] | None = None) -> set[str]:
+        """Ids of every valid event a perfect client could read at `as_of` (revealed, inside any retention),
+        optionally only those of `orgs` (ThoughtSpot `orgId`, -1 = cluster-level; Mode records are all org 0)."""
+        return {r.event_id for r in self._visible(as_of, orgs) if r.event_id is not None}
+
+    def expected_event_ids_by_org(self, as_of: datetime | None = None) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for record in self._visible(as_of):
+            if record.event_id is not None:
+                out.setdefault(record.org, set()).add(record.event_id)
+        return out
 
     def malformed_records(self, as_of: datetime | None = None) -> list[str]:
         """The malformed items visible at `as_of`, verbatim as served (compact JSON of the array element/entry)."""

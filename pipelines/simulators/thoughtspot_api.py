@@ -7,7 +7,8 @@ Behaviour where the vendor documents nothing (marked [I] in the reference) is fi
 - records are filtered on `date`, limited to the 30-day retention, and returned as a bare JSON array in a
   deterministic shuffled order (ThoughtSpot promises no order);
 - epochs may be JSON numbers or numeric strings; anything else -> 400;
-- `get_all_logs` false -> only records of the token's org (the v1 reading: true = every org);
+- orgs (`orgs`, `admin_orgs`, `member_orgs`, `default_org`, `key_org`): see thoughtspot_orgs.py; a token reads its
+  own org's records only, an Org 0 token with `get_all_logs` true (the default) every org's;
 - error bodies use the SPEC shape {"error":{"message":{"code","incident_id_guid","trace_id_guid","debug"}}}, or
   the nested live variant with `error_shape="nested"`. Codes: 400/415 10002, 401 10097, 403 10023, 500 10038,
   anything else 10000;
@@ -22,6 +23,7 @@ import random
 import secrets
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +33,14 @@ from .history_primitives import TS_RETENTION, US, HistoryConfig, to_us
 from .http_server import Response
 from .simulator_base import AuditLogSimulator
 from .thoughtspot_history import ThoughtSpotTimeline
+from .thoughtspot_orgs import DEFAULT_ORGS, OrgDirectory
 from .vendor_samples import thoughtspot_samples
 
 TOKEN_PATH = "/api/rest/2.0/auth/token/full"
 LOGS_PATH = "/api/rest/2.0/logs/fetch"
+ORGS_PATH = "/api/rest/2.0/orgs/search"
+SESSION_PATH = "/api/rest/2.0/auth/session/user"
+_ROUTES = {TOKEN_PATH: "POST", LOGS_PATH: "POST", ORGS_PATH: "POST", SESSION_PATH: "GET"}
 DEFAULT_TOKEN_VALIDITY_SECONDS = 300
 MAX_WINDOW_MS = 86_400_000
 _ERROR_CODES = {400: 10002, 415: 10002, 401: 10097, 403: 10023, 500: 10038}
@@ -71,6 +77,11 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         viewer_username: str = "auditlake-viewer",
         error_shape: str = "spec",
         include_vendor_samples: bool = False,
+        orgs: Sequence[int] = DEFAULT_ORGS,
+        admin_orgs: Sequence[int] | None = None,
+        member_orgs: Sequence[int] = (),
+        default_org: str = "zero",
+        key_org: int | None = None,
     ) -> None:
         super().__init__(history, faults, clock, host, port, late_minutes)
         if error_shape not in ("spec", "nested"):
@@ -81,7 +92,8 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         self.viewer_username = viewer_username
         self.max_token_validity_seconds = max_token_validity_seconds
         self.error_shape = error_shape
-        self.timeline = ThoughtSpotTimeline(self.history, self.history_end(), late_minutes)
+        self.org_directory = OrgDirectory(orgs, admin_orgs, member_orgs, default_org, key_org)
+        self.timeline = ThoughtSpotTimeline(self.history, self.history_end(), late_minutes, self.org_directory.orgs)
         if include_vendor_samples:
             self._plant_vendor_samples(thoughtspot_samples)
         self._tokens: dict[str, _Token] = {}
@@ -114,14 +126,19 @@ class ThoughtSpotSimulator(AuditLogSimulator):
 
     def handle(self, request, method: str, path: str, query: str, body: bytes) -> Response:
         route = path.rstrip("/")
-        if route not in (TOKEN_PATH, LOGS_PATH):
+        allowed = _ROUTES.get(route)
+        if allowed is None:
             return self.error(404, f"No API endpoint at {path}.")
-        if method != "POST":
-            return self.error(405, f"{method} is not supported on {path}: use POST.", {"Allow": "POST"})
-        if route == LOGS_PATH:
-            token = self._authorise(request.headers.get("Authorization"))
-            if isinstance(token, Response):
-                return token
+        if method != allowed:
+            return self.error(405, f"{method} is not supported on {path}: use {allowed}.", {"Allow": allowed})
+        token: _Token | None = None
+        if route != TOKEN_PATH:
+            checked = self._authorise(request.headers.get("Authorization"), need_admin=route == LOGS_PATH)
+            if isinstance(checked, Response):
+                return checked
+            token = checked
+        if route == SESSION_PATH:
+            return self._session_user(token)
         if not body:  # no body means no media type to refuse: the required body is simply missing
             return self.error(400, "The request body is required: send a JSON object.")
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -135,7 +152,26 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             return self.error(400, "The request body must be a JSON object.")
         if route == TOKEN_PATH:
             return self._issue_token(payload)
+        if route == ORGS_PATH:
+            return self._search_orgs(payload, token)
         return self._fetch_logs(payload, token)
+
+    # -- orgs --------------------------------------------------------------------------------------------------------
+    def _search_orgs(self, body: dict[str, Any], token: _Token) -> Response:
+        orgs = self.org_directory
+        if not orgs.enabled:
+            return self.error(400, "Orgs are not enabled on this cluster: it has only the Primary Org (0).")
+        if token.username != self.username or not orgs.is_cluster_admin():
+            return self.error(403, "Cluster administration (Can administer Org) privilege required to search orgs.")
+        return Response(200, json.dumps(orgs.search(token.org_id, body)).encode())
+
+    def _session_user(self, token: _Token) -> Response:
+        orgs = self.org_directory
+        member = orgs.orgs if token.username == self.viewer_username else sorted(orgs.member_orgs)
+        body = {"id": token.user_guid, "name": token.username, "display_name": token.username,
+                "current_org": {"id": token.org_id, "name": orgs.name(token.org_id)},
+                "orgs": [{"id": o, "name": orgs.name(o)} for o in member]}
+        return Response(200, json.dumps(body).encode())
 
     # -- auth --------------------------------------------------------------------------------------------------------
     def _now_ms(self) -> int:
@@ -153,8 +189,9 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         validity = body.get("validity_time_in_sec", DEFAULT_TOKEN_VALIDITY_SECONDS)
         if isinstance(validity, bool) or not isinstance(validity, int):
             return self.error(400, "validity_time_in_sec must be an integer number of seconds.")
-        org_id = body.get("org_id", 0)
-        if isinstance(org_id, bool) or not isinstance(org_id, int) or not -2**31 <= org_id <= 2**31 - 1:
+        org_id = body.get("org_id")  # absent or null: the org is the cluster's default (see default_org)
+        if org_id is not None and (isinstance(org_id, bool) or not isinstance(org_id, int)
+                                   or not -2**31 <= org_id <= 2**31 - 1):
             return self.error(400, "org_id must be an integer.")
         # SPEC: secret_key takes precedence over password when both are sent.
         if secret_key:
@@ -165,14 +202,25 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             return self.error(401, "Invalid credentials. The provided secret key or password is incorrect.")
         if not 0 < validity <= 2**31 - 1:
             return self.error(400, "validity_time_in_sec must be a positive number of seconds.")
+        directory = self.org_directory
+        if org_id is not None:
+            refusal = directory.refusal(org_id, username == self.viewer_username or org_id in directory.member_orgs)
+            if refusal is not None:
+                return self.error(*refusal)
+        org_id = directory.landing(username, org_id)
+        if username != self.viewer_username and org_id not in directory.member_orgs:
+            return self.error(403, f"The user is not a member of Org {org_id}, where a token lands when org_id is "
+                                   "not sent. Send org_id.")
+        directory.remember(username, org_id)
         if self.max_token_validity_seconds is not None:
             validity = min(validity, self.max_token_validity_seconds)
         now_ms = self._now_ms()
         token_text = secrets.token_urlsafe(32)
         with self._token_lock:
             self._token_serial += 1
+            admin = username == self.username and org_id in self.org_directory.admin_orgs
             self._tokens[token_text] = _Token(username, self._user_guid, org_id, now_ms, now_ms + validity * 1000,
-                                              self._token_serial, admin=username == self.username)
+                                              self._token_serial, admin=admin)
         body_out = {
             "token": token_text,
             "creation_time_in_millis": now_ms,
@@ -183,7 +231,7 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         }
         return Response(200, json.dumps(body_out).encode())
 
-    def _authorise(self, header: str | None) -> _Token | Response:
+    def _authorise(self, header: str | None, need_admin: bool) -> _Token | Response:
         scheme, _, value = (header or "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             return self.error(401, "Authentication required: send Authorization: Bearer <token> from "
@@ -195,8 +243,9 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             return self.error(401, "The bearer token is not valid. Request a new token.")
         if token.serial <= expired_through or self._now_ms() >= token.expires_ms:
             return self.error(401, "The bearer token has expired. Request a new token.")
-        if not token.admin:
-            return self.error(403, "ADMINISTRATION privilege required to fetch security audit logs.")
+        if need_admin and not token.admin:
+            return self.error(403, f"ADMINISTRATION privilege required to fetch security audit logs (in Org "
+                                   f"{token.org_id}, the token's org).")
         return token
 
     # -- logs --------------------------------------------------------------------------------------------------------
@@ -244,8 +293,11 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         now_us = now_ms * 1000
         horizon_us = now_us - int(TS_RETENTION.total_seconds()) * US
         records = self.timeline.records_between(max(start_ms * 1000, horizon_us), end_ms * 1000 + 999, now_us)
-        if get_all is False:
-            records = [r for r in records if r.org == token.org_id]
+        # The filter field is `date` (ingest time): ThoughtSpot documents no other, and `ts` (event time) can be up
+        # to 1.5 s earlier, so an event near a bound may have its `ts` outside the window it is returned in.
+        visible = self.org_directory.visible_orgs(token.org_id, get_all is not False)
+        if visible is not None:
+            records = [r for r in records if r.org in visible]
         payloads = [r.payload for r in records]
         # No promised order: a deterministic shuffle per window, so clients cannot rely on sorting.
         random.Random(start_ms * 31 + end_ms + self.history.seed).shuffle(payloads)

@@ -4,6 +4,7 @@ the planted findings (`scenarios`) the demo and the dbt tests look for."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime
 from itertools import accumulate
 from typing import Any, Callable
@@ -32,6 +33,7 @@ from .history_primitives import (
     utc_second_text,
     uuid4_from,
 )
+from .thoughtspot_orgs import CLUSTER_ORG, DEFAULT_ORGS, remap_population_orgs
 from .timeline import Record, Timeline
 
 
@@ -46,7 +48,8 @@ DATE_LAG_MAX_US = 1_500_000
 class ThoughtSpotTimeline(Timeline):
     product = "thoughtspot"
 
-    def __init__(self, history: HistoryConfig, end: datetime, late_minutes: float) -> None:
+    def __init__(self, history: HistoryConfig, end: datetime, late_minutes: float,
+                 orgs: Sequence[int] = DEFAULT_ORGS) -> None:
         super().__init__(history, end, late_minutes)
         rng = random.Random(day_seed(history.seed, "thoughtspot:population", 0))
         self.users = people(rng, 40, ".", uuid4_from)
@@ -55,7 +58,11 @@ class ThoughtSpotTimeline(Timeline):
             admin.org = 0
         self.groups = [(uuid4_from(rng), name) for name in
                        ("analysts", "finance-viewers", "sales-ops", "data-eng", "execs", "support", "marketing")]
-        self.orgs = {1: "emea-org", 2: "apac-org"}
+        self.org_ids = tuple(orgs)
+        if self.org_ids != DEFAULT_ORGS:
+            remap_population_orgs(self.users[len(self.admins):], self.org_ids)
+        # Cluster-level records carry orgId -1; on a cluster without orgs there is nothing above Org 0.
+        self._cluster_org = CLUSTER_ORG if len(self.org_ids) > 1 else 0
         self._builders = self._payload_builders()
         self._types = list(TS_WEIGHTS)
         self._cum_weights = list(accumulate(TS_WEIGHTS.values()))
@@ -75,7 +82,7 @@ class ThoughtSpotTimeline(Timeline):
         log = {
             "version": "1.1",
             "id": event_id,
-            "ts": utc_second_text((ts_us if ts_us is not None else date_us) // US) + "Z",
+            "ts": (second_text if ts_us is None or ts_us // US == second else utc_second_text(ts_us // US)) + "Z",
             "orgId": org_id,
             "userGUID": actor.guid if actor else None,
             "userName": actor.name if actor else None,
@@ -219,7 +226,7 @@ class ThoughtSpotTimeline(Timeline):
         actor = pool[int(rng.random() * len(pool))]
         build = self._builders.get(etype)
         data = build(rng, actor) if build is not None else {}
-        org = -1 if etype.startswith(TS_CLUSTER_PREFIXES) else None
+        org = self._cluster_org if etype.startswith(TS_CLUSTER_PREFIXES) else None
         shown = None if etype in TS_ANONYMOUS else actor
         return self._render(rng, date_us, etype, shown, data, org=org, seq=seq, malformed=malformed, ts_us=ts_us)
 

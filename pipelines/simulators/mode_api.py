@@ -10,8 +10,12 @@ Fixed here where Mode documents nothing:
   opaque `next_token` that pins the snapshot: events revealed or added after the first page (including this
   read's own `audit_log_accessed`) are not slipped into later pages of the same walk;
 - `envelope` picks where the cursor and items live: "top_level" {"audit_logs":[...],"next_token":...|null},
-  "pagination" {"audit_logs":[...],"pagination":{"next_token":...|null}}, or "embedded"
-  {"_embedded":{"audit_logs":[...]},"next_token":...} with the key absent on the last page;
+  "pagination" {"audit_logs":[...],"pagination":{"next_token":...|null}}, "embedded"
+  {"_embedded":{"audit_logs":[...]},"next_token":...} with the key absent on the last page, "hal"
+  {"_embedded":{"audit_logs":[...]},"_links":{"self":{"href"},"next":{"href"}}} (next absent on the last page; the
+  href is relative and carries every original parameter plus next_token); two shapes a client must refuse,
+  "unknown_data_items" {"data":{"items":[...]},"next_token":...} and "unknown_results" {"results":[...],"count":n};
+  and "empty" {"audit_logs":[],"next_token":null} for every window;
 - filters match exactly: action, entity_id/entity_type/entity_name against `entity`, username/ip against
   `actor`, event_source against `context.event_source`; unknown parameters are ignored;
 - with `log_own_access`, each successful first-page read appends an `audit_log_accessed` entry at clock now whose
@@ -27,9 +31,10 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from .clock import SimClock
 from .faults import FaultPlan
@@ -40,7 +45,14 @@ from .simulator_base import AuditLogSimulator
 from .timeline import Record
 from .vendor_samples import mode_samples
 
+# Where the items and the cursor live. ENVELOPES are the flat forms mode-api.md recognises; HAL is Mode's own style
+# for collections (`_embedded` + `_links.next`); the UNKNOWN ones are shapes no client can justify reading (it must
+# fail the window, not read "0 events"); EMPTY is a recognised envelope with no entries at all.
 ENVELOPES = ("top_level", "pagination", "embedded")
+HAL_ENVELOPE = "hal"
+UNKNOWN_ENVELOPES = ("unknown_data_items", "unknown_results")
+EMPTY_ENVELOPE = "empty"
+ALL_ENVELOPES = (*ENVELOPES, HAL_ENVELOPE, *UNKNOWN_ENVELOPES, EMPTY_ENVELOPE)
 FILTERS = ("action", "entity_id", "entity_type", "entity_name", "username", "ip", "event_source")
 _FILTER_INDEX = {name: i for i, name in enumerate(FILTERS)}  # position in Record.keys
 _ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 429: "too_many_requests", 500: "internal_server_error",
@@ -78,8 +90,8 @@ class ModeSimulator(AuditLogSimulator):
         include_vendor_samples: bool = False,
     ) -> None:
         super().__init__(history, faults, clock, host, port, late_minutes)
-        if envelope not in ENVELOPES:
-            raise ValueError(f"envelope={envelope!r} is unknown: use one of {ENVELOPES}")
+        if envelope not in ALL_ENVELOPES:
+            raise ValueError(f"envelope={envelope!r} is unknown: use one of {ALL_ENVELOPES}")
         if page_size < 1:
             raise ValueError(f"page_size={page_size} must be at least 1")
         self.workspace = workspace
@@ -169,7 +181,7 @@ class ModeSimulator(AuditLogSimulator):
             self.timeline.add_record(self.timeline.own_access_record(
                 to_us(self.clock.now()), request.client_address[0], request.headers.get("User-Agent") or "",
                 self._token_id, params["start_timestamp"], params["end_timestamp"], self.timeline.next_seq()))
-        return Response(200, self._envelope(page, next_token))
+        return Response(200, self._envelope(page, next_token, params))
 
     def _matching(self, start_us: int, end_us: int, as_of_us: int, max_seq: int, filters: dict[str, str],
                   query_key: str) -> list[bytes]:
@@ -191,19 +203,42 @@ class ModeSimulator(AuditLogSimulator):
                 self._pages.popitem(last=False)
         return payloads
 
-    def _envelope(self, page: list[bytes], next_token: str | None) -> bytes:
+    def _envelope(self, page: list[bytes], next_token: str | None, params: dict[str, str]) -> bytes:
+        """The body for one page. `envelope` is read per request, so a test may switch it between pages."""
+        envelope = self.envelope
+        if envelope == EMPTY_ENVELOPE:
+            return b'{"audit_logs":[],"next_token":null}'
         items = b"[" + b",".join(page) + b"]"
         token = json.dumps(next_token).encode()
-        if self.envelope == "top_level":
+        if envelope == "top_level":
             return b'{"audit_logs":' + items + b',"next_token":' + token + b"}"
-        if self.envelope == "pagination":
+        if envelope == "pagination":
             return b'{"audit_logs":' + items + b',"pagination":{"next_token":' + token + b"}}"
-        tail = b',"next_token":' + token if next_token else b""
-        return b'{"_embedded":{"audit_logs":' + items + b"}" + tail + b"}"
+        if envelope == "embedded":
+            tail = b',"next_token":' + token if next_token else b""
+            return b'{"_embedded":{"audit_logs":' + items + b"}" + tail + b"}"
+        if envelope == HAL_ENVELOPE:
+            # Relative hrefs, as Mode's HAL resources use; the next link repeats every original parameter.
+            base = {k: v for k, v in params.items() if k != "next_token"}
+            links: dict[str, Any] = {"self": {"href": self._href(params)}}
+            if next_token:
+                links["next"] = {"href": self._href({**base, "next_token": next_token})}
+            return b'{"_embedded":{"audit_logs":' + items + b'},"_links":' + json.dumps(links).encode() + b"}"
+        if envelope == "unknown_data_items":
+            return b'{"data":{"items":' + items + b'},"next_token":' + token + b"}"
+        return b'{"results":' + items + b',"count":' + str(len(page)).encode() + b"}"
+
+    def _href(self, params: dict[str, str]) -> str:
+        return f"/api/{self.workspace}/audit_logs?{urlencode(params)}"
+
+    def expected_event_ids(self, as_of: datetime | None = None, orgs: Iterable[int] | None = None) -> set[str]:
+        """As for every simulator; with envelope "empty" nothing is ever served, so nothing is expected."""
+        return set() if self.envelope == EMPTY_ENVELOPE else super().expected_event_ids(as_of, orgs)
 
 
 def _stable_key(record: Record) -> bytes:
     return record.event_id.encode() if record.event_id else record.payload
 
 
-__all__ = ["ModeSimulator", "ENVELOPES", "FILTERS"]
+__all__ = ["ModeSimulator", "ENVELOPES", "HAL_ENVELOPE", "UNKNOWN_ENVELOPES", "EMPTY_ENVELOPE", "ALL_ENVELOPES",
+           "FILTERS"]

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from .clock import SimClock
 from .faults import FaultPlan
 from .history_primitives import HistoryConfig
-from .mode_api import ENVELOPES, ModeSimulator
+from .mode_api import ALL_ENVELOPES, ModeSimulator
 from .thoughtspot_api import ThoughtSpotSimulator
 
 # The environment variables the dlt sources read (dlt's SOURCES__<source>__<key> convention).
@@ -71,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     creds.add_argument("--mode-secret", default=None)
     mode = parser.add_argument_group("mode")
     mode.add_argument("--mode-page-size", type=int, default=100)
-    mode.add_argument("--mode-envelope", choices=ENVELOPES, default="top_level")
+    mode.add_argument("--mode-envelope", choices=ALL_ENVELOPES, default="top_level")
     mode.add_argument("--no-log-own-access", action="store_true", help="do not append audit_log_accessed entries")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds (for scripts)")
 

@@ -40,6 +40,11 @@ TOKEN_PATH = "/api/rest/2.0/auth/token/full"
 LOGS_PATH = "/api/rest/2.0/logs/fetch"
 ORGS_PATH = "/api/rest/2.0/orgs/search"
 SESSION_PATH = "/api/rest/2.0/auth/session/user"
+# What logs/fetch answers with status 200: the documented bare array, or a body a client must refuse rather than read
+# as "no events": an object wrapping the array (as other vendors do), or an HTML page (an SSO or proxy login page).
+RESPONSE_SHAPES = ("array", "logs_object", "html")
+_HTML_PAGE = (b"<!DOCTYPE html><html><head><title>ThoughtSpot</title></head><body><div id=\"login\">"
+              b"Sign in to ThoughtSpot</div></body></html>")
 _ROUTES = {TOKEN_PATH: "POST", LOGS_PATH: "POST", ORGS_PATH: "POST", SESSION_PATH: "GET"}
 DEFAULT_TOKEN_VALIDITY_SECONDS = 300
 MAX_WINDOW_MS = 86_400_000
@@ -82,6 +87,7 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         member_orgs: Sequence[int] = (),
         default_org: str = "zero",
         key_org: int | None = None,
+        response_shape: str = "array",
     ) -> None:
         super().__init__(history, faults, clock, host, port, late_minutes)
         if error_shape not in ("spec", "nested"):
@@ -92,6 +98,9 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         self.viewer_username = viewer_username
         self.max_token_validity_seconds = max_token_validity_seconds
         self.error_shape = error_shape
+        if response_shape not in RESPONSE_SHAPES:
+            raise ValueError(f"response_shape={response_shape!r}: use one of {RESPONSE_SHAPES}")
+        self.response_shape = response_shape  # read per request: a test may switch it between windows
         self.org_directory = OrgDirectory(orgs, admin_orgs, member_orgs, default_org, key_org)
         self.timeline = ThoughtSpotTimeline(self.history, self.history_end(), late_minutes, self.org_directory.orgs)
         if include_vendor_samples:
@@ -301,7 +310,13 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         payloads = [r.payload for r in records]
         # No promised order: a deterministic shuffle per window, so clients cannot rely on sorting.
         random.Random(start_ms * 31 + end_ms + self.history.seed).shuffle(payloads)
-        return Response(200, b"[" + b",".join(payloads) + b"]")
+        array = b"[" + b",".join(payloads) + b"]"
+        if self.response_shape == "logs_object":
+            return Response(200, b'{"logs":' + array + b"}")
+        if self.response_shape == "html":
+            return Response(200, _HTML_PAGE, content_type="text/html; charset=utf-8")
+        return Response(200, array)
 
 
-__all__ = ["ThoughtSpotSimulator", "TOKEN_PATH", "LOGS_PATH", "MAX_WINDOW_MS"]
+__all__ = ["ThoughtSpotSimulator", "TOKEN_PATH", "LOGS_PATH", "ORGS_PATH", "SESSION_PATH", "MAX_WINDOW_MS",
+           "RESPONSE_SHAPES"]

@@ -17,7 +17,9 @@ from .clock import SimClock
 from .faults import FaultPlan
 from .history_primitives import HistoryConfig
 from .mode_api import ALL_ENVELOPES, ModeSimulator
-from .thoughtspot_api import ThoughtSpotSimulator
+from .thoughtspot_api import RESPONSE_SHAPES, ThoughtSpotSimulator
+from .thoughtspot_orgs import DEFAULT_ORG_MODES
+from .time_formats import TIME_FORMATS
 
 # The environment variables the dlt sources read (dlt's SOURCES__<source>__<key> convention).
 ENV_NAMES = {
@@ -69,6 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     creds.add_argument("--mode-workspace", default="acme")
     creds.add_argument("--mode-token", default=None)
     creds.add_argument("--mode-secret", default=None)
+    ts = parser.add_argument_group("thoughtspot")
+    ts.add_argument("--orgs", default="0,1,2", help="comma-separated org ids of the cluster (must include 0)")
+    ts.add_argument("--default-org", choices=DEFAULT_ORG_MODES, default="zero",
+                    help="where a token lands when org_id is not sent")
+    ts.add_argument("--time-format", choices=TIME_FORMATS, default="iso", help="how ts and date are written")
+    ts.add_argument("--response-shape", choices=RESPONSE_SHAPES, default="array", help="logs/fetch 200 body")
     mode = parser.add_argument_group("mode")
     mode.add_argument("--mode-page-size", type=int, default=100)
     mode.add_argument("--mode-envelope", choices=ALL_ENVELOPES, default="top_level")
@@ -93,7 +101,9 @@ def build_simulators(args: argparse.Namespace) -> list[ThoughtSpotSimulator | Mo
             history=history, faults=plan(0), clock=clock, username=args.thoughtspot_username,
             secret_key=args.thoughtspot_secret_key, password=args.thoughtspot_password,
             late_minutes=args.late_minutes, max_token_validity_seconds=args.max_token_validity_seconds,
-            host=args.host, port=args.thoughtspot_port, include_vendor_samples=args.vendor_samples))
+            host=args.host, port=args.thoughtspot_port, include_vendor_samples=args.vendor_samples,
+            orgs=tuple(int(o) for o in str(args.orgs).split(",") if o.strip()), default_org=args.default_org,
+            time_format=args.time_format, response_shape=args.response_shape))
     if args.product in ("mode", "both"):
         sims.append(ModeSimulator(
             history=history, faults=plan(1), clock=clock, workspace=args.mode_workspace, api_token=args.mode_token,

@@ -88,6 +88,7 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         default_org: str = "zero",
         key_org: int | None = None,
         response_shape: str = "array",
+        time_format: str = "iso",
     ) -> None:
         super().__init__(history, faults, clock, host, port, late_minutes)
         if error_shape not in ("spec", "nested"):
@@ -102,7 +103,8 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             raise ValueError(f"response_shape={response_shape!r}: use one of {RESPONSE_SHAPES}")
         self.response_shape = response_shape  # read per request: a test may switch it between windows
         self.org_directory = OrgDirectory(orgs, admin_orgs, member_orgs, default_org, key_org)
-        self.timeline = ThoughtSpotTimeline(self.history, self.history_end(), late_minutes, self.org_directory.orgs)
+        self.timeline = ThoughtSpotTimeline(self.history, self.history_end(), late_minutes, self.org_directory.orgs,
+                                            time_format)
         if include_vendor_samples:
             self._plant_vendor_samples(thoughtspot_samples)
         self._tokens: dict[str, _Token] = {}
@@ -116,6 +118,21 @@ class ThoughtSpotSimulator(AuditLogSimulator):
     def host_id(self) -> str:
         """What a client stores as source_instance: host:port for a loopback simulator."""
         return f"{self.host}:{self.port}"
+
+    def straddling_events(self) -> list[dict[str, Any]]:
+        """Events whose `ts` and `date` lie on either side of a UTC day or hour boundary (two a day): `id`, `ts` and
+        `date` as served, and `date_us` (what windows filter on). A window ending at the boundary does not return
+        them, although their `ts` is inside it; the next window does."""
+        out = []
+        for day in range(self.timeline.first_day, self.timeline.last_day + 1):
+            if not self.history.events_per_day:
+                break
+            for record in self.timeline.straddlers(day):
+                if self.timeline.start_us <= record.time_us <= self.timeline.end_us:
+                    element = json.loads(record.payload)
+                    log = json.loads(element["log"])
+                    out.append({"id": log["id"], "ts": log["ts"], "date": element["date"], "date_us": record.time_us})
+        return out
 
     def expire_tokens(self) -> None:
         """Every token issued so far answers 401 from now on."""

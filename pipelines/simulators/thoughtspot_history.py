@@ -21,6 +21,7 @@ from .event_vocabulary import (
 )
 from .history_primitives import (
     DAY_US,
+    HOUR_US,
     MINUTE_US,
     US,
     HistoryConfig,
@@ -34,6 +35,7 @@ from .history_primitives import (
     uuid4_from,
 )
 from .thoughtspot_orgs import CLUSTER_ORG, DEFAULT_ORGS, remap_population_orgs
+from .time_formats import TIME_FORMATS, render_times
 from .timeline import Record, Timeline
 
 
@@ -49,8 +51,11 @@ class ThoughtSpotTimeline(Timeline):
     product = "thoughtspot"
 
     def __init__(self, history: HistoryConfig, end: datetime, late_minutes: float,
-                 orgs: Sequence[int] = DEFAULT_ORGS) -> None:
+                 orgs: Sequence[int] = DEFAULT_ORGS, time_format: str = "iso") -> None:
         super().__init__(history, end, late_minutes)
+        if time_format not in TIME_FORMATS:
+            raise ValueError(f"time_format={time_format!r}: use one of {TIME_FORMATS}")
+        self.time_format = time_format
         rng = random.Random(day_seed(history.seed, "thoughtspot:population", 0))
         self.users = people(rng, 40, ".", uuid4_from)
         self.admins = self.users[:4]
@@ -78,11 +83,17 @@ class ThoughtSpotTimeline(Timeline):
             ip = self._client_ip(rng, actor)
         org_id = org if org is not None else (actor.org if actor else 0)
         second, micro = divmod(date_us, US)
-        second_text = utc_second_text(second)
+        ts_second = second if ts_us is None else ts_us // US
+        if self.time_format == "iso":
+            second_text = utc_second_text(second)
+            ts_text = (second_text if ts_second == second else utc_second_text(ts_second)) + "Z"
+            date_text = f"{second_text}.{micro:06d}Z"
+        else:
+            ts_text, date_text = render_times(self.time_format, event_id, ts_second, second, micro)
         log = {
             "version": "1.1",
             "id": event_id,
-            "ts": (second_text if ts_us is None or ts_us // US == second else utc_second_text(ts_us // US)) + "Z",
+            "ts": ts_text,
             "orgId": org_id,
             "userGUID": actor.guid if actor else None,
             "userName": actor.name if actor else None,
@@ -105,7 +116,7 @@ class ThoughtSpotTimeline(Timeline):
                 log_value = log
         else:
             log_value = dumps(log).decode()
-        payload = f'{{"date":"{second_text}.{micro:06d}Z","log":'.encode() + dumps(log_value) + b"}"
+        payload = f'{{"date":"{date_text}","log":'.encode() + dumps(log_value) + b"}"
         return Record(date_us, date_us + reveal_delay_us(rng, self.late_minutes), payload, valid_id, org_id, None, seq)
 
     @staticmethod
@@ -239,8 +250,25 @@ class ThoughtSpotTimeline(Timeline):
         # `date` (ingest time) = `ts` + 0..1.5 s, as in the published records (09:42:50Z -> 09:42:51.001346Z).
         offsets = [int(rand() * DATE_LAG_MAX_US) for _ in range(n)]
         seconds = [t // US * US for t in times]
-        return [self._event_for(rng, seconds[i] + offsets[i], kinds[i], malformed=self._is_malformed(day, i),
-                                ts_us=seconds[i]) for i in range(n)]
+        records = [self._event_for(rng, seconds[i] + offsets[i], kinds[i], malformed=self._is_malformed(day, i),
+                                   ts_us=seconds[i]) for i in range(n)]
+        if n:
+            records.extend(self.straddlers(day))
+        return records
+
+    def straddlers(self, day: int) -> list[Record]:
+        """Two events of `day` whose `ts` and `date` fall on either side of a boundary: `ts` 23:59:59 of the day
+        before and `date` just after midnight, and `ts` hh:59:59 and `date` just after the next hour. Their own rng,
+        so the rest of the day does not change; types that no finding looks at (logins and logouts)."""
+        rng = random.Random(day_seed(self.history.seed, "thoughtspot:straddle", day))
+        hour = 1 + int(rng.random() * 22)
+        out = []
+        boundaries = ((day * DAY_US, "LOGIN_SUCCESSFUL"), (day * DAY_US + hour * HOUR_US, "LOGOUT_SUCCESSFUL"))
+        for boundary_us, etype in boundaries:
+            ts_us = boundary_us - US
+            date_us = boundary_us + int(rng.random() * 490_000)  # lag 1.0-1.49 s, inside the usual 1.5 s
+            out.append(self._event_for(rng, date_us, etype, ts_us=ts_us))
+        return out
 
     def _random_record(self, rng: random.Random, time_us: int, seq: int) -> Record:
         etype = rng.choices(self._types, cum_weights=self._cum_weights)[0]

@@ -155,6 +155,9 @@ class ModeSimulator(AuditLogSimulator):
         start, end = bounds["start_timestamp"], bounds["end_timestamp"]
         if end < start:
             return self._bad("end_timestamp must not be before start_timestamp")
+        refused, window_fault = self.window_fault(end - start)
+        if refused is not None:
+            return refused
         filters = {name: params[name] for name in FILTERS if params.get(name)}
         query_key = hashlib.sha256(json.dumps([params["start_timestamp"], params["end_timestamp"],
                                                sorted(filters.items())]).encode()).hexdigest()[:16]
@@ -181,7 +184,7 @@ class ModeSimulator(AuditLogSimulator):
             self.timeline.add_record(self.timeline.own_access_record(
                 to_us(self.clock.now()), request.client_address[0], request.headers.get("User-Agent") or "",
                 self._token_id, params["start_timestamp"], params["end_timestamp"], self.timeline.next_seq()))
-        return Response(200, self._envelope(page, next_token, params))
+        return Response(200, self._envelope(page, next_token, params), fault=window_fault)
 
     def _matching(self, start_us: int, end_us: int, as_of_us: int, max_seq: int, filters: dict[str, str],
                   query_key: str) -> list[bytes]:

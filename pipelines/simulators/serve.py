@@ -63,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--slow-seconds", type=float, default=0.5)
     faults.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429/503")
     faults.add_argument("--fault-seed", type=int, default=0)
+    faults.add_argument("--slow-windows-longer-than-minutes", type=float, default=None,
+                        help="stall every request whose window is longer than this (see --window-slow-seconds)")
+    faults.add_argument("--window-slow-seconds", type=float, default=5.0)
+    faults.add_argument("--fail-windows-longer-than-minutes", type=float, default=None,
+                        help="answer every request whose window is longer than this with --window-fail-status")
+    faults.add_argument("--window-fail-status", type=int, default=503)
     creds = parser.add_argument_group("credentials (generated when omitted)")
     creds.add_argument("--thoughtspot-username", default="auditlake-svc")
     creds.add_argument("--thoughtspot-secret-key", default=None)
@@ -90,10 +96,16 @@ def build_simulators(args: argparse.Namespace) -> list[ThoughtSpotSimulator | Mo
     statuses = tuple(int(s) for s in str(args.error_statuses).split(",") if s.strip())
     clock = SimClock(timedelta(minutes=args.clock_offset_minutes))
 
+    def minutes(value: float | None) -> timedelta | None:
+        return None if value is None else timedelta(minutes=value)
+
     def plan(offset: int) -> FaultPlan:
         return FaultPlan(error_rate=args.error_rate, statuses=statuses, retry_after_seconds=args.retry_after,
                          drop_rate=args.drop_rate, slow_rate=args.slow_rate, slow_seconds=args.slow_seconds,
-                         seed=args.fault_seed + offset)
+                         seed=args.fault_seed + offset, slow_windows_longer_than=minutes(
+                             args.slow_windows_longer_than_minutes), window_slow_seconds=args.window_slow_seconds,
+                         fail_windows_longer_than=minutes(args.fail_windows_longer_than_minutes),
+                         window_fail_status=args.window_fail_status)
 
     sims: list[ThoughtSpotSimulator | ModeSimulator] = []
     if args.product in ("thoughtspot", "both"):

@@ -7,8 +7,9 @@ the same for both and lives here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from .clock import SimClock
@@ -86,6 +87,20 @@ class AuditLogSimulator(SimulatorBase):
     # -- vendor-shaped answers --------------------------------------------------------------------------------------
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
         raise NotImplementedError
+
+    def window_fault(self, window: timedelta) -> tuple[Response | None, str | None]:
+        """Apply the FaultPlan's window faults to a data request over `window`: (a Response to send instead, i.e. a
+        persistent 5xx, or None to serve it) and the fault name for the request log. A window to slow down sleeps
+        here, then is served."""
+        fault = self.faults.window_fault(window)
+        if fault is None:
+            return None, None
+        if fault.kind == "slow":
+            time.sleep(fault.slow_seconds)
+            return None, "window slow"
+        response = self.fault_response(fault)
+        response.fault = f"window {fault.kind}"
+        return response, response.fault
 
     def fault_response(self, fault: Fault) -> Response:
         retry_after = {"Retry-After": str(fault.retry_after_seconds)}

@@ -25,6 +25,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from .clock import SimClock
@@ -316,6 +317,9 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             return self.error(400, "end_epoch_time_in_millis is before start_epoch_time_in_millis.")
         if end_ms - start_ms > MAX_WINDOW_MS:
             return self.error(400, "The log duration exceeds 24 hours. Make multiple requests of at most 24 hours.")
+        refused, window_fault = self.window_fault(timedelta(milliseconds=end_ms - start_ms))
+        if refused is not None:
+            return refused
         now_us = now_ms * 1000
         horizon_us = now_us - int(TS_RETENTION.total_seconds()) * US
         records = self.timeline.records_between(max(start_ms * 1000, horizon_us), end_ms * 1000 + 999, now_us)
@@ -329,10 +333,10 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         random.Random(start_ms * 31 + end_ms + self.history.seed).shuffle(payloads)
         array = b"[" + b",".join(payloads) + b"]"
         if self.response_shape == "logs_object":
-            return Response(200, b'{"logs":' + array + b"}")
+            return Response(200, b'{"logs":' + array + b"}", fault=window_fault)
         if self.response_shape == "html":
-            return Response(200, _HTML_PAGE, content_type="text/html; charset=utf-8")
-        return Response(200, array)
+            return Response(200, _HTML_PAGE, content_type="text/html; charset=utf-8", fault=window_fault)
+        return Response(200, array, fault=window_fault)
 
 
 __all__ = ["ThoughtSpotSimulator", "TOKEN_PATH", "LOGS_PATH", "ORGS_PATH", "SESSION_PATH", "MAX_WINDOW_MS",

@@ -71,6 +71,7 @@ def _parse_timestamp(text: str) -> datetime:
 
 class ModeSimulator(AuditLogSimulator):
     product = "mode"
+    timeline: ModeTimeline
     rate_limit_message = "Too many API requests"
 
     def __init__(
@@ -197,7 +198,7 @@ class ModeSimulator(AuditLogSimulator):
         records = self.timeline.records_between(start_us, end_us, as_of_us, max_seq=max_seq)
         if filters:
             wanted = [(_FILTER_INDEX[name], value) for name, value in filters.items()]
-            records = [r for r in records if all(r.keys[i] == value for i, value in wanted)]
+            records = [r for r in records if r.keys is not None and all(r.keys[i] == value for i, value in wanted)]
         records.sort(key=_stable_key)
         payloads = [r.payload for r in records]
         with self._pages_lock:

@@ -65,6 +65,7 @@ class _Token:
 
 class ThoughtSpotSimulator(AuditLogSimulator):
     product = "thoughtspot"
+    timeline: ThoughtSpotTimeline
     retention_us = int(TS_RETENTION.total_seconds()) * US
     rate_limit_message = "Too many requests: the public API rate limit was exceeded. Retry later."
 
@@ -158,30 +159,34 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             return self.error(404, f"No API endpoint at {path}.")
         if method != allowed:
             return self.error(405, f"{method} is not supported on {path}: use {allowed}.", {"Allow": allowed})
-        token: _Token | None = None
-        if route != TOKEN_PATH:
-            checked = self._authorise(request.headers.get("Authorization"), need_admin=route == LOGS_PATH)
-            if isinstance(checked, Response):
-                return checked
-            token = checked
+        if route == TOKEN_PATH:
+            payload = self._json_body(request, body)
+            return payload if isinstance(payload, Response) else self._issue_token(payload)
+        token = self._authorise(request.headers.get("Authorization"), need_admin=route == LOGS_PATH)
+        if isinstance(token, Response):
+            return token
         if route == SESSION_PATH:
             return self._session_user(token)
+        payload = self._json_body(request, body)
+        if isinstance(payload, Response):
+            return payload
+        if route == ORGS_PATH:
+            return self._search_orgs(payload, token)
+        return self._fetch_logs(payload, token)
+
+    def _json_body(self, request, body: bytes) -> dict[str, Any] | Response:
         if not body:  # no body means no media type to refuse: the required body is simply missing
             return self.error(400, "The request body is required: send a JSON object.")
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type != "application/json":
             return self.error(415, f"Unsupported media type {content_type or '(none)'!r}: send application/json.")
         try:
-            payload = json.loads(body or b"null")
+            payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return self.error(400, "The request body is not valid JSON.")
         if not isinstance(payload, dict):
             return self.error(400, "The request body must be a JSON object.")
-        if route == TOKEN_PATH:
-            return self._issue_token(payload)
-        if route == ORGS_PATH:
-            return self._search_orgs(payload, token)
-        return self._fetch_logs(payload, token)
+        return payload
 
     # -- orgs --------------------------------------------------------------------------------------------------------
     def _search_orgs(self, body: dict[str, Any], token: _Token) -> Response:
@@ -277,7 +282,7 @@ class ThoughtSpotSimulator(AuditLogSimulator):
 
     # -- logs --------------------------------------------------------------------------------------------------------
     @staticmethod
-    def _epoch(body: dict[str, Any], name: str) -> int | None | str:
+    def _epoch(body: dict[str, Any], name: str) -> int | str | None:
         """Milliseconds as int, None if absent, or an error message (null is not allowed: not nullable)."""
         if name not in body:
             return None
@@ -301,18 +306,22 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         get_all = body.get("get_all_logs", True)
         if get_all is not None and not isinstance(get_all, bool):
             return self.error(400, "get_all_logs must be a boolean.")
-        start_ms = self._epoch(body, "start_epoch_time_in_millis")
-        end_ms = self._epoch(body, "end_epoch_time_in_millis")
-        for value in (start_ms, end_ms):
+        given_start = self._epoch(body, "start_epoch_time_in_millis")
+        given_end = self._epoch(body, "end_epoch_time_in_millis")
+        for value in (given_start, given_end):
             if isinstance(value, str):
                 return self.error(400, value)
         now_ms = self._now_ms()
-        if start_ms is None and end_ms is None:
+        start_ms: int
+        end_ms: int
+        if isinstance(given_start, int) and isinstance(given_end, int):
+            start_ms, end_ms = given_start, given_end
+        elif isinstance(given_start, int):
+            start_ms, end_ms = given_start, min(given_start + MAX_WINDOW_MS, now_ms)
+        elif isinstance(given_end, int):
+            start_ms, end_ms = given_end - MAX_WINDOW_MS, given_end
+        else:
             start_ms, end_ms = now_ms - MAX_WINDOW_MS, now_ms
-        elif end_ms is None:
-            end_ms = min(start_ms + MAX_WINDOW_MS, now_ms)
-        elif start_ms is None:
-            start_ms = end_ms - MAX_WINDOW_MS
         if end_ms < start_ms and body.get("end_epoch_time_in_millis") is not None:
             return self.error(400, "end_epoch_time_in_millis is before start_epoch_time_in_millis.")
         if end_ms - start_ms > MAX_WINDOW_MS:

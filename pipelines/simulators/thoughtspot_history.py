@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from itertools import accumulate
 from typing import Any, Callable
 
@@ -45,6 +46,10 @@ def _jlist(values: list[str]) -> str:
 
 
 DATE_LAG_MAX_US = 1_500_000
+
+
+def _named_object(rng: random.Random, actor: Person, key: str, noun: str) -> dict:
+    return {key: f"{noun.lower()}-{rng.randrange(1000)}"}
 
 
 class ThoughtSpotTimeline(Timeline):
@@ -139,6 +144,7 @@ class ThoughtSpotTimeline(Timeline):
     def _payload_builders(self) -> dict[str, Callable[[random.Random, Person], dict]]:
         """`data` per event type, shaped like the developer-docs examples; built once (closures are not free)."""
         users, admins, groups = self.users, self.admins, self.groups
+        other_orgs = [o for o in self.org_ids if o != 0] or [0]
         guid = uuid4_from
 
         def group(rng: random.Random) -> tuple[str, str]:
@@ -161,9 +167,10 @@ class ThoughtSpotTimeline(Timeline):
         def rls(rng: random.Random, actor: Person) -> dict:
             return {"ruleName": f"rule-{rng.randrange(100)}", "ruleId": guid(rng), "ownerId": {"id": guid(rng)}}
 
-        login = lambda rng, a: {"userName": a.name}  # noqa: E731
-        empty = lambda rng, a: {}  # noqa: E731
-        builders: dict[str, Callable[[random.Random, Person], dict]] = {
+        Build = Callable[[random.Random, Person], dict]
+        login: Build = lambda rng, a: {"userName": a.name}  # noqa: E731
+        empty: Build = lambda rng, a: {}  # noqa: E731
+        builders: dict[str, Build] = {
             "LOGIN_SUCCESSFUL": login, "LOGIN_FAILED": login, "ACCOUNT_LOCKED": login,
             "AUTH_TOKEN_CREATED_SUCCESSFULLY": login, "FAILED_TO_CREATE_AUTH_TOKEN": login,
             "LOGOUT_SUCCESSFUL": empty, "LOGOUT_FAILED": empty,
@@ -183,8 +190,8 @@ class ThoughtSpotTimeline(Timeline):
                                                           "Attempted to Grant Org Access": "[0]"},
             "ORG_ACCESS_REVOKED_FROM_USER": lambda rng, a: {"UserId": other(rng).guid,
                                                             "Attempted to Revoke Org Access": "[1]"},
-            "ORG_SWITCH_SUCCESSFUL": lambda rng, a: {"userGuid": {"id": a.guid}, "org": rng.choice([1, 2])},
-            "ORG_SWITCH_FAILED": lambda rng, a: {"userGuid": {"id": a.guid}, "org": rng.choice([1, 2])},
+            "ORG_SWITCH_SUCCESSFUL": lambda rng, a: {"userGuid": {"id": a.guid}, "org": rng.choice(other_orgs)},
+            "ORG_SWITCH_FAILED": lambda rng, a: {"userGuid": {"id": a.guid}, "org": rng.choice(other_orgs)},
             "ORG_DELETION_SUCCESSFUL": lambda rng, a: {"OrgId": rng.randrange(10**9)},
             "ORG_DELETION_FAILED": lambda rng, a: {"OrgId": rng.randrange(10**9)},
             "ROLES_ASSIGNED": lambda rng, a: {"groupNames": group(rng)[1], "roleIds": []},
@@ -228,7 +235,7 @@ class ThoughtSpotTimeline(Timeline):
             else:
                 noun = "".join(w.capitalize() for w in name.split("_")[1:])
                 key = noun[:1].lower() + noun[1:] + "Name"
-                builders[name] = lambda rng, a, key=key, noun=noun: {key: f"{noun.lower()}-{rng.randrange(1000)}"}
+                builders[name] = partial(_named_object, key=key, noun=noun)
         return builders
 
     def _event_for(self, rng: random.Random, date_us: int, etype: str, seq: int = -1, malformed: int = 0,

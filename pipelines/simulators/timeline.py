@@ -170,11 +170,12 @@ class Timeline:
         with self._lock:
             self._add_calls += 1
             rng = random.Random(day_seed(self.history.seed, f"{self.product}:added", self._add_calls))
-        ids = []
+        ids: list[str] = []
         for time_us in sorted(rng.randint(start_us, end_us) for _ in range(count)):
             record = self._random_record(rng, time_us, self.next_seq())
             self.add_record(record)
-            ids.append(record.event_id)
+            if record.event_id is not None:  # added events are never malformed
+                ids.append(record.event_id)
         return ids
 
     # -- per-day framing ------------------------------------------------------------------------------------------

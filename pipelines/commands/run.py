@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from pipelines import settings
-from pipelines.commands.arguments import check_range, utc_moment
+from pipelines.commands.arguments import add_progress_flags, wants_progress, check_range, utc_moment
 
 if TYPE_CHECKING:
     from pipelines.orchestration.job_runner import RunOutcome
@@ -55,13 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Backfill: re-read events from this UTC date/time (within vendor retention).")
     parser.add_argument("--until", type=utc_moment, help="Backfill: re-read events up to this UTC date/time (default now).")
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs here instead of a file.")
+    add_progress_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.job_runner import run_pipeline
 
     check_range(args._parser, args.since, args.until)
-    outcome = run_pipeline(since=args.since, until=args.until, verbose=args.verbose)
+    outcome = run_pipeline(since=args.since, until=args.until, verbose=args.verbose, progress=wants_progress(args))
     print_summary(outcome)
     if outcome.interrupted:
         raise KeyboardInterrupt

@@ -23,7 +23,8 @@ def status_lines(con) -> tuple[list[str], bool]:
             continue
         cov = wc.coverage(con, source, now)
         events = wc.raw_event_counts(con, source)
-        quarantined = sum(n for _, _, n in wc.quarantined(con, source))
+        groups = wc.quarantine_summary(con, source)
+        quarantined = sum(n for _, n, _ in groups)
         for instance, last in fetched.items():
             age = now - last
             fresh = age <= limit
@@ -38,7 +39,8 @@ def status_lines(con) -> tuple[list[str], bool]:
             healthy &= not gap.recoverable
             lines.append(f"  gap {gap.describe()}")
         if quarantined:
-            lines.append(f"  {quarantined} quarantined records in {spec.dataset}.{registry.QUARANTINE_TABLE}")
+            lines.append(f"  {quarantined} quarantined records in {spec.dataset}.{registry.QUARANTINE_TABLE}:")
+            lines += [f"    {n} x {cls}" for cls, n, _ in groups[:5]]
     return lines, healthy
 
 

@@ -94,12 +94,13 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
     )
     def quarantined_records() -> dg.AssetCheckResult:
         with wc.open_warehouse() as con:
-            rows = wc.quarantined(con, source)
-        total = sum(n for _, _, n in rows)
+            groups = wc.quarantine_summary(con, source)
+        total = sum(n for _, n, _ in groups)
         return dg.AssetCheckResult(
             passed=total == 0,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"quarantined": total, "by_reason": [f"{i}: {r} ({n})" for i, r, n in rows[:20]]},
+            metadata={"quarantined": total,
+                      "by_reason": [f"{n} x {cls} (e.g. {example[:160]})" for cls, n, example in groups[:10]]},
         )
 
     return [freshness, coverage, quarantined_records]

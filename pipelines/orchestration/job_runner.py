@@ -9,7 +9,9 @@ dbt log goes to a file beside the warehouse; the terminal gets a short summary.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,12 +70,14 @@ def run_pipeline(
     sources: tuple[str, ...] | None = None,
     verbose: bool = False,
     log_path: Path | None = None,
+    progress: bool = False,
 ) -> RunOutcome:
     """Execute the refresh job (or, with since/until, the backfill job) in this process."""
     from pipelines.orchestration.dlt_assets import ingest_run_config
 
     job = "backfill" if (since or until) else "refresh"
-    return run_job(job, ingest_run_config(since=since, until=until, sources=sources), verbose, log_path)
+    run_config = ingest_run_config(since=since, until=until, sources=sources)
+    return run_job(job, run_config, verbose, log_path, progress=progress)
 
 
 def run_job(
@@ -82,8 +86,13 @@ def run_job(
     verbose: bool = False,
     log_path: Path | None = None,
     asset_selection: list | None = None,
+    progress: bool = False,
 ) -> RunOutcome:
-    """Execute one of the Definitions' jobs with `run_config`; the full log goes to `log_path` unless verbose."""
+    """Execute one of the Definitions' jobs with `run_config`; the full log goes to `log_path` unless verbose.
+
+    progress: print a line per step start / end on this process's stdout as the run goes (the full log still
+    goes to the file).
+    """
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -93,6 +102,9 @@ def run_job(
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     log_path = None if verbose else (log_path or default_log_path())
     started = time.monotonic()
+    run_config = {**run_config, "loggers": {"console": {}, **({"step_progress": {}} if progress else {})}}
+    global _progress_stream
+    _progress_stream = sys.stdout
     with contextlib.ExitStack() as stack:
         if log_path is not None:
             # Dagster's console logger and dbt's streamed output are detail for the log file, not the terminal.
@@ -156,3 +168,29 @@ def _first_line(error: object) -> str:
         error = error.cause  # type: ignore[attr-defined]
     message = str(getattr(error, "message", "") or "").strip()
     return scrub(message.splitlines()[0] if message else "unknown error")[:500]
+
+
+_progress_stream = sys.stdout  # the terminal, saved before the run's output is redirected to the log file
+_PROGRESS_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
+
+
+class _StepProgress(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        event = (getattr(record, "dagster_meta", None) or {}).get("dagster_event")
+        what = _PROGRESS_EVENTS.get(getattr(event, "event_type_value", ""))
+        if what and event.step_key:
+            _progress_stream.write(f"  {time.strftime('%H:%M:%S')} {event.step_key} {what}\n")
+            _progress_stream.flush()
+
+
+def step_progress_logger_def():  # noqa: ANN201 - a Dagster LoggerDefinition
+    """A Dagster logger that prints one line per step to the terminal (`--progress`, the default on a TTY)."""
+    import dagster as dg
+
+    @dg.logger(description="One line per step start and end, on the terminal that started the run.")
+    def step_progress(_init_context: dg.InitLoggerContext) -> logging.Logger:
+        logger = logging.Logger("auditlake.steps", level=logging.DEBUG)
+        logger.addHandler(_StepProgress())
+        return logger
+
+    return step_progress

@@ -7,6 +7,7 @@ reaches the Dagster UI, the terminal and the tests.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 from dataclasses import dataclass, field
@@ -119,6 +120,21 @@ def quarantined(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, 
     ).fetchall()
 
 
+def reason_class(reason: str) -> str:
+    """A quarantine reason without its particulars (offsets, values), so equal causes group together."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "<value>", reason)
+    return re.sub(r"(?<![\w-])\d+", "<n>", text)
+
+
+def quarantine_summary(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, int, str]]:
+    """(reason class, records, one full example reason), largest class first."""
+    groups: dict[str, list] = {}
+    for _instance, reason, count in quarantined(con, source):
+        group = groups.setdefault(reason_class(reason), [0, reason])
+        group[0] += count
+    return sorted(((cls, n, example) for cls, (n, example) in groups.items()), key=lambda g: -g[1])
+
+
 def raw_event_counts(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, int]:
     spec = registry.get(source)
     schema, table = spec.dataset, spec.events_table
@@ -216,9 +232,13 @@ def open_for_reading(path: Path | None = None) -> Iterator[tuple[duckdb.DuckDBPy
 
 @contextlib.contextmanager
 def open_warehouse(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection taken under the writer lock (for checks inside a writing run, which queue anyway)."""
+    """A read-only connection taken under the writer lock (for checks inside a writing run, which queue anyway).
+
+    Before anything was loaded there is no file: the checks then see an empty warehouse (never fetched), not an error.
+    """
+    path = path or settings.warehouse_path()
     with warehouse_write_lock(path=path):
-        con = connect_read_only(path)
+        con = connect_read_only(path) if path.exists() else duckdb.connect(":memory:")
         try:
             yield con
         finally:

@@ -118,7 +118,7 @@ def test_ctrl_c_stops_ingest_within_seconds_and_nothing_is_lost(tmp_path, monkey
                               faults=faults, late_minutes=0) as ts:
         point_at(monkeypatch, ts, "thoughtspot")
         exe = Path(sys.executable).with_name("auditlake")
-        process = subprocess.Popen([str(exe), "ingest", "--source", "thoughtspot"], cwd=tmp_path, env=dict(os.environ),
+        process = subprocess.Popen([str(exe), "ingest", "--source", "thoughtspot", "--progress"], cwd=tmp_path, env=dict(os.environ),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert process.stdout is not None
         windows = 0
@@ -143,3 +143,11 @@ def test_ctrl_c_stops_ingest_within_seconds_and_nothing_is_lost(tmp_path, monkey
         ids = [r[0] for r in query(warehouse, "select id from raw_thoughtspot.security_audit_events")]
         assert len(ids) == len(set(ids))
         assert set(ids) == ts.expected_event_ids()
+
+
+def test_docs_are_generated_from_any_directory(product, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = auditlake("docs", "--no-serve", cwd=elsewhere)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (REPO / "dbt_project" / "target" / "docs" / "index.html").exists()

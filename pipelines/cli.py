@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     selected = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(selected if selected in COMMANDS else None).parse_args(argv)
+    importlib.import_module("pipelines.sources.common.log_filters").install_log_filters()
     try:
         return int(args._module.main(args) or 0)
     except KeyboardInterrupt:

@@ -83,7 +83,7 @@ def _source_factory(source: str) -> Callable[..., Any]:
 
 def _unwrap(exc: BaseException) -> BaseException:
     """dlt wraps errors raised in a source (PipelineStepFailed, ResourceExtractionError...): find ours."""
-    from pipelines.sources._shared import SourceError, SourceNotConfigured
+    from pipelines.sources.common.errors import SourceError, SourceNotConfigured
 
     seen = set()
     current: Optional[BaseException] = exc
@@ -109,7 +109,7 @@ def _error_line(exc: BaseException, scrub: Callable[[str], str]) -> str:
 
 
 def _own_errors() -> tuple[type, ...]:
-    from pipelines.sources._shared import SourceError, SourceNotConfigured
+    from pipelines.sources.common.errors import SourceError, SourceNotConfigured
 
     return (SourceError, SourceNotConfigured)
 
@@ -130,7 +130,7 @@ def build_source(
     vendor's retention or after until) raises SourceError.
     Other `overrides` go to the source function (e.g. start=..., overlap_minutes=...).
     """
-    from pipelines.sources._shared import SourceNotConfigured
+    from pipelines.sources.common.errors import SourceNotConfigured
 
     factory = _source_factory(source)
     if since is not None:
@@ -190,8 +190,12 @@ def run_ingest(
     **overrides: Any,
 ) -> list[IngestSummary]:
     """Run each configured source's pipeline in turn; never raises for one source's failure."""
-    from pipelines.sources._shared import progress_logger, scrub
+    from pipelines.sources.common.log_filters import install_log_filters
+    from pipelines.sources.common.redaction import scrub
+    from pipelines.sources.common.reread_accounting import enable_load_ids, settle_reread_counts
+    from pipelines.sources.common.window_report import progress_logger
 
+    install_log_filters()
     summaries = []
     for source in sources:
         summary = IngestSummary(source=source)
@@ -206,8 +210,10 @@ def run_ingest(
                 summaries.append(summary)
                 continue
             pipeline = make_pipeline(source)
+            enable_load_ids()
             # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
-            pipeline.run(dlt_source, loader_file_format="parquet")
+            info = pipeline.run(dlt_source, loader_file_format="parquet")
+            settle_reread_counts(pipeline, info.loads_ids, collector.windows)
         except Exception as exc:  # one source failing must not stop the other
             summary.error = _error_line(exc, scrub)
         finally:

@@ -49,8 +49,17 @@ raw_<source>.ingest_windows              one row per window fetched (append); co
   fetched          bigint       records the API returned
   new_events       bigint       events not seen before
   duplicates       bigint       re-read events absorbed (already loaded)
-  quarantined      bigint
+  quarantined      bigint       quarantined records not seen before
   fetched_at       timestamptz
+
+Every table also carries dlt's `_dlt_load_id` (the load that inserted the row; the insert-only merge
+never rewrites it). An incremental run counts duplicates against the overlap ids in its saved state,
+exactly, while extracting. A re-read (`--since`) reads nothing from the warehouse while extracting:
+it emits every event, and its rows' new_events / duplicates / quarantined are first the counts seen
+within the run, then corrected by the runner from the rows that carry the load's id once the load is
+committed (pipelines/sources/common/reread_accounting.py). If that correction cannot run (the process
+dies between the load and the count), the rows keep the within-run counts: new_events then counts
+events emitted, some of which the merge absorbed.
 """
 
 from __future__ import annotations
@@ -63,6 +72,8 @@ THOUGHTSPOT_EVENTS_TABLE = "security_audit_events"
 MODE_EVENTS_TABLE = "audit_logs"
 QUARANTINE_TABLE = "quarantined_records"
 WINDOWS_TABLE = "ingest_windows"
+
+EVENT_TABLES = (THOUGHTSPOT_EVENTS_TABLE, MODE_EVENTS_TABLE)
 
 EVENT_KEY = ("source_instance", "id")
 QUARANTINE_KEY = ("source_instance", "record_hash")

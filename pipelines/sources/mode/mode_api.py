@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Iterator, List, Optional
 
-import orjson
 from requests import HTTPError, Request, RequestException, Response
 
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import BaseReferencePaginator
 
-from pipelines.sources._shared import SourceError, Window, gc_paused, iso_z, register_basic_auth, scrub
+from pipelines.sources.common import json_decode
+from pipelines.sources.common.errors import SourceError
+from pipelines.sources.common.redaction import register_basic_auth, scrub
+from pipelines.sources.common.windows import Window, iso_z
 
 ENV_BASE_URL = "SOURCES__MODE__BASE_URL"
 ENV_WORKSPACE = "SOURCES__MODE__WORKSPACE"
@@ -81,8 +83,7 @@ class _FastJsonRESTClient(RESTClient):
     def extract_response(self, response: Response, data_selector: Any) -> List[Any]:
         if data_selector != "$":
             return super().extract_response(response, data_selector)
-        with gc_paused():
-            body = orjson.loads(response.content)
+        body = json_decode.loads(response.content)
         return [] if body is None else [body]
 
 
@@ -127,11 +128,15 @@ class ModeClient:
                 "(audit logs need a Workspace API token, not a member or personal token)"
             )
         if status == 403:
-            return SourceError(f"Mode refused access to audit logs (HTTP 403): use a Workspace API token in {ENV_API_TOKEN}")
+            return SourceError(
+                f"Mode refused access to audit logs (HTTP 403): use a Workspace API token in {ENV_API_TOKEN}"
+            )
         if status == 404:
             return SourceError(f"Mode has no workspace {self.workspace!r} (HTTP 404): check {ENV_WORKSPACE}")
         if status == 406:
-            return SourceError("Mode answered 406 Not Acceptable: the audit_logs endpoint needs Accept: application/json")
+            return SourceError(
+                "Mode answered 406 Not Acceptable: the audit_logs endpoint needs Accept: application/json"
+            )
         detail = ""
         if response is not None and status == 400:
             detail = f": {scrub(response.text)[:200]}"

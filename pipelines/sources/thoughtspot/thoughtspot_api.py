@@ -17,7 +17,10 @@ from requests.auth import AuthBase
 
 from dlt.sources.helpers.rest_client import RESTClient
 
-from pipelines.sources._shared import SourceError, Window, gc_paused, register_secret, scrub, to_epoch_ms
+from pipelines.sources.common import json_decode
+from pipelines.sources.common.errors import SourceError
+from pipelines.sources.common.redaction import register_secret, scrub
+from pipelines.sources.common.windows import Window, to_epoch_ms
 
 TOKEN_PATH = "/api/rest/2.0/auth/token/full"
 LOGS_PATH = "/api/rest/2.0/logs/fetch"
@@ -45,6 +48,18 @@ def _error_detail(response: Response) -> str:
     else:
         detail = str(message)
     return f" ({scrub(detail)[:200]})" if detail else ""
+
+
+def _logs_body(window: Window) -> bytes:
+    """logs/fetch request body: both bounds inclusive, epoch milliseconds, filtered on the records' `date`."""
+    return orjson.dumps(
+        {
+            "log_type": "SECURITY_AUDIT",
+            "start_epoch_time_in_millis": to_epoch_ms(window.start),
+            "end_epoch_time_in_millis": to_epoch_ms(window.end),
+            "get_all_logs": True,
+        }
+    )
 
 
 class ThoughtSpotTokenAuth(AuthBase):
@@ -145,14 +160,7 @@ class ThoughtSpotClient:
 
     def fetch_window(self, window: Window) -> list[Any]:
         """All security audit records in [start, end] (both inclusive, epoch ms), parsed, as the vendor sent them."""
-        body = orjson.dumps(
-            {
-                "log_type": "SECURITY_AUDIT",
-                "start_epoch_time_in_millis": to_epoch_ms(window.start),
-                "end_epoch_time_in_millis": to_epoch_ms(window.end),
-                "get_all_logs": True,
-            }
-        )
+        body = _logs_body(window)
         response = self._send("POST", LOGS_PATH, data=body)
         if response.status_code == 401:
             # Expired or revoked before our own renewal time: renew once and try again.
@@ -170,8 +178,7 @@ class ThoughtSpotClient:
             )
         self._raise_for_status(response, "logs/fetch")
         try:
-            with gc_paused():
-                records = orjson.loads(response.content) if response.content.strip() else []
+            records = json_decode.loads(response.content) if response.content.strip() else []
         except orjson.JSONDecodeError:
             raise SourceError(
                 f"ThoughtSpot logs/fetch returned a body that is not JSON ({len(response.content)} bytes): "
@@ -186,15 +193,7 @@ class ThoughtSpotClient:
 
     def fetch_window_bytes(self, window: Window) -> bytes:
         """The raw response body of one window (for benchmarks comparing against DuckDB's own JSON reader)."""
-        body = orjson.dumps(
-            {
-                "log_type": "SECURITY_AUDIT",
-                "start_epoch_time_in_millis": to_epoch_ms(window.start),
-                "end_epoch_time_in_millis": to_epoch_ms(window.end),
-                "get_all_logs": True,
-            }
-        )
-        response = self._send("POST", LOGS_PATH, data=body)
+        response = self._send("POST", LOGS_PATH, data=_logs_body(window))
         self._raise_for_status(response, "logs/fetch")
         return response.content
 

@@ -18,22 +18,35 @@ from pipelines.sources.common.windows import EPOCH
 _dumps = orjson.dumps
 
 
-def timestamps(values: Sequence[str | None]) -> tuple[pa.Array, list[int]]:
-    """Parse ISO-8601 strings to UTC microsecond timestamps; return the array and the bad positions.
+# ThoughtSpot documents event time as `yyyy/mm/dd:hh:mm:ss` (UTC) while its examples show ISO-8601; both are read.
+_SLASH_FORM = r"^(\d{4})/(\d{2})/(\d{2}):(\d{2}):(\d{2}):(\d{2})$"
+_SLASH_AS_ISO = r"\1-\2-\3T\4:\5:\6Z"
+# Arrow parses at most 6 fractional digits; 7-9 (nanoseconds) are cut to the column's microseconds.
+_NANO_FRACTION = r"(\.\d{6})\d{1,3}(\D|$)"
 
-    The vectorised Arrow cast is the fast path; only when it fails do we look per value.
-    Values without a zone offset are refused rather than guessed.
+
+def timestamps(values: Sequence[str | None]) -> tuple[pa.Array, list[int]]:
+    """Parse vendor time strings to UTC microsecond timestamps; return the array and the bad positions.
+
+    Accepted: ISO-8601 with `Z` or a numeric offset and 0-9 fractional digits (beyond 6 truncated), and
+    ThoughtSpot's documented `yyyy/mm/dd:hh:mm:ss`, which is UTC. A value without a zone is refused
+    rather than guessed. Fast path: one vectorised Arrow cast; then a vectorised rewrite of the other
+    forms and a second cast; only if that fails too is each value looked at, to find the bad ones.
     """
     strings = pa.array(values, type=pa.string())
     try:
-        parsed = strings.cast(raw_tables.TS_UTC)
-        bad = [i for i, v in enumerate(values) if v is None]
-        return parsed, bad
+        return strings.cast(raw_tables.TS_UTC), [i for i, v in enumerate(values) if v is None]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    strings = pc.replace_substring_regex(strings, _SLASH_FORM, _SLASH_AS_ISO)
+    strings = pc.replace_substring_regex(strings, _NANO_FRACTION, r"\1\2")
+    try:
+        return strings.cast(raw_tables.TS_UTC), [i for i, v in enumerate(values) if v is None]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     good: list[Any] = []
     bad = []
-    for i, value in enumerate(values):
+    for i, value in enumerate(strings.to_pylist()):
         try:
             good.append(pa.scalar(value, pa.string()).cast(raw_tables.TS_UTC).value if value is not None else None)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

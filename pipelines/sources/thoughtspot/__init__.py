@@ -112,8 +112,8 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
         bad = set(bad_dates) | set(bad_ts)
         bad_date_set = set(bad_dates)
         for i in sorted(bad):
-            reason = f"`date` is not an ISO-8601 UTC timestamp: {dates[i]!r}" if i in bad_date_set else \
-                f"`ts` is not an ISO-8601 UTC timestamp: {tss[i]!r}"
+            field, value = ("date", dates[i]) if i in bad_date_set else ("ts", tss[i])
+            reason = f"`{field}` is neither ISO-8601 with a zone nor yyyy/mm/dd:hh:mm:ss (UTC): {value!r}"
             quarantined.append(Quarantined.of(kept[i], reason))
         keep_valid = [i not in bad for i in range(len(events))]
 

@@ -18,6 +18,7 @@ from pipelines.sources.common import json_decode
 from pipelines.sources.common.errors import SourceError
 from pipelines.sources.common.redaction import register_basic_auth, scrub
 from pipelines.sources.common.windows import Window, iso_z
+from pipelines.sources.mode.mode_envelopes import read_page, same_origin_next
 
 ENV_BASE_URL = "SOURCES__MODE__BASE_URL"
 ENV_WORKSPACE = "SOURCES__MODE__WORKSPACE"
@@ -27,46 +28,47 @@ DEFAULT_BASE_URL = "https://app.mode.com"
 
 
 def page_items(body: Any) -> list[Any]:
-    """Entries of one page: top-level `audit_logs` or HAL-style `_embedded.audit_logs`."""
-    if not isinstance(body, dict):
-        raise SourceError(f"Mode audit_logs returned a JSON {type(body).__name__}, expected an object")
-    items = body.get("audit_logs")
-    if items is None:
-        items = (body.get("_embedded") or {}).get("audit_logs")
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise SourceError("Mode audit_logs returned `audit_logs` that is not a list")
-    return items
+    """Entries of one page (see mode_envelopes for the shapes read)."""
+    return read_page(body).items
 
 
 def page_next_token(body: Any) -> Optional[str]:
-    token = body.get("next_token")
-    if token is None and isinstance(body.get("pagination"), dict):
-        token = body["pagination"].get("next_token")
-    return token if isinstance(token, str) and token else None
+    return read_page(body).next_token
 
 
-class ModeNextTokenPaginator(BaseReferencePaginator):
-    """Follows `next_token` (top level or under `pagination`), sent back as a query parameter.
+class ModeNextPagePaginator(BaseReferencePaginator):
+    """Follows `next_token` (top level or under `pagination`, sent back as a query parameter with the original
+    filters) or a HAL `_links.next.href` (followed as given, on the same host).
 
-    Stops when the token is absent, empty, or one already used (a repeat would loop forever).
+    Stops when neither is present, or on one already used (a repeat would loop forever).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, base_url: str) -> None:
         super().__init__()
+        self._base_url = base_url
         self._used: set[str] = set()
+        self._href: Optional[str] = None
 
     def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
-        body = data[0] if data else {}
-        token = page_next_token(body) if isinstance(body, dict) else None
-        if token is not None and token in self._used:
-            token = None
-        if token is not None:
-            self._used.add(token)
-        self._next_reference = token
+        try:
+            page = read_page(data[0] if data else None)
+        except SourceError:
+            page = None  # the caller raises it for this page; there is no next page to ask for
+        token = page.next_token if page else None
+        href = page.next_href if page and token is None else None
+        reference = token or href
+        if reference is not None and reference in self._used:
+            token = href = reference = None
+        if reference is not None:
+            self._used.add(reference)
+        self._href = same_origin_next(response.url, href, self._base_url) if href else None
+        self._next_reference = token or self._href
 
     def update_request(self, request: Request) -> None:
+        if self._href is not None:
+            request.url = self._href
+            request.params = None  # the link carries every parameter
+            return
         if request.params is None:
             request.params = {}
         request.params["next_token"] = self._next_reference
@@ -104,9 +106,9 @@ class ModeClient:
         params = {"start_timestamp": iso_z(window.start), "end_timestamp": iso_z(window.end)}
         try:
             for page in self._rest.paginate(
-                "audit_logs", params=params, paginator=ModeNextTokenPaginator(), data_selector="$"
+                "audit_logs", params=params, paginator=ModeNextPagePaginator(self.base_url), data_selector="$"
             ):
-                yield page_items(page[0] if page else {})
+                yield page_items(page[0] if page else None)
         except HTTPError as exc:
             raise self._explain(exc.response) from None
         except RequestException as exc:

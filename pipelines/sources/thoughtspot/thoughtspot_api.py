@@ -62,6 +62,45 @@ def _logs_body(window: Window) -> bytes:
     )
 
 
+_NOT_LOADED = "nothing of this window was loaded and the cursor did not move"
+
+
+def logs_records(status: int, content: bytes) -> list[Any]:
+    """The records of a logs/fetch answer, which the spec defines as a bare JSON array of {date, log} objects.
+
+    Any other body is an error, never "no events": reading it as empty would mark the window done and move
+    the cursor past events never loaded. Single malformed records among good ones are quarantined later.
+    """
+    if status == 204:  # "No Content", listed among REST v2's answers: an empty window
+        return []
+    if not content.strip():
+        raise SourceError(f"ThoughtSpot logs/fetch answered HTTP {status} with an empty body, not a JSON array; "
+                          f"{_NOT_LOADED}. Is {ENV_BASE_URL} the ThoughtSpot Cloud URL?")
+    try:
+        records = json_decode.loads(content)
+    except orjson.JSONDecodeError:
+        raise SourceError(
+            f"ThoughtSpot logs/fetch returned a body that is not JSON ({len(content)} bytes): "
+            f"is {ENV_BASE_URL} the ThoughtSpot Cloud URL? ({_NOT_LOADED})"
+        ) from None
+    if not isinstance(records, list):
+        keys = f" with keys {', '.join(map(str, list(records)[:10]))}" if isinstance(records, dict) else ""
+        raise SourceError(
+            f"ThoughtSpot logs/fetch returned a JSON {type(records).__name__}{keys}, expected an array of "
+            f"{{date, log}} objects; {_NOT_LOADED}. Is {ENV_BASE_URL} the ThoughtSpot Cloud URL? If it is, "
+            "ThoughtSpot changed its API: upgrade auditlake or report this message"
+        )
+    if records and not any(type(r) is dict and "date" in r and "log" in r for r in records):
+        first = records[0]
+        seen = f"objects with keys {', '.join(map(str, list(first)[:10]))}" if isinstance(first, dict) \
+            else f"{type(first).__name__} values"
+        raise SourceError(
+            f"ThoughtSpot logs/fetch returned an array of {len(records)} {seen}, none a {{date, log}} record; "
+            f"{_NOT_LOADED}. ThoughtSpot may have changed its API: upgrade auditlake or report this message"
+        )
+    return records
+
+
 class ThoughtSpotTokenAuth(AuthBase):
     """Adds `Authorization: Bearer`, fetching a full-access token when none is valid.
 
@@ -177,19 +216,7 @@ class ThoughtSpotClient:
                 f"{ENV_USERNAME} needs the ADMINISTRATION privilege"
             )
         self._raise_for_status(response, "logs/fetch")
-        try:
-            records = json_decode.loads(response.content) if response.content.strip() else []
-        except orjson.JSONDecodeError:
-            raise SourceError(
-                f"ThoughtSpot logs/fetch returned a body that is not JSON ({len(response.content)} bytes): "
-                f"is {ENV_BASE_URL} the ThoughtSpot Cloud URL?"
-            ) from None
-        if not isinstance(records, list):
-            raise SourceError(
-                f"ThoughtSpot logs/fetch returned a JSON {type(records).__name__}, expected an array: "
-                f"is {ENV_BASE_URL} the ThoughtSpot Cloud URL?"
-            )
-        return records
+        return logs_records(response.status_code, response.content)
 
     def fetch_window_bytes(self, window: Window) -> bytes:
         """The raw response body of one window (for benchmarks comparing against DuckDB's own JSON reader)."""

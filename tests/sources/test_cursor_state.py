@@ -44,3 +44,22 @@ def test_a_reread_settles_windows_without_any_saved_state():
     second = list(run.settle(windows[1], _events(["b", "c"], edge), [Quarantined("r", "bad")], 3, T0))
     assert [item.meta.table_name for item in second] == ["events", raw_tables.WINDOWS_TABLE]
     assert second[0].data.column("id").to_pylist() == ["c"]
+
+
+def test_coverage_never_starts_before_the_vendor_retention(caplog):
+    import logging
+
+    from pipelines import settings
+
+    now = settings.utc_now()
+    old_start = now - timedelta(days=45)
+    bounds = RunBounds(timedelta(0), old_start, now, None, retention=timedelta(days=30))
+    run = WindowRun("thoughtspot", "inst", "events", "t", bounds, InstanceState({}, timedelta(0)))
+    with caplog.at_level(logging.WARNING, logger="auditlake.ingest"):
+        windows = run.windows()
+    assert windows[0].start >= now - timedelta(days=30) and windows[0].start <= settings.utc_now() - timedelta(days=30)
+    assert "older than the vendor's 30-day retention" in caplog.text and "unrecoverable" in caplog.text
+    # Without a retention (Mode documents none) the start stands.
+    mode = WindowRun("mode", "ws", "events", "t", RunBounds(timedelta(0), old_start, now, None),
+                     InstanceState({}, timedelta(0)))
+    assert mode.windows()[0].start == old_start

@@ -58,3 +58,15 @@ def test_run_bounds_parse():
     assert bounds == RunBounds(timedelta(minutes=30), T0, None, None)
     with pytest.raises(SourceError, match="SOURCES__MODE__OVERLAP_MINUTES must be zero or positive"):
         RunBounds.parse("Mode", -1, "SOURCES__MODE__OVERLAP_MINUTES", None, None, None, None)
+
+
+def test_partial_configuration_names_only_what_is_missing():
+    from pipelines.sources.common.errors import SourceNotConfigured, require_configuration
+
+    with pytest.raises(SourceNotConfigured) as skipped:
+        require_configuration("mode", {"A": None, "B": ""})
+    assert skipped.value.variables == ("A", "B")
+    with pytest.raises(SourceNotConfigured) as partly:
+        require_configuration("mode", {"A": "x", "B (or C)": None, "D": "y"})
+    assert str(partly.value) == "mode: not configured, skipped (set B (or C))"
+    require_configuration("mode", {"A": "x"})

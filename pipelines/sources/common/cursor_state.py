@@ -18,8 +18,11 @@ from pipelines.sources import raw_tables
 from pipelines.sources.common.arrow_batches import drop_repeated
 from pipelines.sources.common.quarantine import Quarantined, quarantine_table, unseen_quarantined
 from pipelines.sources.common.table_hints import emit
-from pipelines.sources.common.window_report import WindowStats
-from pipelines.sources.common.windows import RunBounds, Window, iso_z, plan_windows, to_epoch_ms
+from pipelines.sources.common.window_report import WindowStats, progress_logger
+from pipelines.sources.common.windows import RunBounds, Window, iso_z, plan_windows, to_epoch_ms, within_retention
+
+
+_UNWORTHY_OF_WARNING = timedelta(minutes=5)
 
 
 @dataclass
@@ -74,8 +77,15 @@ class WindowRun:
     """
 
     def __init__(
-        self, source: str, source_instance: str, events_table: str, time_column: str, bounds: RunBounds
+        self,
+        source: str,
+        source_instance: str,
+        events_table: str,
+        time_column: str,
+        bounds: RunBounds,
+        state: InstanceState | None = None,
     ):
+        """`state`: the instance's saved state; default: read from dlt's resource state (incremental runs)."""
         self.source = source
         self.source_instance = source_instance
         self.events_table = events_table
@@ -83,20 +93,41 @@ class WindowRun:
         self.bounds = bounds
         self.reread = bounds.since is not None
         self._run_seen: dict[str, int] = {}
-        self._state = None if self.reread else InstanceState.for_instance(source_instance, bounds.overlap)
+        if self.reread:
+            self._state = None
+        else:
+            self._state = state or InstanceState.for_instance(source_instance, bounds.overlap)
 
     @property
     def seen(self) -> dict[str, int]:
         return self._run_seen if self._state is None else self._state.seen
 
     def windows(self) -> list[Window]:
-        end = self.bounds.until or settings.utc_now()
+        now = settings.utc_now()
+        end = self.bounds.until or now
         if self._state is None:
             assert self.bounds.since is not None
-            begin = self.bounds.since
-        else:
-            begin = self._state.first_window_start(self.bounds.first_start or settings.backfill_start(end))
+            return plan_windows(self.bounds.since, end)  # refused earlier when beyond retention
+        begin = self._state.first_window_start(self.bounds.first_start or settings.backfill_start(end))
+        wanted = begin
+        begin, horizon = within_retention(begin, self.bounds.retention, now)
+        # The default first start is the horizon itself (computed a moment earlier): nothing to warn about.
+        if horizon is not None and horizon - wanted > _UNWORTHY_OF_WARNING:
+            self._warn_unrecoverable(horizon)
         return plan_windows(begin, end)
+
+    def _warn_unrecoverable(self, horizon: datetime) -> None:
+        retention = self.bounds.retention
+        days = retention.days if retention is not None else 0
+        if self._state is not None and self._state.cursor is not None:
+            what = f"the saved cursor ({iso_z(self._state.cursor)})"
+        elif self.bounds.first_start is not None:
+            what = f"start ({iso_z(self.bounds.first_start)})"
+        else:
+            what = f"{settings.ENV_START}"
+        progress_logger.warning(
+            "%s %s: %s is older than the vendor's %d-day retention: events before %s are unrecoverable; "
+            "reading (and coverage) starts there", self.source, self.source_instance, what, days, iso_z(horizon))
 
     def settle(
         self, window: Window, events: pa.Table, quarantined: list[Quarantined], fetched: int, loaded_at: datetime

@@ -16,3 +16,13 @@ class SourceNotConfigured(Exception):
 
 class SourceError(Exception):
     """A failure the operator can act on; the message names the problem and the fix, never a secret."""
+
+
+def require_configuration(source: str, variables: dict[str, object]) -> None:
+    """Every required variable has a value, or the source is skipped naming only the variables still missing.
+
+    `variables` maps each required variable's name (or "A (or B)" for alternatives) to its value.
+    """
+    missing = [name for name, value in variables.items() if not value]
+    if missing:
+        raise SourceNotConfigured(source, missing)

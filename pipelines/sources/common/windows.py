@@ -89,6 +89,8 @@ class RunBounds:
     overlap: how far before the saved cursor an incremental run starts again (late events).
     first_start: first-run backfill start (default AUDITLAKE_START, else the vendor retention ago).
     until: end of the last window (default now, UTC); tests pin it to a simulator's clock.
+    retention: reads never start before fetch time minus this (the vendor no longer holds older events,
+        so claiming coverage of them would be false).
     since: re-read [since, until or now] instead of continuing from the cursor (a backfill): the cursor
         and overlap state are left untouched, every event read is emitted (the merge keeps loaded rows
         as they are; the runner counts them after the load), and each window read gets its
@@ -99,6 +101,7 @@ class RunBounds:
     first_start: datetime | None
     until: datetime | None
     since: datetime | None
+    retention: timedelta | None = None  # how long the vendor keeps events; None: not documented
 
     @classmethod
     def parse(
@@ -118,7 +121,15 @@ class RunBounds:
             first_start=parse_bound(start, "start"),
             until=parse_bound(until, "until"),
             since=parse_bound(since, "since"),
+            retention=retention,
         )
         if bounds.since is not None:
             check_reread_range(product, bounds.since, bounds.until, settings.utc_now(), retention)
         return bounds
+
+
+def within_retention(begin: datetime, retention: timedelta | None, now: datetime) -> tuple[datetime, datetime | None]:
+    """(where reading can start, the horizon if `begin` had to move): never before now - retention."""
+    if retention is None or begin >= now - retention:
+        return begin, None
+    return now - retention, now - retention

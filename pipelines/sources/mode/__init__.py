@@ -28,7 +28,7 @@ from pipelines.sources.common.arrow_batches import (
     timestamps,
 )
 from pipelines.sources.common.cursor_state import WindowRun
-from pipelines.sources.common.errors import SourceNotConfigured
+from pipelines.sources.common.errors import require_configuration
 from pipelines.sources.common.json_decode import gc_paused
 from pipelines.sources.common.quarantine import Quarantined
 from pipelines.sources.common.table_hints import apply_table_hints
@@ -128,8 +128,7 @@ def mode_source(
     start / until / since: the run's range, see `RunBounds` in pipelines/sources/common/windows.py;
     Mode documents no retention, so any since before until is accepted.
     """
-    if not workspace or not api_token or not api_secret:
-        raise SourceNotConfigured("mode", REQUIRED_VARIABLES)
+    require_configuration("mode", dict(zip(REQUIRED_VARIABLES, (workspace, api_token, api_secret))))
     base_url = require_safe_url(base_url or DEFAULT_BASE_URL, ENV_BASE_URL)
     # Mode documents no retention limit for audit logs, so a re-read may reach any date.
     bounds = RunBounds.parse("Mode", overlap_minutes, ENV_OVERLAP_MINUTES, start, until, since, retention=None)

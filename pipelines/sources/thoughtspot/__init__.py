@@ -22,7 +22,7 @@ from pipelines import settings
 from pipelines.sources import raw_tables
 from pipelines.sources.common.arrow_batches import constant_text, constant_timestamp, text_column, timestamps
 from pipelines.sources.common.cursor_state import WindowRun
-from pipelines.sources.common.errors import SourceNotConfigured
+from pipelines.sources.common.errors import require_configuration
 from pipelines.sources.common.json_decode import gc_paused
 from pipelines.sources.common.quarantine import Quarantined
 from pipelines.sources.common.table_hints import apply_table_hints
@@ -161,8 +161,7 @@ def thoughtspot_source(
     start / until / since: the run's range, see `RunBounds` in pipelines/sources/common/windows.py;
     since is refused when older than ThoughtSpot's 30-day retention.
     """
-    if not base_url or not username or not (secret_key or password):
-        raise SourceNotConfigured("thoughtspot", REQUIRED_VARIABLES)
+    require_configuration("thoughtspot", dict(zip(REQUIRED_VARIABLES, (base_url, username, secret_key or password))))
     base_url = require_safe_url(base_url, ENV_BASE_URL)
     bounds = RunBounds.parse("ThoughtSpot", overlap_minutes, ENV_OVERLAP_MINUTES, start, until, since,
                              settings.VENDOR_RETENTION)

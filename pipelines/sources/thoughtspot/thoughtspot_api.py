@@ -62,6 +62,10 @@ def _logs_body(window: Window) -> bytes:
     )
 
 
+# ThoughtSpot refuses username/password token requests for accounts with multi-factor authentication.
+_MFA_HINT = (f"; if the account uses multi-factor authentication, password logins are refused: enable trusted "
+             f"authentication, set {ENV_SECRET_KEY} to its secret key and unset {ENV_PASSWORD}")
+
 _NOT_LOADED = "nothing of this window was loaded and the cursor did not move"
 
 
@@ -171,12 +175,13 @@ class ThoughtSpotClient:
         if response.status_code in (400, 401):
             raise SourceError(
                 f"ThoughtSpot rejected the credentials (HTTP {response.status_code}){_error_detail(response)}: "
-                f"check {ENV_USERNAME} and {credential_var}"
+                f"check {ENV_USERNAME} and {credential_var}" + ("" if self._secret_key else _MFA_HINT)
             )
         if response.status_code == 403:
             raise SourceError(
                 f"ThoughtSpot refused a token (HTTP 403){_error_detail(response)}: the account in "
                 f"{ENV_USERNAME} needs trusted authentication or ADMINISTRATION; fix the account or the variable"
+                + ("" if self._secret_key else _MFA_HINT)
             )
         self._raise_for_status(response, "auth/token/full")
         try:

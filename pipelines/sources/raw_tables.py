@@ -44,6 +44,8 @@ raw_<source>.quarantined_records         records that could not be parsed; never
 
 raw_<source>.ingest_windows              one row per window fetched (append); coverage + evidence
   source_instance  varchar
+  org_id           bigint       the ThoughtSpot org read; null: the whole instance (an Org 0 administrator's
+                                all-orgs read, a cluster without Orgs, or Mode)
   window_start     timestamptz  inclusive
   window_end       timestamptz  inclusive
   fetched          bigint       records the API returned
@@ -128,6 +130,7 @@ QUARANTINE_SCHEMA = pa.schema(
 WINDOWS_SCHEMA = pa.schema(
     [
         ("source_instance", pa.string()),
+        ("org_id", pa.int64()),
         ("window_start", TS_UTC),
         ("window_end", TS_UTC),
         ("fetched", pa.int64()),

@@ -84,10 +84,14 @@ class WindowRun:
         time_column: str,
         bounds: RunBounds,
         state: InstanceState | None = None,
+        state_key: str | None = None,
+        org_id: int | None = None,
     ):
-        """`state`: the instance's saved state; default: read from dlt's resource state (incremental runs)."""
+        """`state`: the saved state; default: read from dlt's resource state under `state_key` (default the
+        source instance). `org_id`: the vendor org this run reads (None: the whole instance)."""
         self.source = source
         self.source_instance = source_instance
+        self.org_id = org_id
         self.events_table = events_table
         self.time_column = time_column
         self.bounds = bounds
@@ -96,7 +100,7 @@ class WindowRun:
         if self.reread:
             self._state = None
         else:
-            self._state = state or InstanceState.for_instance(source_instance, bounds.overlap)
+            self._state = state or InstanceState.for_instance(state_key or source_instance, bounds.overlap)
 
     @property
     def seen(self) -> dict[str, int]:
@@ -107,14 +111,14 @@ class WindowRun:
         end = self.bounds.until or now
         if self._state is None:
             assert self.bounds.since is not None
-            return plan_windows(self.bounds.since, end)  # refused earlier when beyond retention
+            return plan_windows(self.bounds.since, end, self.bounds.window)  # refused earlier beyond retention
         begin = self._state.first_window_start(self.bounds.first_start or settings.backfill_start(end))
         wanted = begin
         begin, horizon = within_retention(begin, self.bounds.retention, now)
         # The default first start is the horizon itself (computed a moment earlier): nothing to warn about.
         if horizon is not None and horizon - wanted > _UNWORTHY_OF_WARNING:
             self._warn_unrecoverable(horizon)
-        return plan_windows(begin, end)
+        return plan_windows(begin, end, self.bounds.window)
 
     def _warn_unrecoverable(self, horizon: datetime) -> None:
         retention = self.bounds.retention
@@ -138,8 +142,8 @@ class WindowRun:
         events, duplicates = drop_repeated(events, self.time_column, self.seen, keep_from)
         quarantined = unseen_quarantined(quarantined, self.seen, window)
         stats = WindowStats(self.source, self.source_instance, window, self.events_table, self.time_column,
-                            self.reread, fetched=fetched, new_events=events.num_rows, duplicates=duplicates,
-                            quarantined=len(quarantined))
+                            self.reread, org_id=self.org_id, fetched=fetched, new_events=events.num_rows,
+                            duplicates=duplicates, quarantined=len(quarantined))
         if events.num_rows:
             yield emit(events, self.events_table)
         if quarantined:

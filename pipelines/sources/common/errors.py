@@ -26,3 +26,7 @@ def require_configuration(source: str, variables: dict[str, object]) -> None:
     missing = [name for name, value in variables.items() if not value]
     if missing:
         raise SourceNotConfigured(source, missing)
+
+
+class WindowUnavailable(SourceError):
+    """The vendor timed out or failed (5xx) on one window even after retries: smaller windows may succeed."""

@@ -56,12 +56,12 @@ def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStat
     rereads = [w for w in windows if w.reread]
     if not rereads or not load_ids:
         return
-    by_instance: dict[tuple[str, str, str], list[WindowStats]] = defaultdict(list)
+    by_read: dict[tuple[str, str, str, int | None], list[WindowStats]] = defaultdict(list)
     for stats in rereads:
-        by_instance[(stats.source_instance, stats.events_table, stats.time_column)].append(stats)
+        by_read[(stats.source_instance, stats.events_table, stats.time_column, stats.org_id)].append(stats)
     with pipeline.sql_client() as client:
         con = client.native_connection
-        for (instance, events_table, time_column), group in by_instance.items():
+        for (instance, events_table, time_column, org_id), group in by_read.items():
             group.sort(key=lambda s: s.window.start)
             table = client.make_qualified_table_name(events_table)
             quarantine = client.make_qualified_table_name(raw_tables.QUARANTINE_TABLE)
@@ -73,12 +73,16 @@ def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStat
                 continue
             times = pa.chunked_array([], raw_tables.TS_UTC)
             if _has_column(con, client, events_table):  # absent when no event was ever loaded
+                # One org's read: its own rows; Org 0's read also returns the cluster-level ones (orgId -1).
+                in_org = "" if org_id is None else " and (org_id = ? or (? = 0 and (org_id < 0 or org_id is null)))"
                 times = con.sql(
-                    f'select "{time_column}" from {table} where {LOAD_ID_COLUMN} in ({marks}) and source_instance = ?',
-                    params=[*load_ids, instance],
+                    f'select "{time_column}" from {table} where {LOAD_ID_COLUMN} in ({marks}) '
+                    f"and source_instance = ?{in_org}",
+                    params=[*load_ids, instance, *([] if org_id is None else [org_id, org_id])],
                 ).to_arrow_table().column(0)
             held: dict[Any, int] = {}
-            if _has_column(con, client, raw_tables.QUARANTINE_TABLE):
+            # Quarantined records carry no org: with one read per org they keep the within-run count.
+            if org_id is None and _has_column(con, client, raw_tables.QUARANTINE_TABLE):
                 held = dict(con.execute(
                     f"select window_start, count(*) from {quarantine} "
                     f"where {LOAD_ID_COLUMN} in ({marks}) and source_instance = ? group by window_start",
@@ -89,13 +93,14 @@ def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStat
                 emitted = stats.new_events
                 stats.duplicates += emitted - new
                 stats.new_events = new
-                stats.quarantined = next((n for start, n in held.items() if start == stats.window.start), 0)
+                if org_id is None:
+                    stats.quarantined = next((n for start, n in held.items() if start == stats.window.start), 0)
                 con.execute(
                     f"update {ingest_windows} set new_events = ?, duplicates = ?, quarantined = ? "
                     f"where {LOAD_ID_COLUMN} in ({marks}) and source_instance = ? and window_start = ? "
-                    "and window_end = ?",
+                    "and window_end = ? and org_id is not distinct from ?",
                     [stats.new_events, stats.duplicates, stats.quarantined, *load_ids, instance,
-                     stats.window.start, stats.window.end],
+                     stats.window.start, stats.window.end, org_id],
                 ).fetchall()
 
 

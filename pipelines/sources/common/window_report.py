@@ -26,6 +26,7 @@ class WindowStats:
     events_table: str = ""
     time_column: str = ""
     reread: bool = False
+    org_id: int | None = None  # the vendor org read; None: the whole instance (every org at once, or no orgs)
     fetched: int = 0
     new_events: int = 0
     duplicates: int = 0
@@ -36,6 +37,7 @@ class WindowStats:
             [
                 {
                     "source_instance": self.source_instance,
+                    "org_id": self.org_id,
                     "window_start": self.window.start,
                     "window_end": self.window.end,
                     "fetched": self.fetched,
@@ -50,9 +52,10 @@ class WindowStats:
 
     def report(self) -> None:
         progress_logger.info(
-            "%s %s window %s .. %s: fetched %d, %s %d, duplicates %d, quarantined %d",
+            "%s %s%s window %s .. %s: fetched %d, %s %d, duplicates %d, quarantined %d",
             self.source,
             self.source_instance,
+            "" if self.org_id is None else f" org {self.org_id}",
             self.window.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             self.window.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
             self.fetched,

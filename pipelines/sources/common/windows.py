@@ -102,6 +102,7 @@ class RunBounds:
     until: datetime | None
     since: datetime | None
     retention: timedelta | None = None  # how long the vendor keeps events; None: not documented
+    window: timedelta = settings.MAX_WINDOW  # the longest request window
 
     @classmethod
     def parse(
@@ -113,7 +114,16 @@ class RunBounds:
         until: datetime | str | None,
         since: datetime | str | None,
         retention: timedelta | None,
+        window_hours: float = 24,
+        window_variable: str = "window_hours",
     ) -> "RunBounds":
+        try:
+            window = timedelta(hours=float(window_hours))
+        except (TypeError, ValueError):
+            raise SourceError(f"{window_variable} must be a number of hours (got {window_hours!r})") from None
+        if not timedelta(minutes=1) <= window <= settings.MAX_WINDOW:
+            raise SourceError(f"{window_variable} must be between 1/60 and 24 hours: the vendor serves at most "
+                              f"24 hours per request (got {window_hours!r})")
         if overlap_minutes < 0:
             raise SourceError(f"{overlap_variable} must be zero or positive (got {overlap_minutes})")
         bounds = cls(
@@ -122,6 +132,7 @@ class RunBounds:
             until=parse_bound(until, "until"),
             since=parse_bound(since, "since"),
             retention=retention,
+            window=window,
         )
         if bounds.since is not None:
             check_reread_range(product, bounds.since, bounds.until, settings.utc_now(), retention)

@@ -5,7 +5,8 @@
     dlt.pipeline("mode", destination="duckdb", dataset_name="raw_mode").run(mode_source())
 
 Configuration (dlt style, env or .dlt/*.toml): SOURCES__MODE__WORKSPACE, __API_TOKEN, __API_SECRET,
-optional __BASE_URL (default https://app.mode.com) and __OVERLAP_MINUTES (default 60).
+optional __BASE_URL (default https://app.mode.com), __OVERLAP_MINUTES (60), __REQUEST_TIMEOUT_SECONDS (300),
+__WINDOW_HOURS (24), __CONCURRENT_WINDOWS (4), __MIN_WINDOW_MINUTES (15: a failing window is halved down to this).
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ from pipelines.sources.common.json_decode import gc_paused
 from pipelines.sources.common.quarantine import Quarantined
 from pipelines.sources.common.table_hints import apply_table_hints
 from pipelines.sources.common.url_safety import require_safe_url
-from pipelines.sources.common.windows import RunBounds
+from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
+from pipelines.sources.common.window_fetch import (
+    DEFAULT_CONCURRENT_WINDOWS,
+    DEFAULT_MIN_WINDOW,
+    check_fetch_settings,
+    fetch_in_order,
+    fetch_splitting,
+)
+from pipelines.sources.common.windows import RunBounds, Window
 from pipelines.sources.mode.mode_api import (
     DEFAULT_BASE_URL,
     ENV_API_SECRET,
@@ -45,7 +54,7 @@ from pipelines.sources.mode.mode_api import (
 
 __all__ = ["mode_source", "parse_entries", "ModeClient", "REQUIRED_VARIABLES"]
 
-ENV_OVERLAP_MINUTES = "SOURCES__MODE__OVERLAP_MINUTES"
+PREFIX = "SOURCES__MODE__"
 REQUIRED_VARIABLES = (ENV_WORKSPACE, ENV_API_TOKEN, ENV_API_SECRET)
 
 _dumps = orjson.dumps
@@ -119,11 +128,15 @@ def mode_source(
     api_secret: Optional[str] = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     overlap_minutes: int = settings.DEFAULT_OVERLAP_MINUTES,
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    window_hours: float = 24,
+    concurrent_windows: int = DEFAULT_CONCURRENT_WINDOWS,
+    min_window_minutes: float = DEFAULT_MIN_WINDOW.total_seconds() / 60,
     start: Optional[str] = None,
     until: Optional[str] = None,
     since: Optional[str] = None,
 ) -> DltResource:
-    """Mode audit logs, incremental in <= 24 h windows with an overlap re-read.
+    """Mode audit logs, incremental in windows of at most 24 h with an overlap re-read.
 
     start / until / since: the run's range, see `RunBounds` in pipelines/sources/common/windows.py;
     Mode documents no retention, so any since before until is accepted.
@@ -131,16 +144,21 @@ def mode_source(
     require_configuration("mode", dict(zip(REQUIRED_VARIABLES, (workspace, api_token, api_secret))))
     base_url = require_safe_url(base_url or DEFAULT_BASE_URL, ENV_BASE_URL)
     # Mode documents no retention limit for audit logs, so a re-read may reach any date.
-    bounds = RunBounds.parse("Mode", overlap_minutes, ENV_OVERLAP_MINUTES, start, until, since, retention=None)
-    client = ModeClient(base_url, workspace, api_token, api_secret)
+    bounds = RunBounds.parse("Mode", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since, None,
+                             window_hours, f"{PREFIX}WINDOW_HOURS")
+    concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)
+    client = ModeClient(base_url, workspace, api_token, api_secret,
+                        check_timeout(request_timeout_seconds, f"{PREFIX}REQUEST_TIMEOUT_SECONDS"))
     source_instance = workspace
+
+    def fetch(window: Window) -> list[list[Any]]:
+        # A window's pages are gathered whole, so a failure mid-window yields nothing of it.
+        return fetch_splitting(lambda part: list(client.fetch_window(part)), window, floor)
 
     def audit_logs() -> Iterator[Any]:
         # Windows are on the entries' `timestamp`, the field start_timestamp / end_timestamp filter on.
         run = WindowRun("mode", source_instance, raw_tables.MODE_EVENTS_TABLE, "timestamp", bounds)
-        for window in run.windows():
-            # A window's pages are gathered first, so a failure mid-window yields nothing of it.
-            pages = list(client.fetch_window(window))
+        for window, pages in fetch_in_order(run.windows(), fetch, concurrency):
             tables: list[pa.Table] = []
             quarantined: list[Quarantined] = []
             for entries in pages:

@@ -1,21 +1,23 @@
-"""Mode audit logs: Basic auth with a Workspace API token, `next_token` pages within a window.
+"""Mode audit logs: Basic auth with a Workspace API token, pages within a window (mode_envelopes.py).
 
-HTTP goes through dlt's RESTClient (retries on 429/5xx/dropped connections, Retry-After honoured;
-tune with RUNTIME__REQUEST_MAX_ATTEMPTS / RUNTIME__REQUEST_BACKOFF_FACTOR).
+HTTP goes through dlt's RESTClient on a retrying session (common/http_session.py): 429, 5xx, timeouts and
+dropped connections retried, Retry-After honoured (RUNTIME__REQUEST_MAX_ATTEMPTS /
+RUNTIME__REQUEST_BACKOFF_FACTOR); the timeout is SOURCES__MODE__REQUEST_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator, List, Optional
 
-from requests import HTTPError, Request, RequestException, Response
+from requests import ConnectTimeout, HTTPError, ReadTimeout, Request, RequestException, Response
 
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import BaseReferencePaginator
 
 from pipelines.sources.common import json_decode
-from pipelines.sources.common.errors import SourceError
+from pipelines.sources.common.errors import SourceError, WindowUnavailable
+from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, PerThread, retrying_client
 from pipelines.sources.common.redaction import register_basic_auth, scrub
 from pipelines.sources.common.windows import Window, iso_z
 from pipelines.sources.mode.mode_envelopes import read_page, same_origin_next
@@ -90,37 +92,48 @@ class _FastJsonRESTClient(RESTClient):
 
 
 class ModeClient:
-    def __init__(self, base_url: str, workspace: str, api_token: str, api_secret: str):
+    def __init__(self, base_url: str, workspace: str, api_token: str, api_secret: str,
+                 request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS):
         self.base_url = base_url.rstrip("/")
         self.workspace = workspace
         register_basic_auth(api_token, api_secret)
-        self._rest = _FastJsonRESTClient(
+        http = retrying_client(request_timeout_seconds)
+        self._rest = PerThread(lambda: _FastJsonRESTClient(
             base_url=f"{self.base_url}/api/{workspace}",
             # The audit_logs endpoint answers HAL (Mode's usual default) with 406.
             headers={"Accept": "application/json"},
             auth=HttpBasicAuth(username=api_token, password=api_secret),
-        )
+            session=http.session,
+        ))
 
     def fetch_window(self, window: Window) -> Iterator[list[Any]]:
         """Pages of raw entries for [start, end] (ISO-8601 UTC `Z`)."""
         params = {"start_timestamp": iso_z(window.start), "end_timestamp": iso_z(window.end)}
         try:
-            for page in self._rest.paginate(
+            for page in self._rest.get().paginate(
                 "audit_logs", params=params, paginator=ModeNextPagePaginator(self.base_url), data_selector="$"
             ):
                 yield page_items(page[0] if page else None)
         except HTTPError as exc:
             raise self._explain(exc.response) from None
+        except ReadTimeout as exc:
+            if isinstance(exc, ConnectTimeout):
+                raise self._unreachable(exc) from None
+            raise WindowUnavailable("Mode did not answer audit_logs within the request timeout after retries "
+                                    "(SOURCES__MODE__REQUEST_TIMEOUT_SECONDS)") from None
         except RequestException as exc:
-            raise SourceError(
-                f"could not reach Mode at {self.base_url} ({type(exc).__name__}: {scrub(str(exc))[:300]}): "
-                f"check {ENV_BASE_URL} and the network"
-            ) from None
+            raise self._unreachable(exc) from None
         except ValueError as exc:  # JSON decoding (requests raises a ValueError subclass)
             raise SourceError(
                 f"Mode audit_logs returned a body that is not JSON ({scrub(str(exc))[:200]}): "
                 f"is {ENV_BASE_URL} the Mode URL?"
             ) from None
+
+    def _unreachable(self, exc: RequestException) -> SourceError:
+        return SourceError(
+            f"could not reach Mode at {self.base_url} ({type(exc).__name__}: {scrub(str(exc))[:300]}): "
+            f"check {ENV_BASE_URL} and the network"
+        )
 
     def _explain(self, response: Optional[Response]) -> SourceError:
         status = response.status_code if response is not None else 0
@@ -143,4 +156,6 @@ class ModeClient:
         if response is not None and status == 400:
             detail = f": {scrub(response.text)[:200]}"
         retried = " after retries" if status == 429 or status >= 500 else ""
+        if status >= 500:
+            return WindowUnavailable(f"Mode audit_logs failed with HTTP {status}{retried}")
         return SourceError(f"Mode audit_logs failed with HTTP {status}{retried}{detail}")

@@ -5,7 +5,9 @@
     dlt.pipeline("ts", destination="duckdb", dataset_name="raw_thoughtspot").run(thoughtspot_source())
 
 Configuration (dlt style, env or .dlt/*.toml): SOURCES__THOUGHTSPOT__BASE_URL, __USERNAME, and
-__SECRET_KEY or __PASSWORD. Optional: __OVERLAP_MINUTES (default 60), __TOKEN_VALIDITY_SECONDS.
+__SECRET_KEY or __PASSWORD. Optional: __ORG_IDS (default: every org the account may read),
+__OVERLAP_MINUTES (60), __TOKEN_VALIDITY_SECONDS (3600), __REQUEST_TIMEOUT_SECONDS (300), __WINDOW_HOURS
+(24, at most 24), __CONCURRENT_WINDOWS (4), __MIN_WINDOW_MINUTES (15: a failing window is halved down to this).
 """
 
 from __future__ import annotations
@@ -27,7 +29,16 @@ from pipelines.sources.common.json_decode import gc_paused
 from pipelines.sources.common.quarantine import Quarantined
 from pipelines.sources.common.table_hints import apply_table_hints
 from pipelines.sources.common.url_safety import host_with_port, require_safe_url
-from pipelines.sources.common.windows import RunBounds
+from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
+from pipelines.sources.common.window_fetch import (
+    DEFAULT_CONCURRENT_WINDOWS,
+    DEFAULT_MIN_WINDOW,
+    check_fetch_settings,
+    fetch_in_order,
+    fetch_splitting,
+)
+from pipelines.sources.common.windows import RunBounds, Window
+from pipelines.sources.thoughtspot.org_scopes import parse_org_ids, plan_org_reads
 from pipelines.sources.thoughtspot.thoughtspot_api import (
     DEFAULT_TOKEN_VALIDITY_SECONDS,
     ENV_BASE_URL,
@@ -39,7 +50,7 @@ from pipelines.sources.thoughtspot.thoughtspot_api import (
 
 __all__ = ["thoughtspot_source", "parse_records", "ThoughtSpotClient", "REQUIRED_VARIABLES"]
 
-ENV_OVERLAP_MINUTES = "SOURCES__THOUGHTSPOT__OVERLAP_MINUTES"
+PREFIX = "SOURCES__THOUGHTSPOT__"
 REQUIRED_VARIABLES = (ENV_BASE_URL, ENV_USERNAME, f"{ENV_SECRET_KEY} (or {ENV_PASSWORD})")
 
 _dumps = orjson.dumps
@@ -150,37 +161,53 @@ def thoughtspot_source(
     username: Optional[str] = dlt.config.value,
     secret_key: Optional[str] = dlt.secrets.value,
     password: Optional[str] = dlt.secrets.value,
+    org_ids: Optional[Any] = None,
     overlap_minutes: int = settings.DEFAULT_OVERLAP_MINUTES,
     token_validity_seconds: int = DEFAULT_TOKEN_VALIDITY_SECONDS,
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    window_hours: float = 24,
+    concurrent_windows: int = DEFAULT_CONCURRENT_WINDOWS,
+    min_window_minutes: float = DEFAULT_MIN_WINDOW.total_seconds() / 60,
     start: Optional[str] = None,
     until: Optional[str] = None,
     since: Optional[str] = None,
 ) -> DltResource:
-    """ThoughtSpot security audit events, incremental in <= 24 h windows with an overlap re-read.
+    """ThoughtSpot security audit events, incremental in windows of at most 24 h with an overlap re-read.
 
+    org_ids: the orgs to read (default: every org the account may read), see org_scopes.py.
     start / until / since: the run's range, see `RunBounds` in pipelines/sources/common/windows.py;
     since is refused when older than ThoughtSpot's 30-day retention.
     """
     require_configuration("thoughtspot", dict(zip(REQUIRED_VARIABLES, (base_url, username, secret_key or password))))
     base_url = require_safe_url(base_url, ENV_BASE_URL)
-    bounds = RunBounds.parse("ThoughtSpot", overlap_minutes, ENV_OVERLAP_MINUTES, start, until, since,
-                             settings.VENDOR_RETENTION)
-    client = ThoughtSpotClient(base_url, username, secret_key=secret_key, password=password,
-                               token_validity_seconds=token_validity_seconds)
+    bounds = RunBounds.parse("ThoughtSpot", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since,
+                             settings.VENDOR_RETENTION, window_hours, f"{PREFIX}WINDOW_HOURS")
+    concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)
+    wanted_orgs = parse_org_ids(org_ids)
+    # Org 0 first: it discovers the other orgs; `get_all_logs` true only matters to its all-orgs read.
+    org_zero = ThoughtSpotClient(base_url, username, secret_key=secret_key, password=password,
+                                 token_validity_seconds=token_validity_seconds, org_id=0, get_all_logs=True,
+                                 request_timeout_seconds=check_timeout(request_timeout_seconds,
+                                                                       f"{PREFIX}REQUEST_TIMEOUT_SECONDS"))
     source_instance = host_with_port(base_url)
 
     def security_audit_events() -> Iterator[Any]:
-        # Windows are on the records' `date` (when ThoughtSpot stored the event), the field logs/fetch
-        # filters on; `ts` (when it happened) may fall just before the window.
-        run = WindowRun("thoughtspot", source_instance, raw_tables.THOUGHTSPOT_EVENTS_TABLE, "date", bounds)
-        for window in run.windows():
-            records = client.fetch_window(window)
-            loaded_at = settings.utc_now()
-            fetched = len(records)
-            with gc_paused():
-                events, quarantined = parse_records(records, source_instance, loaded_at)
-            del records  # the decoded response is the largest object alive; free it before dlt writes
-            yield from run.settle(window, events, quarantined, fetched, loaded_at)
+        for read in plan_org_reads(org_zero, wanted_orgs):
+            # Windows are on the records' `date` (when ThoughtSpot stored the event), the field logs/fetch
+            # filters on; `ts` (when it happened) may fall just before the window it is returned in.
+            run = WindowRun("thoughtspot", source_instance, raw_tables.THOUGHTSPOT_EVENTS_TABLE, "date", bounds,
+                            state_key=read.state_key(source_instance), org_id=read.org_id)
+
+            def fetch(window: Window, client: ThoughtSpotClient = read.client) -> list[Any]:
+                return fetch_splitting(client.fetch_window, window, floor)
+
+            for window, records in fetch_in_order(run.windows(), fetch, concurrency):
+                loaded_at = settings.utc_now()
+                fetched = len(records)
+                with gc_paused():
+                    events, quarantined = parse_records(records, source_instance, loaded_at)
+                del records  # the decoded response is the largest object alive; free it before dlt writes
+                yield from run.settle(window, events, quarantined, fetched, loaded_at)
 
     resource = dlt.resource(security_audit_events, name=raw_tables.THOUGHTSPOT_EVENTS_TABLE,
                             write_disposition="merge")

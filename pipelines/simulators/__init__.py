@@ -6,14 +6,15 @@
         ts.base_url, ts.username, ts.secret_key, ts.expected_event_ids()
 
 They are real HTTP servers on 127.0.0.1 (stdlib, one background thread each), deterministic from a seed, with
-documented behaviour where the vendors document none: see the module docstrings of thoughtspot.py and mode.py.
+documented behaviour where the vendors document none: see the module docstrings of thoughtspot_api.py and mode_api.py.
 """
 
 from .clock import SimClock
-from .events import MODE_ACTIONS, THOUGHTSPOT_EVENT_TYPES, HistoryConfig
+from .event_vocabulary import MODE_ACTIONS, THOUGHTSPOT_EVENT_TYPES
 from .faults import FaultPlan
-from .mode import ModeSimulator
-from .thoughtspot import ThoughtSpotSimulator
+from .history_primitives import HistoryConfig
+from .mode_api import ModeSimulator
+from .thoughtspot_api import ThoughtSpotSimulator
 
 __all__ = [
     "HistoryConfig", "FaultPlan", "SimClock", "ThoughtSpotSimulator", "ModeSimulator",

@@ -14,10 +14,12 @@ import threading
 from datetime import datetime, timedelta
 
 from .clock import SimClock
-from .events import HistoryConfig
 from .faults import FaultPlan
-from .mode import ENVELOPES, ModeSimulator
-from .thoughtspot import ThoughtSpotSimulator
+from .history_primitives import HistoryConfig
+from .mode_api import ALL_ENVELOPES, ModeSimulator
+from .thoughtspot_api import RESPONSE_SHAPES, ThoughtSpotSimulator
+from .thoughtspot_orgs import DEFAULT_ORG_MODES
+from .time_formats import TIME_FORMATS
 
 # The environment variables the dlt sources read (dlt's SOURCES__<source>__<key> convention).
 ENV_NAMES = {
@@ -49,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     history.add_argument("--late-minutes", type=float, default=30,
                          help="ThoughtSpot: max delay before an event is visible (0 = none)")
     history.add_argument("--mode-late-minutes", type=float, default=0, help="Mode: max reveal delay")
+    history.add_argument("--vendor-samples", action="store_true",
+                         help="also serve the records the vendors publish (docs/vendor/samples), verbatim")
     history.add_argument("--clock-offset-minutes", type=float, default=0,
                          help="run the simulator clock this far from real time")
     faults = parser.add_argument_group("faults (data endpoints only)")
@@ -59,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--slow-seconds", type=float, default=0.5)
     faults.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429/503")
     faults.add_argument("--fault-seed", type=int, default=0)
+    faults.add_argument("--slow-windows-longer-than-minutes", type=float, default=None,
+                        help="stall every request whose window is longer than this (see --window-slow-seconds)")
+    faults.add_argument("--window-slow-seconds", type=float, default=5.0)
+    faults.add_argument("--fail-windows-longer-than-minutes", type=float, default=None,
+                        help="answer every request whose window is longer than this with --window-fail-status")
+    faults.add_argument("--window-fail-status", type=int, default=503)
     creds = parser.add_argument_group("credentials (generated when omitted)")
     creds.add_argument("--thoughtspot-username", default="auditlake-svc")
     creds.add_argument("--thoughtspot-secret-key", default=None)
@@ -67,9 +77,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     creds.add_argument("--mode-workspace", default="acme")
     creds.add_argument("--mode-token", default=None)
     creds.add_argument("--mode-secret", default=None)
+    ts = parser.add_argument_group("thoughtspot")
+    ts.add_argument("--orgs", default="0,1,2", help="comma-separated org ids of the cluster (must include 0)")
+    ts.add_argument("--default-org", choices=DEFAULT_ORG_MODES, default="zero",
+                    help="where a token lands when org_id is not sent")
+    ts.add_argument("--time-format", choices=TIME_FORMATS, default="iso", help="how ts and date are written")
+    ts.add_argument("--response-shape", choices=RESPONSE_SHAPES, default="array", help="logs/fetch 200 body")
     mode = parser.add_argument_group("mode")
     mode.add_argument("--mode-page-size", type=int, default=100)
-    mode.add_argument("--mode-envelope", choices=ENVELOPES, default="top_level")
+    mode.add_argument("--mode-envelope", choices=ALL_ENVELOPES, default="top_level")
     mode.add_argument("--no-log-own-access", action="store_true", help="do not append audit_log_accessed entries")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds (for scripts)")
 
@@ -80,10 +96,16 @@ def build_simulators(args: argparse.Namespace) -> list[ThoughtSpotSimulator | Mo
     statuses = tuple(int(s) for s in str(args.error_statuses).split(",") if s.strip())
     clock = SimClock(timedelta(minutes=args.clock_offset_minutes))
 
+    def minutes(value: float | None) -> timedelta | None:
+        return None if value is None else timedelta(minutes=value)
+
     def plan(offset: int) -> FaultPlan:
         return FaultPlan(error_rate=args.error_rate, statuses=statuses, retry_after_seconds=args.retry_after,
                          drop_rate=args.drop_rate, slow_rate=args.slow_rate, slow_seconds=args.slow_seconds,
-                         seed=args.fault_seed + offset)
+                         seed=args.fault_seed + offset, slow_windows_longer_than=minutes(
+                             args.slow_windows_longer_than_minutes), window_slow_seconds=args.window_slow_seconds,
+                         fail_windows_longer_than=minutes(args.fail_windows_longer_than_minutes),
+                         window_fail_status=args.window_fail_status)
 
     sims: list[ThoughtSpotSimulator | ModeSimulator] = []
     if args.product in ("thoughtspot", "both"):
@@ -91,13 +113,15 @@ def build_simulators(args: argparse.Namespace) -> list[ThoughtSpotSimulator | Mo
             history=history, faults=plan(0), clock=clock, username=args.thoughtspot_username,
             secret_key=args.thoughtspot_secret_key, password=args.thoughtspot_password,
             late_minutes=args.late_minutes, max_token_validity_seconds=args.max_token_validity_seconds,
-            host=args.host, port=args.thoughtspot_port))
+            host=args.host, port=args.thoughtspot_port, include_vendor_samples=args.vendor_samples,
+            orgs=tuple(int(o) for o in str(args.orgs).split(",") if o.strip()), default_org=args.default_org,
+            time_format=args.time_format, response_shape=args.response_shape))
     if args.product in ("mode", "both"):
         sims.append(ModeSimulator(
             history=history, faults=plan(1), clock=clock, workspace=args.mode_workspace, api_token=args.mode_token,
             api_secret=args.mode_secret, page_size=args.mode_page_size, envelope=args.mode_envelope,
             log_own_access=not args.no_log_own_access, late_minutes=args.mode_late_minutes,
-            host=args.host, port=args.mode_port))
+            host=args.host, port=args.mode_port, include_vendor_samples=args.vendor_samples))
     return sims
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 from pipelines import settings
-from pipelines.simulators.events import MODE_ACTIONS, THOUGHTSPOT_EVENT_TYPES
+from pipelines.simulators import MODE_ACTIONS, THOUGHTSPOT_EVENT_TYPES
 
 CATALOG = settings.DBT_PROJECT_DIR / "seeds" / "audit_event_catalog.csv"
 CATEGORIES = {

@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.ingest import run_ingest
 from pipelines.simulators import FaultPlan, ModeSimulator
-from pipelines.simulators.mode import ENVELOPES
+from pipelines.simulators.mode_api import ENVELOPES
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, rows, table_exists
 
 EVENTS = "raw_mode.audit_logs"

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
-from pipelines.simulators.thoughtspot import LOGS_PATH, TOKEN_PATH
+from pipelines.simulators.thoughtspot_api import LOGS_PATH, TOKEN_PATH
 
 HTTP_TIMEOUT = 10
 

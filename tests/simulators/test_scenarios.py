@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
-from pipelines.simulators.events import BUSINESS_HOURS_UTC
+from pipelines.simulators.event_vocabulary import BUSINESS_HOURS_UTC
 
 from .conftest import mode_walk, parse_z, ts_token, ts_walk
 

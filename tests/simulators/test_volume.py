@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from pipelines.simulators import HistoryConfig, ThoughtSpotSimulator
-from pipelines.simulators.events import ThoughtSpotTimeline
+from pipelines.simulators.thoughtspot_history import ThoughtSpotTimeline
 
 from .conftest import ms, ts_fetch, ts_token
 

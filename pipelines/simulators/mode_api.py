@@ -10,8 +10,12 @@ Fixed here where Mode documents nothing:
   opaque `next_token` that pins the snapshot: events revealed or added after the first page (including this
   read's own `audit_log_accessed`) are not slipped into later pages of the same walk;
 - `envelope` picks where the cursor and items live: "top_level" {"audit_logs":[...],"next_token":...|null},
-  "pagination" {"audit_logs":[...],"pagination":{"next_token":...|null}}, or "embedded"
-  {"_embedded":{"audit_logs":[...]},"next_token":...} with the key absent on the last page;
+  "pagination" {"audit_logs":[...],"pagination":{"next_token":...|null}}, "embedded"
+  {"_embedded":{"audit_logs":[...]},"next_token":...} with the key absent on the last page, "hal"
+  {"_embedded":{"audit_logs":[...]},"_links":{"self":{"href"},"next":{"href"}}} (next absent on the last page; the
+  href is relative and carries every original parameter plus next_token); two shapes a client must refuse,
+  "unknown_data_items" {"data":{"items":[...]},"next_token":...} and "unknown_results" {"results":[...],"count":n};
+  and "empty" {"audit_logs":[],"next_token":null} for every window;
 - filters match exactly: action, entity_id/entity_type/entity_name against `entity`, username/ip against
   `actor`, event_source against `context.event_source`; unknown parameters are ignored;
 - with `log_own_access`, each successful first-page read appends an `audit_log_accessed` entry at clock now whose
@@ -27,18 +31,32 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
-from ._http import Response, SimulatorBase
 from .clock import SimClock
-from .events import HistoryConfig, ModeTimeline, Record, to_us
-from .faults import Fault, FaultPlan
+from .faults import FaultPlan
+from .history_primitives import HistoryConfig, to_us
+from .http_server import Response
+from .mode_history import ModeTimeline
+from .simulator_base import AuditLogSimulator
+from .timeline import Record
+from .vendor_samples import mode_samples
 
+# Where the items and the cursor live. ENVELOPES are the flat forms mode-api.md recognises; HAL is Mode's own style
+# for collections (`_embedded` + `_links.next`); the UNKNOWN ones are shapes no client can justify reading (it must
+# fail the window, not read "0 events"); EMPTY is a recognised envelope with no entries at all.
 ENVELOPES = ("top_level", "pagination", "embedded")
+HAL_ENVELOPE = "hal"
+UNKNOWN_ENVELOPES = ("unknown_data_items", "unknown_results")
+EMPTY_ENVELOPE = "empty"
+ALL_ENVELOPES = (*ENVELOPES, HAL_ENVELOPE, *UNKNOWN_ENVELOPES, EMPTY_ENVELOPE)
 FILTERS = ("action", "entity_id", "entity_type", "entity_name", "username", "ip", "event_source")
 _FILTER_INDEX = {name: i for i, name in enumerate(FILTERS)}  # position in Record.keys
+_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 429: "too_many_requests", 500: "internal_server_error",
+              502: "bad_gateway", 503: "service_unavailable"}
 
 
 def _parse_timestamp(text: str) -> datetime:
@@ -51,8 +69,10 @@ def _parse_timestamp(text: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-class ModeSimulator(SimulatorBase):
+class ModeSimulator(AuditLogSimulator):
     product = "mode"
+    timeline: ModeTimeline
+    rate_limit_message = "Too many API requests"
 
     def __init__(
         self,
@@ -68,24 +88,22 @@ class ModeSimulator(SimulatorBase):
         late_minutes: float = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        include_vendor_samples: bool = False,
     ) -> None:
-        super().__init__(faults, clock, host, port)
-        if envelope not in ENVELOPES:
-            raise ValueError(f"envelope={envelope!r} is unknown: use one of {ENVELOPES}")
+        super().__init__(history, faults, clock, host, port, late_minutes)
+        if envelope not in ALL_ENVELOPES:
+            raise ValueError(f"envelope={envelope!r} is unknown: use one of {ALL_ENVELOPES}")
         if page_size < 1:
             raise ValueError(f"page_size={page_size} must be at least 1")
-        if late_minutes < 0:
-            raise ValueError(f"late_minutes={late_minutes} must be 0 (no late reveal) or more")
-        self.history = history if history is not None else HistoryConfig()
         self.workspace = workspace
         self.api_token = api_token if api_token is not None else secrets.token_hex(6)
         self.api_secret = api_secret if api_secret is not None else secrets.token_urlsafe(24)
         self.page_size = page_size
         self.envelope = envelope
         self.log_own_access = log_own_access
-        self.late_minutes = late_minutes
-        end = self.history.end if self.history.end is not None else self.clock.now()
-        self.timeline = ModeTimeline(self.history, end, late_minutes, workspace)
+        self.timeline = ModeTimeline(self.history, self.history_end(), late_minutes, workspace)
+        if include_vendor_samples:
+            self._plant_vendor_samples(mode_samples)
         self._token_id = hashlib.sha256(self.api_token.encode()).hexdigest()[:12]
         self._expected_auth = "Basic " + base64.b64encode(f"{self.api_token}:{self.api_secret}".encode()).decode()
         self._pages: OrderedDict[tuple, list[bytes]] = OrderedDict()
@@ -96,49 +114,20 @@ class ModeSimulator(SimulatorBase):
     def host_id(self) -> str:
         return self.workspace
 
-    @property
-    def scenarios(self) -> dict[str, Any]:
-        return self.timeline.scenarios
-
-    def _as_of_us(self, as_of: datetime | None) -> int:
-        return to_us(as_of if as_of is not None else self.clock.now())
-
-    def expected_event_ids(self, as_of: datetime | None = None) -> set[str]:
-        """Ids of every valid entry visible at `as_of`, including `audit_log_accessed` entries left by reads."""
-        as_of_us = self._as_of_us(as_of)
-        return {r.event_id for r in self.timeline.all_records(as_of_us)
-                if r.event_id is not None and r.time_us <= as_of_us}
-
-    def malformed_records(self, as_of: datetime | None = None) -> list[str]:
-        """Malformed entries visible at `as_of`, verbatim as served (compact JSON objects)."""
-        as_of_us = self._as_of_us(as_of)
-        return [r.payload.decode() for r in self.timeline.all_records(as_of_us)
-                if r.event_id is None and r.time_us <= as_of_us]
-
-    def add_events(self, count: int, start: datetime, end: datetime) -> list[str]:
-        return self.timeline.add_events(count, start, end)
-
     # -- HTTP --------------------------------------------------------------------------------------------------------
     @staticmethod
     def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
         return Response(status, json.dumps(body).encode(), headers or {})
 
-    def fault_response(self, fault: Fault) -> Response:
-        if fault.kind == 429:
-            return self._json(429, {"id": "too_many_requests", "message": "Too many API requests"},
-                              {"Retry-After": str(fault.retry_after_seconds)})
-        status = fault.status or 500
-        ident = {500: "internal_server_error", 502: "bad_gateway", 503: "service_unavailable"}.get(status, "error")
-        return self._json(status, {"id": ident, "message": f"Simulated server error {status}. Retry the request."},
-                          {"Retry-After": str(fault.retry_after_seconds)} if status == 503 else None)
+    def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+        return self._json(status, {"id": _ERROR_IDS.get(status, "error"), "message": message}, headers)
 
     def handle(self, request, method: str, path: str, query: str, body: bytes) -> Response:
         parts = [p for p in path.split("/") if p]
         if len(parts) != 3 or parts[0] != "api" or parts[2] != "audit_logs":
-            return self._json(404, {"id": "not_found", "message": f"No route matches {path}"})
+            return self.error(404, f"No route matches {path}")
         if method not in ("GET", "HEAD"):
-            return self._json(405, {"id": "method_not_allowed", "message": f"{method} is not allowed: use GET"},
-                              {"Allow": "GET"})
+            return self.error(405, f"{method} is not allowed: use GET", {"Allow": "GET"})
         # The audit-log endpoint speaks neither HAL nor Mode's error shape: HAL is refused before authentication.
         accept = [item.split(";")[0].strip().lower() for item in (request.headers.get("Accept") or "").split(",")]
         if "application/hal+json" in accept:
@@ -147,7 +136,7 @@ class ModeSimulator(SimulatorBase):
         if not secrets.compare_digest(given.encode(), self._expected_auth.encode()):
             return Response(401, b"", {"WWW-Authenticate": 'Basic realm="Application"'}, content_type=None)
         if parts[1] != self.workspace:
-            return self._json(404, {"id": "not_found", "message": f"Workspace {parts[1]!r} not found"})
+            return self.error(404, f"Workspace {parts[1]!r} not found")
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         return self._audit_logs(request, params)
 
@@ -167,6 +156,9 @@ class ModeSimulator(SimulatorBase):
         start, end = bounds["start_timestamp"], bounds["end_timestamp"]
         if end < start:
             return self._bad("end_timestamp must not be before start_timestamp")
+        refused, window_fault = self.window_fault(end - start)
+        if refused is not None:
+            return refused
         filters = {name: params[name] for name in FILTERS if params.get(name)}
         query_key = hashlib.sha256(json.dumps([params["start_timestamp"], params["end_timestamp"],
                                                sorted(filters.items())]).encode()).hexdigest()[:16]
@@ -193,7 +185,7 @@ class ModeSimulator(SimulatorBase):
             self.timeline.add_record(self.timeline.own_access_record(
                 to_us(self.clock.now()), request.client_address[0], request.headers.get("User-Agent") or "",
                 self._token_id, params["start_timestamp"], params["end_timestamp"], self.timeline.next_seq()))
-        return Response(200, self._envelope(page, next_token))
+        return Response(200, self._envelope(page, next_token, params), fault=window_fault)
 
     def _matching(self, start_us: int, end_us: int, as_of_us: int, max_seq: int, filters: dict[str, str],
                   query_key: str) -> list[bytes]:
@@ -206,7 +198,7 @@ class ModeSimulator(SimulatorBase):
         records = self.timeline.records_between(start_us, end_us, as_of_us, max_seq=max_seq)
         if filters:
             wanted = [(_FILTER_INDEX[name], value) for name, value in filters.items()]
-            records = [r for r in records if all(r.keys[i] == value for i, value in wanted)]
+            records = [r for r in records if r.keys is not None and all(r.keys[i] == value for i, value in wanted)]
         records.sort(key=_stable_key)
         payloads = [r.payload for r in records]
         with self._pages_lock:
@@ -215,19 +207,42 @@ class ModeSimulator(SimulatorBase):
                 self._pages.popitem(last=False)
         return payloads
 
-    def _envelope(self, page: list[bytes], next_token: str | None) -> bytes:
+    def _envelope(self, page: list[bytes], next_token: str | None, params: dict[str, str]) -> bytes:
+        """The body for one page. `envelope` is read per request, so a test may switch it between pages."""
+        envelope = self.envelope
+        if envelope == EMPTY_ENVELOPE:
+            return b'{"audit_logs":[],"next_token":null}'
         items = b"[" + b",".join(page) + b"]"
         token = json.dumps(next_token).encode()
-        if self.envelope == "top_level":
+        if envelope == "top_level":
             return b'{"audit_logs":' + items + b',"next_token":' + token + b"}"
-        if self.envelope == "pagination":
+        if envelope == "pagination":
             return b'{"audit_logs":' + items + b',"pagination":{"next_token":' + token + b"}}"
-        tail = b',"next_token":' + token if next_token else b""
-        return b'{"_embedded":{"audit_logs":' + items + b"}" + tail + b"}"
+        if envelope == "embedded":
+            tail = b',"next_token":' + token if next_token else b""
+            return b'{"_embedded":{"audit_logs":' + items + b"}" + tail + b"}"
+        if envelope == HAL_ENVELOPE:
+            # Relative hrefs, as Mode's HAL resources use; the next link repeats every original parameter.
+            base = {k: v for k, v in params.items() if k != "next_token"}
+            links: dict[str, Any] = {"self": {"href": self._href(params)}}
+            if next_token:
+                links["next"] = {"href": self._href({**base, "next_token": next_token})}
+            return b'{"_embedded":{"audit_logs":' + items + b'},"_links":' + json.dumps(links).encode() + b"}"
+        if envelope == "unknown_data_items":
+            return b'{"data":{"items":' + items + b'},"next_token":' + token + b"}"
+        return b'{"results":' + items + b',"count":' + str(len(page)).encode() + b"}"
+
+    def _href(self, params: dict[str, str]) -> str:
+        return f"/api/{self.workspace}/audit_logs?{urlencode(params)}"
+
+    def expected_event_ids(self, as_of: datetime | None = None, orgs: Iterable[int] | None = None) -> set[str]:
+        """As for every simulator; with envelope "empty" nothing is ever served, so nothing is expected."""
+        return set() if self.envelope == EMPTY_ENVELOPE else super().expected_event_ids(as_of, orgs)
 
 
 def _stable_key(record: Record) -> bytes:
     return record.event_id.encode() if record.event_id else record.payload
 
 
-__all__ = ["ModeSimulator", "ENVELOPES", "FILTERS"]
+__all__ = ["ModeSimulator", "ENVELOPES", "HAL_ENVELOPE", "UNKNOWN_ENVELOPES", "EMPTY_ENVELOPE", "ALL_ENVELOPES",
+           "FILTERS"]

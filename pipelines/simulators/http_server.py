@@ -22,6 +22,7 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = "application/json"
+    fault: int | str | None = None  # a fault the handler applied itself (window faults), for the request log
 
 
 class _Server(ThreadingHTTPServer):
@@ -102,8 +103,8 @@ class SimulatorBase:
         with self._log_lock:
             self._log.clear()
 
-    def _record(self, method: str, path: str, status: int | None, fault: Fault | None) -> None:
-        entry = {"method": method, "path": path, "status": status, "fault": fault.kind if fault else None,
+    def _record(self, method: str, path: str, status: int | None, fault: int | str | None) -> None:
+        entry = {"method": method, "path": path, "status": status, "fault": fault,
                  "at": self.clock.now().isoformat()}
         with self._log_lock:
             self._log.append(entry)
@@ -143,7 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         fault = sim.faults.next_fault(token_endpoint=sim.is_token_endpoint(self.command, path))
         if fault is not None and fault.kind == "drop":
-            sim._record(self.command, path, None, fault)
+            sim._record(self.command, path, None, fault.kind)
             self._drop()
             return
         if fault is not None and fault.kind == "slow":
@@ -160,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as exc:  # a simulator bug must look like a vendor 500, not hang the client
                 response = sim.fault_response(Fault(500))
                 response.headers["X-Simulator-Error"] = type(exc).__name__
-        sim._record(self.command, path, response.status, fault_for_log)
+        sim._record(self.command, path, response.status, fault_for_log.kind if fault_for_log else response.fault)
         self._send(response)
 
     def _send(self, response: Response) -> None:

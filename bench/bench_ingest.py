@@ -76,7 +76,7 @@ def _fetch_mode_bytes(base_url: str, workspace: str, start: datetime, end: datet
     from dlt.sources.helpers import requests
 
     from pipelines.sources.common.windows import iso_z, plan_windows
-    from pipelines.sources.mode.mode_api import page_next_token
+    from pipelines.sources.mode.mode_client import page_next_token
 
     files = []
     for i, window in enumerate(plan_windows(start, end)):

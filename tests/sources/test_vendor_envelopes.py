@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.sources.common.errors import SourceError
 from pipelines.sources.mode.mode_envelopes import Page, read_page, same_origin_next
-from pipelines.sources.thoughtspot.thoughtspot_api import logs_records
+from pipelines.sources.thoughtspot.thoughtspot_client import logs_records
 
 ENTRY = {"id": "e1", "timestamp": "2026-11-01T00:00:00Z"}
 

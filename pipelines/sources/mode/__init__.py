@@ -43,7 +43,7 @@ from pipelines.sources.common.window_fetch import (
     fetch_splitting,
 )
 from pipelines.sources.common.windows import RunBounds, Window
-from pipelines.sources.mode.mode_api import (
+from pipelines.sources.mode.mode_client import (
     DEFAULT_BASE_URL,
     ENV_API_SECRET,
     ENV_API_TOKEN,

@@ -39,7 +39,7 @@ from pipelines.sources.common.window_fetch import (
 )
 from pipelines.sources.common.windows import RunBounds, Window
 from pipelines.sources.thoughtspot.org_scopes import parse_org_ids, plan_org_reads
-from pipelines.sources.thoughtspot.thoughtspot_api import (
+from pipelines.sources.thoughtspot.thoughtspot_client import (
     DEFAULT_TOKEN_VALIDITY_SECONDS,
     ENV_BASE_URL,
     ENV_PASSWORD,

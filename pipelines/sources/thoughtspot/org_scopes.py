@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.sources.common.errors import SourceError
-from pipelines.sources.thoughtspot.thoughtspot_api import ENV_ORG_IDS, ThoughtSpotClient
+from pipelines.sources.thoughtspot.thoughtspot_client import ENV_ORG_IDS, ThoughtSpotClient
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     selected = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(selected if selected in COMMANDS else None).parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate_like_interrupt)
+    # Secrets are scrubbed from every log record from here on (installed by the entry point, not by an import).
+    importlib.import_module("pipelines.sources.common.log_filters").install_log_filters()
     from pipelines.errors import ConfigurationError
 
     try:

@@ -162,7 +162,7 @@ def _is_interrupt(error: object) -> bool:
 
 def _first_line(error: object) -> str:
     """The innermost cause of a step's error, one line, secrets removed: what the console shows."""
-    from pipelines.sources._shared import scrub
+    from pipelines.sources.common.redaction import scrub
 
     while getattr(error, "cause", None) is not None:
         error = error.cause  # type: ignore[attr-defined]

@@ -25,7 +25,8 @@ EVENTS = "raw_thoughtspot.security_audit_events"
 
 def _ingest_process(args: list[str] | None = None) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ingest", *(args or [])], env=env,
+    # --progress: the per-window lines the chaos tests wait for (a pipe is not a terminal, so quiet by default).
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ingest", "--progress", *(args or [])], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

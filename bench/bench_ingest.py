@@ -116,7 +116,8 @@ def _ingest(source: str, warehouse: Path, start: datetime, end: datetime) -> tup
     """Time one `run_ingest`; return (seconds, rows in the raw table, dlt step seconds)."""
     import duckdb
 
-    from pipelines import ingest, settings
+    from pipelines import ingest_runner as ingest
+    from pipelines import settings
 
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
     started = time.perf_counter()

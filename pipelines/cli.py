@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate_like_interrupt)
     # Secrets are scrubbed from every log record from here on (installed by the entry point, not by an import).
     importlib.import_module("pipelines.sources.common.log_filters").install_log_filters()
-    from pipelines.errors import ConfigurationError
+    from pipelines.settings import ConfigurationError
 
     try:
         return int(args._module.main(args) or 0)

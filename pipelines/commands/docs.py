@@ -22,9 +22,12 @@ def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.dbt_manifest import DBT_PROJECT_DIR, dbt_executable, dbt_resource
 
     # The catalog is read from the warehouse: give dbt its absolute path, whatever the current directory.
-    os.environ[settings.ENV_WAREHOUSE] = str(settings.warehouse_path())
+    # Before the first load there is nothing to catalogue: document the models from an empty in-memory database.
+    warehouse = settings.warehouse_path()
+    os.environ[settings.ENV_WAREHOUSE] = str(warehouse) if warehouse.exists() else ":memory:"
     site = DBT_PROJECT_DIR / "target" / "docs"
-    invocation = dbt_resource().cli(["docs", "generate"], raise_on_error=False, target_path=site)
+    extra = [] if warehouse.exists() else ["--empty-catalog", "--no-compile"]
+    invocation = dbt_resource().cli(["docs", "generate", *extra], raise_on_error=False, target_path=site)
     invocation.wait()
     if not invocation.is_successful():
         print("auditlake docs: dbt docs generate failed; run `auditlake transform` first if the warehouse is empty")

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.ingest import run_ingest
+    from pipelines.ingest_runner import run_ingest
 
     selected = registry.names() if args.source == "all" else (args.source,)
     since, until = getattr(args, "since", None), getattr(args, "until", None)
@@ -48,6 +48,8 @@ def main(args: argparse.Namespace) -> int:
         summaries = run_ingest(selected, progress=(lambda line: print(line, flush=True)) if show else (lambda _: None),
                                **overrides)
     for summary in summaries:
+        if summary.skipped and show:
+            continue  # its notice was printed as it happened
         print(summary.line(), file=sys.stderr if summary.error and not summary.skipped else sys.stdout, flush=True)
     if all(s.skipped for s in summaries):
         print("nothing to ingest: no source is configured", file=sys.stderr)

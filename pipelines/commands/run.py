@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def print_summary(outcome: "RunOutcome", out: TextIO = sys.stdout) -> None:
-    state = "succeeded" if outcome.success else "FAILED"
+    state = "succeeded" if outcome.ok else ("finished with failures" if outcome.success else "FAILED")
     print(f"run {outcome.run_id[:8]} {state} in {outcome.seconds:.0f} s", file=out)
     if outcome.log_path:
         print(f"  full log: {outcome.log_path}", file=out)

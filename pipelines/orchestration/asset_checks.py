@@ -47,7 +47,8 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"note": f"{product} has never been fetched: set its SOURCES__* variables to ingest it"},
+                metadata={"note": f"{product} has never been fetched successfully: configure it (see `auditlake ingest`) "
+                                  "or read its ingest check"},
             )
         stale = {i: t for i, t in fetched.items() if now - t > limit}
         return dg.AssetCheckResult(

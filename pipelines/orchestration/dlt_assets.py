@@ -82,7 +82,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         description=f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into {spec.dataset}.",
     )
     def _ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig) -> Iterator[Any]:
-        from pipelines.ingest import build_source, error_line, make_pipeline, was_interrupted
+        from pipelines.ingest_runner import build_source, error_line, make_pipeline, was_interrupted
 
         overrides = {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
         materialized: set[dg.AssetKey] = set()

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import settings
-from pipelines.errors import ConfigurationError
+from pipelines.settings import ConfigurationError
 from pipelines.sources import registry
 from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE
 from pipelines.warehouse.locks import warehouse_write_lock

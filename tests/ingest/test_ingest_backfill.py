@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 
 from pipelines import settings
-from pipelines.ingest import make_pipeline, run_ingest
+from pipelines.ingest_runner import make_pipeline, run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot, rows, table_exists
 

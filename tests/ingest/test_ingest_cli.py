@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from pipelines import settings
-from pipelines.ingest import run_ingest
+from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot, table_exists
 

@@ -196,7 +196,7 @@ def run_ingest(
         progress_logger.setLevel(logging.INFO)
         try:
             notices: list[str] = []
-            dlt_source = build_source(source, progress=notices.append, **overrides)
+            dlt_source = build_source(source, progress=lambda line: (notices.append(line), progress(line)), **overrides)
             if dlt_source is None:
                 summary.skipped = True
                 summary.notice = " ".join(notices)

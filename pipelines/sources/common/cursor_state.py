@@ -107,7 +107,7 @@ class WindowRun:
         return self._run_seen if self._state is None else self._state.seen
 
     def windows(self) -> list[Window]:
-        now = settings.utc_now()
+        now = self.bounds.asked_at
         end = self.bounds.until or now
         if self._state is None:
             assert self.bounds.since is not None

@@ -6,7 +6,7 @@ Both vendors filter on an inclusive [start, end] range; a window never exceeds t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from pipelines import settings
@@ -103,6 +103,8 @@ class RunBounds:
     since: datetime | None
     retention: timedelta | None = None  # how long the vendor keeps events; None: not documented
     window: timedelta = settings.MAX_WINDOW  # the longest request window
+    # When the run was asked for: retention is judged once, so every org of a run gets the same windows.
+    asked_at: datetime = field(default_factory=settings.utc_now, compare=False)
 
     @classmethod
     def parse(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipelines.ingest import make_pipeline, run_ingest
+from pipelines.ingest_runner import make_pipeline, run_ingest
 from pipelines.simulators import FaultPlan, ModeSimulator, ThoughtSpotSimulator
 from pipelines.simulators.mode_api import ENVELOPES, HAL_ENVELOPE, UNKNOWN_ENVELOPES
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot, rows, table_exists

@@ -145,8 +145,25 @@ def unmapped_event_types() -> dg.AssetCheckResult:
     )
 
 
+@dg.asset_check(
+    asset=dg.AssetKey(["core", "int_field_profile_daily"]),
+    name="field_drift",
+    description=(
+        "No sign that a vendor changed its record format: per source and event type, no field the marts rely on "
+        "(actor, IP, target, org) went from mostly filled (>= 80% over the previous 14 days) to mostly empty "
+        "(<= 20% on the last day), and no payload key appeared that was never seen for that type. WARN lists them: "
+        "compare a recent raw record with an older one, then adapt the staging model (and tell the auditlake project)."
+    ),
+)
+def field_drift() -> dg.AssetCheckResult:
+    with wc.open_warehouse() as con:
+        findings = wc.field_drift(con)
+    return dg.AssetCheckResult(passed=not findings, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"drift": findings[:20], "signs": len(findings)})
+
+
 def all_checks() -> list[dg.AssetChecksDefinition]:
     checks: list[dg.AssetChecksDefinition] = []
     for spec in registry.all_sources():
         checks.extend(_checks_for_source(spec))
-    return checks + [raw_fact_reconciliation, unmapped_event_types]
+    return checks + [raw_fact_reconciliation, unmapped_event_types, field_drift]

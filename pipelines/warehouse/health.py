@@ -187,6 +187,62 @@ def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str,
     ).fetchall()
 
 
+PROFILE = "core.int_field_profile_daily"
+PROFILED_FIELDS = ("actor_id", "actor_name", "actor_ip", "target_id", "target_name", "org_id")
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    baseline_days: int = 14  # the days before the recent one that define "normal"
+    mostly_filled: float = 0.8  # a field filled at least this often in the baseline ...
+    mostly_empty: float = 0.2  # ... and at most this often on the recent day has drifted
+    min_baseline_events: int = 20  # below these counts a rate says nothing
+    min_recent_events: int = 10
+
+
+def field_drift(con: duckdb.DuckDBPyConnection, now: datetime | None = None,
+                limits: DriftThresholds = DriftThresholds()) -> list[str]:
+    """Signs that a vendor changed its record format, comparing the last UTC day with the days before it:
+    a field that was mostly filled is now mostly empty, or the payload carries a key never seen for that type."""
+    schema, table = PROFILE.split(".")
+    if not table_exists(con, schema, table):
+        return []
+    today = (now or settings.utc_now()).date()
+    recent_from = today - timedelta(days=1)
+    baseline_from = recent_from - timedelta(days=limits.baseline_days)
+    filled = ", ".join(f"sum({f}_filled) filter (where recent) as r_{f}, sum({f}_filled) filter (where not recent) as b_{f}"
+                       for f in PROFILED_FIELDS)
+    rows = con.execute(
+        f"""
+        with days as (select *, event_date >= ? as recent from {PROFILE} where event_date >= ?)
+        select source_system, event_type,
+               coalesce(sum(events) filter (where recent), 0) as r_events,
+               coalesce(sum(events) filter (where not recent), 0) as b_events,
+               {filled},
+               list_distinct(flatten(list(context_keys) filter (where recent))) as r_keys,
+               list_distinct(flatten(list(context_keys) filter (where not recent))) as b_keys
+        from days group by 1, 2 order by 1, 2
+        """,
+        [recent_from, baseline_from],
+    ).fetchall()
+    findings = []
+    for row in rows:
+        source, event_type, recent_events, baseline_events = row[:4]
+        if recent_events < limits.min_recent_events or baseline_events < limits.min_baseline_events:
+            continue
+        for i, field_name in enumerate(PROFILED_FIELDS):
+            recent_rate = (row[4 + 2 * i] or 0) / recent_events
+            baseline_rate = (row[5 + 2 * i] or 0) / baseline_events
+            if baseline_rate >= limits.mostly_filled and recent_rate <= limits.mostly_empty:
+                findings.append(f"{source} {event_type}: {field_name} filled in {recent_rate:.0%} of the last day's "
+                                f"events, {baseline_rate:.0%} before")
+        recent_keys, baseline_keys = row[-2] or [], row[-1] or []
+        new_keys = sorted(set(recent_keys) - set(baseline_keys))
+        if new_keys and baseline_keys:
+            findings.append(f"{source} {event_type}: new payload keys {', '.join(new_keys)}")
+    return findings
+
+
 def connect_read_only(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     path = path or settings.warehouse_path()
     if not path.exists():

@@ -196,7 +196,12 @@ def run_ingest(
         progress_logger.setLevel(logging.INFO)
         try:
             notices: list[str] = []
-            dlt_source = build_source(source, progress=lambda line: (notices.append(line), progress(line)), **overrides)
+
+            def notice(line: str) -> None:
+                notices.append(line)
+                progress(line)
+
+            dlt_source = build_source(source, progress=notice, **overrides)
             if dlt_source is None:
                 summary.skipped = True
                 summary.notice = " ".join(notices)

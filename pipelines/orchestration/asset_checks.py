@@ -7,6 +7,8 @@ Each description tells the on-call reader what failed and what to do.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
 from pipelines import settings
@@ -74,7 +76,7 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
         with wc.open_warehouse() as con:
             cov = wc.coverage(con, source)
         recoverable = [g for g in cov.gaps if g.recoverable]
-        metadata = {
+        metadata: dict[str, Any] = {
             "windows": cov.windows,
             "covered": {i: f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M} UTC" for i, (a, b) in cov.instances.items()},
             "gaps": [g.describe() for g in cov.gaps],

@@ -55,6 +55,7 @@ def _load_metadata(spec: SourceSpec, since: datetime) -> dict[str, Any]:
                 from {spec.dataset}.{WINDOWS_TABLE} where fetched_at >= ?""",
             [since],
         ).fetchone()
+    assert row is not None  # an aggregate always answers one row
     windows, fetched, new, duplicates, quarantined, first, last = row
     return {
         "windows": windows,
@@ -99,7 +100,8 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             with warehouse_write_lock():
                 for result in dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=make_pipeline(spec.name),
                                       dagster_dlt_translator=DLT_TRANSLATOR, loader_file_format="parquet"):
-                    materialized.add(result.asset_key)
+                    if result.asset_key is not None:
+                        materialized.add(result.asset_key)
                     yield result
                 summary = _load_metadata(spec, started)
         except Exception as exc:  # isolation: this source fails its own check, the rest of the run goes on

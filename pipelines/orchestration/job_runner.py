@@ -15,8 +15,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines import settings
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 # The Dagster UI lists a job's runs by this tag (what its own launches carry): "__repository__@<code location>",
 # the location being "auditlake" in workspace.yaml. In-process runs carry it too, so they list under their job.
@@ -127,9 +131,10 @@ def run_job(
     ]
     failures = [e for e in result.all_events
                 if e.event_type_value == "STEP_FAILURE" and e.step_key and e.step_failure_data]
-    step_errors = {
-        e.step_key: "interrupted (Ctrl-C or SIGTERM)" if _is_interrupt(e.step_failure_data.error)
-        else _first_line(e.step_failure_data.error) for e in failures
+    step_errors: dict[str, str] = {
+        str(e.step_key): "interrupted (Ctrl-C or SIGTERM)" if _is_interrupt(e.step_failure_data.error)
+        else _first_line(e.step_failure_data.error)
+        for e in failures
     }
     interrupted = any(message.startswith("interrupted") for message in step_errors.values())
     failed = list(step_errors)
@@ -178,19 +183,20 @@ class _StepProgress(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         event = (getattr(record, "dagster_meta", None) or {}).get("dagster_event")
         what = _PROGRESS_EVENTS.get(getattr(event, "event_type_value", ""))
-        if what and event.step_key:
+        if what and event is not None and event.step_key:
             _progress_stream.write(f"  {time.strftime('%H:%M:%S')} {event.step_key} {what}\n")
             _progress_stream.flush()
 
 
-def step_progress_logger_def():  # noqa: ANN201 - a Dagster LoggerDefinition
+def step_progress_logger_def() -> "dg.LoggerDefinition":
     """A Dagster logger that prints one line per step to the terminal (`--progress`, the default on a TTY)."""
     import dagster as dg
 
-    @dg.logger(description="One line per step start and end, on the terminal that started the run.")
     def step_progress(_init_context: dg.InitLoggerContext) -> logging.Logger:
         logger = logging.Logger("auditlake.steps", level=logging.DEBUG)
         logger.addHandler(_StepProgress())
         return logger
 
-    return step_progress
+    return dg.LoggerDefinition(
+        step_progress, description="One line per step start and end, on the terminal that started the run."
+    )

@@ -28,12 +28,10 @@ _CONTIGUOUS = timedelta(seconds=1)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 @dataclass
@@ -90,6 +88,7 @@ def coverage(con: duckdb.DuckDBPyConnection, source: str, now: datetime | None =
             current, covered_until = instance, end
             result.instances[instance] = (start, end)
             continue
+        assert covered_until is not None  # set with `current` on the instance's first window
         if start > covered_until + _CONTIGUOUS:
             result.gaps.append(Gap(instance, covered_until, start, recoverable=start > retention_edge))
         covered_until = max(covered_until, end)
@@ -165,16 +164,6 @@ def reconciliation(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[st
         for instance in sorted(set(raw) | set(fact))
         if raw.get(instance, 0) != fact.get(instance, 0)
     ]
-
-
-def fact_duplicates(con: duckdb.DuckDBPyConnection) -> int:
-    if not table_exists(con, "core", "fct_audit_events"):
-        return 0
-    return con.execute(
-        f"""select coalesce(sum(n - 1), 0) from (
-                select count(*) as n from {FACT}
-                group by source_system, source_instance, source_event_id having count(*) > 1)"""
-    ).fetchone()[0]
 
 
 def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:

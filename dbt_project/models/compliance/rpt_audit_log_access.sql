@@ -26,9 +26,7 @@ with new_reads as (
 ),
 
 auditlake_fetches as (
-    select 'thoughtspot' as source_system, * from {{ raw_source('raw_thoughtspot', 'ingest_windows') }}
-    union all by name
-    select 'mode' as source_system, * from {{ raw_source('raw_mode', 'ingest_windows') }}
+    select * from {{ ref('int_ingest_windows') }}
 ),
 
 new_fetches as (
@@ -93,18 +91,21 @@ left join matched m using (access_key)
 union all
 
 select
-    {{ audit_event_key('f.source_system', 'f.source_instance', "strftime(f.window_start, '%Y-%m-%dT%H:%M:%S.%f') || '|' || strftime(f.fetched_at, '%Y-%m-%dT%H:%M:%S.%f')") }},
-    'auditlake_ingest',
+    {{ audit_event_key(
+        'f.source_system', 'f.source_instance',
+        "strftime(f.window_start, '%Y-%m-%dT%H:%M:%S.%f') || '|' || strftime(f.fetched_at, '%Y-%m-%dT%H:%M:%S.%f')"
+    ) }} as access_key,
+    'auditlake_ingest' as evidence_source,
     f.source_system,
     f.source_instance,
-    f.fetched_at,
-    'auditlake',
-    cast(null as varchar),
-    cast(null as varchar),
-    cast(null as varchar),
+    f.fetched_at as accessed_at,
+    'auditlake' as accessed_by,
+    cast(null as varchar) as accessed_by_id,
+    cast(null as varchar) as actor_ip,
+    cast(null as varchar) as actor_user_agent,
     f.window_start,
     f.window_end,
-    f.fetched,
-    true,
-    f.fetched_at
+    f.fetched as records_returned,
+    true as is_auditlake,
+    f.fetched_at as loaded_at
 from new_fetches f

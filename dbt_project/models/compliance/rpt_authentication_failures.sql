@@ -92,7 +92,9 @@ followed as (
 )
 
 select
-    {{ audit_event_key('source_system', "source_instance || '|' || user_name || '|' || actor_ip", 'failure_hour') }} as failure_key,
+    {{ audit_event_key(
+        'source_system', "source_instance || '|' || user_name || '|' || actor_ip", 'failure_hour'
+    ) }} as failure_key,
     source_system,
     source_instance,
     user_name,

@@ -25,7 +25,8 @@
 {#- Read the fact in separate scans (not one shared CTE, which DuckDB would materialise in full) so
     that each keeps its own pushed-down filter. -#}
 {#- stored rows a touched day can reach (a literal, so DuckDB skips older row groups) -#}
-{%- set stored_in_reach = "stored.export_date >= date '" ~ recount_from ~ "' - " ~ baseline_days if recount_from else 'true' %}
+{%- set stored_in_reach = "stored.export_date >= date '" ~ recount_from ~ "' - " ~ baseline_days
+                          if recount_from else 'true' %}
 
 {%- set export_events -%}
     select
@@ -118,7 +119,10 @@ baselines as (
 )
 
 select
-    {{ audit_event_key('e.source_system', "e.source_instance || '|' || e.user_name || '|' || e.object_type", "e.object_id || '|' || e.export_date") }} as export_key,
+    {{ audit_event_key(
+        'e.source_system', "e.source_instance || '|' || e.user_name || '|' || e.object_type",
+        "e.object_id || '|' || e.export_date"
+    ) }} as export_key,
     e.source_system,
     e.source_instance,
     e.user_name,
@@ -134,7 +138,7 @@ select
         and b.user_day_events > {{ var('export_anomaly_factor') }} * b.baseline_daily_events as is_anomalous,
     e.last_loaded_at
 from exports e
-join baselines b using (source_system, source_instance, user_name, export_date)
+inner join baselines b using (source_system, source_instance, user_name, export_date)
 
 {%- if is_incremental() %}
 

@@ -25,15 +25,11 @@
         select distinct cast(event_time as date)::varchar from {{ ref('fct_audit_events') }}, marks
         where loaded_at > loaded_mark
         union
-        select distinct cast(window_start as date)::varchar from (
-            select window_start, fetched_at from {{ raw_source('raw_thoughtspot', 'ingest_windows') }}
-            union all select window_start, fetched_at from {{ raw_source('raw_mode', 'ingest_windows') }}
-        ), marks where fetched_at > fetched_mark
+        select distinct cast(window_start as date)::varchar from {{ ref('int_ingest_windows') }}, marks
+        where fetched_at > fetched_mark
         union
-        select distinct cast(window_start as date)::varchar from (
-            select window_start, quarantined_at from {{ raw_source('raw_thoughtspot', 'quarantined_records') }}
-            union all select window_start, quarantined_at from {{ raw_source('raw_mode', 'quarantined_records') }}
-        ), marks where quarantined_at > quarantined_mark
+        select distinct cast(window_start as date)::varchar from {{ ref('int_quarantined_records') }}, marks
+        where quarantined_at > quarantined_mark
     {%- endset -%}
     {%- for row in run_query(query).rows -%}{%- do touched_days.append(row[0]) -%}{%- endfor -%}
 {%- endif -%}
@@ -76,9 +72,7 @@ event_days as (
 ),
 
 windows as (
-    select 'thoughtspot' as source_system, * from {{ raw_source('raw_thoughtspot', 'ingest_windows') }}
-    union all by name
-    select 'mode' as source_system, * from {{ raw_source('raw_mode', 'ingest_windows') }}
+    select * from {{ ref('int_ingest_windows') }}
 ),
 
 window_days as (
@@ -96,9 +90,7 @@ window_days as (
 ),
 
 quarantine as (
-    select 'thoughtspot' as source_system, * from {{ raw_source('raw_thoughtspot', 'quarantined_records') }}
-    union all by name
-    select 'mode' as source_system, * from {{ raw_source('raw_mode', 'quarantined_records') }}
+    select * from {{ ref('int_quarantined_records') }}
 ),
 
 quarantine_days as (

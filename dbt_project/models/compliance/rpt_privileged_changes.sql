@@ -16,7 +16,10 @@
 
 with changes as (
     -- named columns only: never decompress raw_payload for a scattered slice of history
-    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action, outcome, is_privileged, actor_id, actor_name, actor_ip, actor_user_agent, target_type, target_id, target_name, details, loaded_at
+    select
+        event_key, source_system, source_instance, event_time, event_type, event_category, event_action, outcome,
+        is_privileged, actor_id, actor_name, actor_ip, actor_user_agent, target_type, target_id, target_name, details,
+        loaded_at
     from {{ ref('fct_audit_events') }}
     where is_privileged
       and event_category in ('privilege_management', 'group_management', 'access_control', 'org_management')
@@ -57,7 +60,7 @@ subjects as (
         *,
         list_contains(coalesce(json_extract_string(details, '$.requestedUsersInGroup[*].id'), []), actor_id)
             as adds_actor_to_group,
-        exists (
+        exists(
             select 1 from self_joined_groups g
             where g.source_system = changes.source_system and g.source_instance = changes.source_instance
               and g.actor_id = changes.actor_id and g.group_id = changes.target_id
@@ -67,8 +70,10 @@ subjects as (
         -- the user whose access changed: the target when it is a user, else a member named in the details
         case when target_type in ('user', 'workspace_user') then target_name end as subject_user_name_from_target,
         case when target_type in ('user', 'workspace_user') then target_id end as subject_user_id_from_target,
-        coalesce(details ->> '$.member_username', details ->> '$.username', details ->> '$.userName') as subject_user_name_from_details,
-        coalesce(details ->> '$.member_id', details ->> '$.userId', details ->> '$.UserId', details ->> '$.userGuid.id') as subject_user_id_from_details
+        coalesce(details ->> '$.member_username', details ->> '$.username', details ->> '$.userName')
+            as subject_user_name_from_details,
+        coalesce(details ->> '$.member_id', details ->> '$.userId', details ->> '$.UserId', details ->> '$.userGuid.id')
+            as subject_user_id_from_details
     from changes
 )
 
@@ -97,7 +102,10 @@ select
         and coalesce(target_type, '') <> 'subscription'
         and (
             (actor_id is not null and actor_id = coalesce(subject_user_id_from_target, subject_user_id_from_details))
-            or (actor_name is not null and lower(actor_name) = lower(coalesce(subject_user_name_from_target, subject_user_name_from_details)))
+            or (
+                actor_name is not null
+                and lower(actor_name) = lower(coalesce(subject_user_name_from_target, subject_user_name_from_details))
+            )
             or adds_actor_to_group
             or grants_to_own_group
         ),

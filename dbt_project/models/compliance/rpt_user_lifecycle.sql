@@ -117,9 +117,9 @@ candidate_activity as (
     select source_system, source_instance, event_key, event_time, actor_name, actor_id
     from {{ ref('fct_audit_events') }}
     where not (event_category = 'authentication' and outcome = 'failure')
-      and event_time > (select min(event_time) from deletions)
-      and (actor_name in (select subject_user_name from deletions)
-           or actor_id in (select target_id from deletions where target_id is not null))
+      and event_time > (select min(dl.event_time) from deletions dl)
+      and (actor_name in (select dl.subject_user_name from deletions dl)
+           or actor_id in (select dl.target_id from deletions dl where dl.target_id is not null))
 ),
 
 activity_by_deleted_users as (
@@ -127,14 +127,14 @@ activity_by_deleted_users as (
     select d.event_key as deletion_key, e.event_key, e.event_time
     from deletions d
     -- a failed login under a deleted name is an attempt, not activity (it shows in rpt_authentication_failures)
-    join candidate_activity e
+    inner join candidate_activity e
         on e.source_system = d.source_system and e.source_instance = d.source_instance
         and e.actor_name = d.subject_user_name
         and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
     union
-    select d.event_key, e.event_key, e.event_time
+    select d.event_key as deletion_key, e.event_key, e.event_time
     from deletions d
-    join candidate_activity e
+    inner join candidate_activity e
         on e.source_system = d.source_system and e.source_instance = d.source_instance
         and e.actor_id = d.target_id
         and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)

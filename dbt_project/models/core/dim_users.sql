@@ -25,7 +25,7 @@ identities as (
         select source_system, source_instance, target_id, target_name, event_time
         from events
         where target_id is not null and target_name is not null
-    )
+    ) named_ids
     group by all
 ),
 
@@ -43,7 +43,8 @@ lifecycle as (
         select *, case
             when event_category = 'user_management' then event_action
             when event_category = 'privilege_management'
-                 and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted') then 'delete'
+                and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted')
+                then 'delete'
         end as lifecycle_action
         from events
     ) e

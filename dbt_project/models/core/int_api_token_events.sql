@@ -69,7 +69,7 @@ revoked as (
         min(r.event_time) as revoked_at,
         arg_min(r.actor_name, r.event_time) as revoked_by
     from issued i
-    join revocations r
+    inner join revocations r
         on r.source_system = i.source_system and r.source_instance = i.source_instance
         and r.event_time >= i.event_time
         and (

@@ -27,7 +27,9 @@ select
     arg_max(actor_id, event_time) filter (where actor_id is not null) as user_id,
     min(event_time) filter (where not (event_category = 'authentication' and outcome = 'failure')) as first_seen_at,
     max(event_time) filter (where not (event_category = 'authentication' and outcome = 'failure')) as last_seen_at,
-    max(event_time) filter (where event_category = 'authentication' and event_action = 'login' and outcome = 'success') as last_login_at,
+    max(event_time) filter (
+        where event_category = 'authentication' and event_action = 'login' and outcome = 'success'
+    ) as last_login_at,
     max(event_time) filter (where event_category = 'authentication' and outcome = 'failure') as last_failed_login_at,
     count(*) filter (where event_category = 'authentication' and outcome = 'failure') as failed_login_count,
     count(*) filter (where not (event_category = 'authentication' and outcome = 'failure')) as event_count,

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "dbt")]
 
 from auditlake_dbt_fixtures import create_raw_tables  # noqa: E402  (contract-derived DDL)
-from pipelines.transform import run_dbt  # noqa: E402
+from pipelines.warehouse.dbt_runner import run_dbt  # noqa: E402
 
 # Background mix per product, weights out of ~100 (logins and report edits dominate, as in real tenants).
 TS_MIX = {

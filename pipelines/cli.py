@@ -14,13 +14,13 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("pipelines.orchestration.demo", "Run everything on local simulators: ingest, dbt build, checks, report."),
-    "run": ("pipelines.orchestration.run", "Ingest then transform then check, once (what the schedule runs)."),
-    "ingest": ("pipelines.ingest", "Load new audit events from ThoughtSpot and/or Mode into the warehouse."),
-    "transform": ("pipelines.transform", "Run dbt build on the warehouse."),
+    "demo": ("pipelines.commands.demo", "Run everything on local simulators: ingest, dbt build, checks, report."),
+    "run": ("pipelines.commands.run", "Ingest then transform then check, once (what the schedule runs)."),
+    "ingest": ("pipelines.commands.ingest", "Load new audit events from ThoughtSpot and/or Mode into the warehouse."),
+    "transform": ("pipelines.commands.transform", "Run dbt build on the warehouse."),
     "simulate": ("pipelines.simulators.serve", "Serve local ThoughtSpot and Mode API simulators."),
-    "status": ("pipelines.orchestration.status", "Per source: last load, coverage, gaps, freshness."),
-    "query": ("pipelines.query", "Run SQL on the analysts' read-only copy of the warehouse."),
+    "status": ("pipelines.commands.status", "Per source: last load, coverage, gaps, freshness."),
+    "query": ("pipelines.commands.query", "Run SQL on the analysts' read-only copy of the warehouse."),
 }
 
 # Telemetry off by default: the tool runs on machines with no route to the vendors' collectors.

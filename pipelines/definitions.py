@@ -1,6 +1,8 @@
 """The one Dagster `Definitions` of auditlake: `dagster dev -w workspace.yaml` or `dg dev` loads it.
 
-Lineage: raw_thoughtspot/* and raw_mode/* (dlt) -> staging -> core -> compliance (dbt) -> published_warehouse.
+Lineage: raw_<source>/* (dlt, one multi-asset per registered source) -> staging -> core -> compliance (dbt)
+-> published_warehouse. `build_definitions()` reads the source registry at call time, so a source registered
+before the call (a plugin, a test) gets its assets, checks and jobs like the built-in ones.
 """
 
 from __future__ import annotations
@@ -8,22 +10,26 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
-from pipelines.orchestration.checks import all_checks
-from pipelines.orchestration.ingest import ingest_assets
-from pipelines.orchestration.publish import build_publish_asset
-from pipelines.orchestration.schedules import backfill_job, refresh_job, refresh_schedule
-from pipelines.orchestration.transform import dbt_models, dbt_resource
 
-# Published once the core and compliance models are built (their keys start with the schema).
-_published = build_publish_asset([key for key in dbt_models.keys if key.path[0] in ("core", "compliance")])
+def build_definitions() -> dg.Definitions:
+    from pipelines.orchestration.asset_checks import all_checks
+    from pipelines.orchestration.dbt_assets import dbt_models, dbt_resource
+    from pipelines.orchestration.dlt_assets import build_ingest_assets
+    from pipelines.orchestration.jobs import backfill_job, refresh_job, refresh_schedule, transform_job
+    from pipelines.orchestration.publish_asset import build_publish_asset
 
-defs = dg.Definitions(
-    assets=[*ingest_assets, dbt_models, _published],
-    asset_checks=all_checks(),
-    jobs=[refresh_job, backfill_job],
-    schedules=[refresh_schedule],
-    resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
-    # Steps run one after another in the run's own process: one DuckDB writer at a time,
-    # and no per-step interpreter start-up (each costs ~20 s with dbt and dlt imports on 2 cores).
-    executor=dg.in_process_executor,
-)
+    # Published once the core and compliance models are built (their keys start with the schema).
+    published = build_publish_asset([key for key in dbt_models.keys if key.path[0] in ("core", "compliance")])
+    return dg.Definitions(
+        assets=[*build_ingest_assets(), dbt_models, published],
+        asset_checks=all_checks(),
+        jobs=[refresh_job, backfill_job, transform_job],
+        schedules=[refresh_schedule],
+        resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
+        # Steps run one after another in the run's own process: one DuckDB writer at a time,
+        # and no per-step interpreter start-up (each costs ~20 s with dbt and dlt imports on 2 cores).
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,21 +1,18 @@
-"""`auditlake ingest`: load new audit events from ThoughtSpot and/or Mode into the warehouse.
+"""Run the registered dlt sources into the warehouse: the glue `auditlake ingest` and the Dagster assets share.
 
-The glue the CLI and Dagster share: one dlt pipeline per source, writing raw_<source> in the
-DuckDB file from AUDITLAKE_WAREHOUSE. The sources themselves know nothing of this module.
+One dlt pipeline per source, writing its raw dataset in the DuckDB file from AUDITLAKE_WAREHOUSE.
+The sources themselves know nothing of this module.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 
 from pipelines import settings
-
-SOURCE_CHOICES = ("thoughtspot", "mode", "all")
+from pipelines.sources import registry
 
 
 @dataclass
@@ -57,28 +54,19 @@ def _fmt(moment: datetime) -> str:
 def make_pipeline(source: str):  # -> dlt.Pipeline
     import dlt
 
-    if source not in settings.RAW_DATASETS:
-        raise ValueError(f"unknown source {source!r}: choose one of {', '.join(settings.SOURCES)}")
+    spec = registry.get(source)
     warehouse = settings.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"auditlake_{source}",
         destination=dlt.destinations.duckdb(str(warehouse)),
-        dataset_name=settings.RAW_DATASETS[source],
+        dataset_name=spec.dataset,
         pipelines_dir=str(settings.pipelines_dir()),
     )
 
 
 def _source_factory(source: str) -> Callable[..., Any]:
-    if source == "thoughtspot":
-        from pipelines.sources.thoughtspot import thoughtspot_source
-
-        return thoughtspot_source
-    if source == "mode":
-        from pipelines.sources.mode import mode_source
-
-        return mode_source
-    raise ValueError(f"unknown source {source!r}: choose one of {', '.join(settings.SOURCES)}")
+    return registry.get(source).factory()
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -149,23 +137,6 @@ def build_source(
         raise
 
 
-# Placeholder configuration that lets a source be built without credentials, so an orchestrator can
-# read its resources and tables at definition time; it is never used to fetch anything.
-_DEFINITION_PLACEHOLDERS = {
-    "thoughtspot": {"base_url": "https://unconfigured.invalid", "username": "unconfigured",
-                    "secret_key": "definition-placeholder"},
-    "mode": {"workspace": "unconfigured", "api_token": "definition-placeholder", "api_secret": "definition-placeholder"},
-}
-
-
-def source_for_definitions(source: str):  # -> DltSource
-    """A source object for describing assets (resource and table names) when credentials may be absent.
-
-    Run with `build_source(source)` instead: this one points at a placeholder host.
-    """
-    return _source_factory(source)(**_DEFINITION_PLACEHOLDERS[source])
-
-
 class _WindowCollector(logging.Handler):
     """Receives the sources' per-window records: forwards the text, keeps the numbers."""
 
@@ -185,7 +156,7 @@ class _WindowCollector(logging.Handler):
 
 
 def run_ingest(
-    sources: Iterable[str] = ("thoughtspot", "mode"),
+    sources: Iterable[str] | None = None,
     progress: Callable[[str], None] = print,
     **overrides: Any,
 ) -> list[IngestSummary]:
@@ -193,7 +164,7 @@ def run_ingest(
     from pipelines.sources._shared import progress_logger, scrub
 
     summaries = []
-    for source in sources:
+    for source in registry.names() if sources is None else sources:
         summary = IngestSummary(source=source)
         collector = _WindowCollector(progress)
         progress_logger.addHandler(collector)
@@ -230,42 +201,3 @@ def _fill(summary: IngestSummary, windows: list[Any]) -> None:
     summary.quarantined = sum(w.quarantined for w in windows)
     summary.window_start = min(w.window.start for w in windows)
     summary.window_end = max(w.window.end for w in windows)
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--source",
-        choices=SOURCE_CHOICES,
-        default="all",
-        help="which vendor to load (default: all configured sources)",
-    )
-    parser.add_argument(
-        "--since",
-        help="backfill: re-read events from this UTC date/time (e.g. 2026-11-01 or 2026-11-01T06:00:00Z) "
-        "without moving the saved cursor; ThoughtSpot keeps 30 days",
-    )
-    parser.add_argument(
-        "--until",
-        help="end of the last window read (UTC date/time; default now)",
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    selected = settings.SOURCES if args.source == "all" else (args.source,)
-    since, until = getattr(args, "since", None), getattr(args, "until", None)
-    print(f"warehouse: {settings.warehouse_path()}", flush=True)
-    if since:
-        print(f"backfill: re-reading {since} .. {until or 'now'} (the saved cursor is not moved)", flush=True)
-    overrides = {key: value for key, value in (("since", since), ("until", until)) if value}
-    # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
-    with settings.warehouse_write_lock():
-        summaries = run_ingest(selected, progress=lambda line: print(line, flush=True), **overrides)
-    for summary in summaries:
-        print(summary.line(), file=sys.stderr if summary.error and not summary.skipped else sys.stdout, flush=True)
-    if all(s.skipped for s in summaries):
-        print("nothing to ingest: no source is configured", file=sys.stderr)
-        return 2
-    return 1 if any(s.error and not s.skipped for s in summaries) else 0

@@ -6,8 +6,6 @@ process at another warehouse by setting AUDITLAKE_WAREHOUSE before calling in.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -121,35 +119,3 @@ def schedule_enabled() -> bool:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@contextlib.contextmanager
-def warehouse_write_lock(timeout_seconds: float | None = None, path: Path | None = None):
-    """Hold the warehouse's writer lock (a flock beside the DuckDB file).
-
-    DuckDB lets one process write a file; every writer (dlt load, dbt build, publish) takes
-    this lock first, so a second writer waits its turn instead of failing on DuckDB's own lock.
-    Works across Dagster runs, cron and the CLI alike.
-    """
-    import time
-
-    path = path or warehouse_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".lock")
-    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
-    with open(lock_path, "a+") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"Another auditlake process is writing {path} (lock {lock_path}); "
-                        "wait for it to finish or raise the timeout."
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

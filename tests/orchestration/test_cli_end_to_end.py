@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines import settings
-from pipelines.orchestration.run import run_pipeline
+from pipelines.orchestration.job_runner import run_pipeline
 from tests.orchestration.conftest import auditlake, query
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,9 @@ import dagster as dg
 import pytest
 
 from pipelines import settings
-from pipelines.orchestration.checks import RAW_EVENT_KEYS, all_checks
-from pipelines.orchestration.run import run_pipeline
+from pipelines.orchestration.asset_checks import all_checks, raw_events_key
+from pipelines.warehouse.locks import warehouse_write_lock
+from pipelines.orchestration.job_runner import run_pipeline
 from tests.orchestration.conftest import query
 
 pytestmark = pytest.mark.slow
@@ -61,11 +62,11 @@ def test_whole_graph_materialises_and_every_check_passes(product):
 def test_coverage_check_fails_when_a_gap_is_injected(product):
     warehouse = product["warehouse"]
     assert run_pipeline().success
-    coverage = _check(RAW_EVENT_KEYS["thoughtspot"], "coverage")
+    coverage = _check(raw_events_key("thoughtspot"), "coverage")
     assert coverage().passed
 
     # Lose the record of one day in the middle: the coverage evidence now has a hole.
-    with settings.warehouse_write_lock():
+    with warehouse_write_lock():
         import duckdb
 
         with duckdb.connect(str(warehouse)) as con:
@@ -81,7 +82,7 @@ def test_coverage_check_fails_when_a_gap_is_injected(product):
     gaps = result.metadata["gaps"].value
     assert len(gaps) == 1 and "recoverable" in gaps[0]
     # The other source is untouched.
-    assert _check(RAW_EVENT_KEYS["mode"], "coverage")().passed
+    assert _check(raw_events_key("mode"), "coverage")().passed
 
     # The remedy the check names: a backfill of the gap (the `backfill` job) closes it without moving the cursor.
     gap_start = deleted[0][0]

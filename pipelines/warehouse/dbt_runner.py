@@ -1,18 +1,16 @@
-"""`auditlake transform`: run the dbt project (dbt_project/) against the warehouse.
+"""Run dbt on the warehouse outside a Dagster run (tests, benchmarks), with failures explained.
 
-dbt runs in a child process with --project-dir/--profiles-dir fixed to settings.DBT_PROJECT_DIR and
-AUDITLAKE_WAREHOUSE set to an absolute path, so the profile's relative default never applies here.
+Same invocation as the Dagster dbt asset: dagster-dbt's `DbtCliResource` (a child process running the venv's
+dbt), with AUDITLAKE_WAREHOUSE set to an absolute path so the profile's relative default never applies.
 A child process, not dbt's in-process runner: dbt-duckdb caches its DuckDB connection at class level,
 so an in-process run would keep the warehouse open (and locked against other writers) after returning.
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -28,14 +26,6 @@ class DbtRunError(RuntimeError):
 def _resolve_warehouse(warehouse: Path | str | None) -> Path:
     path = Path(warehouse).expanduser() if warehouse is not None else settings.warehouse_path()
     return path.resolve()
-
-
-def _dbt_command() -> list[str]:
-    """The dbt installed beside this interpreter (the venv's), whatever PATH says."""
-    script = Path(sys.executable).with_name("dbt")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())"]
 
 
 def _option(args: list[str], name: str) -> str | None:
@@ -83,34 +73,31 @@ def run_dbt(args: list[str], warehouse: Path | None = None) -> None:
     warehouse_file = _resolve_warehouse(warehouse)
     warehouse_file.parent.mkdir(parents=True, exist_ok=True)
     project_dir = str(settings.DBT_PROJECT_DIR)
-    dbt_args = [*args]
-    if _option(dbt_args, "--project-dir") is None:
-        dbt_args += ["--project-dir", project_dir]
-    if _option(dbt_args, "--profiles-dir") is None:
-        dbt_args += ["--profiles-dir", project_dir]
+    dbt_args = [*args]  # the resource adds the project and profiles directories
     target_dir = Path(_option(dbt_args, "--target-path") or settings.DBT_PROJECT_DIR / "target")
     run_results = target_dir / "run_results.json"
     run_results.unlink(missing_ok=True)  # never report a previous run's failures
 
-    env = {
-        **os.environ,
-        settings.ENV_WAREHOUSE: str(warehouse_file),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": os.environ.get("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"),
-    }
+    from pipelines.orchestration.dbt_manifest import dbt_resource
+
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+    previous = os.environ.get(settings.ENV_WAREHOUSE)
+    os.environ[settings.ENV_WAREHOUSE] = str(warehouse_file)
     try:
-        process = subprocess.Popen(
-            [*_dbt_command(), *dbt_args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1,
-        )
+        invocation = dbt_resource().cli(dbt_args, raise_on_error=False, target_path=target_dir)
+        for event in invocation.stream_raw_events():
+            text = str(event.raw_event.get("info", {}).get("msg", ""))
+            sys.stdout.write(text + "\n")
+            tail.append(text.rstrip())
+        ok = invocation.is_successful()
     except OSError as exc:
         raise DbtRunError(f"could not start dbt ({exc}): reinstall with `make setup`") from exc
-    assert process.stdout is not None
-    for line in process.stdout:
-        sys.stdout.write(line)
-        tail.append(line.rstrip())
-    returncode = process.wait()
-    if returncode == 0:
+    finally:
+        if previous is None:
+            os.environ.pop(settings.ENV_WAREHOUSE, None)
+        else:
+            os.environ[settings.ENV_WAREHOUSE] = previous
+    if ok:
         return
 
     command = " ".join(args)
@@ -126,38 +113,4 @@ def run_dbt(args: list[str], warehouse: Path | None = None) -> None:
             f"Inspect one with: dbt {args[0]} --select <node> --project-dir {project_dir} --profiles-dir {project_dir}"
         )
     last_lines = "\n  ".join(line for line in list(tail)[-12:] if line.strip())
-    raise DbtRunError(f"dbt {command} could not run on {warehouse_file} (exit {returncode}):\n  {last_lines}")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-s", "--select", nargs="+", metavar="SELECTOR",
-        help="dbt node selection passed to `dbt build --select` (e.g. fct_audit_events+ or compliance)",
-    )
-    parser.add_argument("--exclude", nargs="+", metavar="SELECTOR", help="dbt nodes to leave out")
-    parser.add_argument(
-        "--full-refresh", action="store_true",
-        help="rebuild incremental models from the raw tables instead of adding new rows",
-    )
-    parser.add_argument(
-        "--warehouse", type=Path,
-        help=f"DuckDB file (default: ${settings.ENV_WAREHOUSE} or {settings.DEFAULT_WAREHOUSE})",
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    dbt_args = ["build"]
-    if args.select:
-        dbt_args += ["--select", *args.select]
-    if args.exclude:
-        dbt_args += ["--exclude", *args.exclude]
-    if args.full_refresh:
-        dbt_args.append("--full-refresh")
-    try:
-        # Queue behind any other auditlake writer (a scheduled run, an ingest) instead of failing on DuckDB's lock.
-        with settings.warehouse_write_lock(path=_resolve_warehouse(args.warehouse)):
-            run_dbt(dbt_args, warehouse=args.warehouse)
-    except DbtRunError as exc:
-        print(f"auditlake transform: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    raise DbtRunError(f"dbt {command} could not run on {warehouse_file}:\n  {last_lines}")

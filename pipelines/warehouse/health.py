@@ -15,14 +15,10 @@ from datetime import datetime, timedelta
 import duckdb
 
 from pipelines import settings
-from pipelines.sources.raw_tables import (
-    MODE_EVENTS_TABLE,
-    QUARANTINE_TABLE,
-    THOUGHTSPOT_EVENTS_TABLE,
-    WINDOWS_TABLE,
-)
+from pipelines.sources import registry
+from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE
+from pipelines.warehouse.locks import warehouse_write_lock
 
-EVENT_TABLES = {"thoughtspot": THOUGHTSPOT_EVENTS_TABLE, "mode": MODE_EVENTS_TABLE}
 FACT = "core.fct_audit_events"
 # Two windows that touch within this tolerance are contiguous (bounds are inclusive, in milliseconds).
 _CONTIGUOUS = timedelta(seconds=1)
@@ -65,8 +61,10 @@ def coverage(con: duckdb.DuckDBPyConnection, source: str, now: datetime | None =
     """
     now = now or settings.utc_now()
     horizon = now - settings.VENDOR_LATENCY
-    retention_edge = now - settings.VENDOR_RETENTION
-    schema = settings.RAW_DATASETS[source]
+    spec = registry.get(source)
+    # Without a documented retention, treat every gap as still recoverable: never claim data is lost for good.
+    retention_edge = now - spec.retention if spec.retention else datetime.min.replace(tzinfo=now.tzinfo)
+    schema = spec.dataset
     result = Coverage(source=source)
     if not table_exists(con, schema, WINDOWS_TABLE):
         return result
@@ -99,7 +97,7 @@ def coverage(con: duckdb.DuckDBPyConnection, source: str, now: datetime | None =
 
 def last_fetch(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, datetime]:
     """Per instance, when a window was last fetched successfully (a quiet tenant still counts as fresh)."""
-    schema = settings.RAW_DATASETS[source]
+    schema = registry.get(source).dataset
     if not table_exists(con, schema, WINDOWS_TABLE):
         return {}
     return dict(
@@ -111,7 +109,7 @@ def last_fetch(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, datetim
 
 def quarantined(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, str, int]]:
     """(source_instance, reason, records) set aside because they could not be parsed."""
-    schema = settings.RAW_DATASETS[source]
+    schema = registry.get(source).dataset
     if not table_exists(con, schema, QUARANTINE_TABLE):
         return []
     return con.execute(
@@ -120,7 +118,8 @@ def quarantined(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, 
 
 
 def raw_event_counts(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, int]:
-    schema, table = settings.RAW_DATASETS[source], EVENT_TABLES[source]
+    spec = registry.get(source)
+    schema, table = spec.dataset, spec.events_table
     if not table_exists(con, schema, table):
         return {}
     return dict(
@@ -180,7 +179,7 @@ def connect_read_only(path=None) -> duckdb.DuckDBPyConnection:
 @contextlib.contextmanager
 def open_warehouse(path=None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection taken under the writer lock, so it never collides with a writer."""
-    with settings.warehouse_write_lock(path=path):
+    with warehouse_write_lock(path=path):
         con = connect_read_only(path)
         try:
             yield con

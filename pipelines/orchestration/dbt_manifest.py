@@ -1,19 +1,18 @@
-"""The dbt project as Dagster sees it.
+"""The dbt project as Dagster sees it, and its manifest kept up to date.
 
 Kept free of relative imports so `dagster-dbt project prepare-and-package --file` can load it.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# Under `dagster dev` / `dg` this runs `dbt parse` so edits show up at once; elsewhere it does nothing.
-dbt_project.prepare_if_dev()
 
 _WATCHED = ("models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
@@ -33,6 +32,18 @@ def manifest_is_stale() -> bool:
 
 def ensure_manifest() -> Path:
     """Build target/manifest.json when missing or older than the project (pytest, CI and the CLI need it)."""
+    # dagster-dbt's own preparer calls `dbt` from PATH, which fails outside an activated venv: parse with ours.
     if manifest_is_stale():
-        dbt_project.preparer.prepare(dbt_project)
+        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.manifest_path.parent).wait()
     return dbt_project.manifest_path
+
+
+def dbt_executable() -> str:
+    """The dbt beside this interpreter (the venv's), so `dagster dev` works without an activated venv."""
+    script = Path(sys.executable).with_name("dbt")
+    return str(script) if script.exists() else "dbt"
+
+
+def dbt_resource() -> DbtCliResource:
+    """How every dbt command of auditlake runs: the Dagster asset, `auditlake transform`, tests and benchmarks."""
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())

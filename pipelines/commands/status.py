@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from pipelines import settings
-from pipelines.orchestration import warehouse_checks as wc
+from pipelines.sources import registry
+from pipelines.warehouse import health as wc
 
 
 def status_lines(con) -> tuple[list[str], bool]:
@@ -14,7 +15,8 @@ def status_lines(con) -> tuple[list[str], bool]:
     limit = settings.freshness_limit()
     lines: list[str] = []
     healthy = True
-    for source in settings.SOURCES:
+    for spec in registry.all_sources():
+        source = spec.name
         fetched = wc.last_fetch(con, source)
         if not fetched:
             lines.append(f"{source}: never loaded")
@@ -36,7 +38,7 @@ def status_lines(con) -> tuple[list[str], bool]:
             healthy &= not gap.recoverable
             lines.append(f"  gap {gap.describe()}")
         if quarantined:
-            lines.append(f"  {quarantined} quarantined records in {settings.RAW_DATASETS[source]}.quarantined_records")
+            lines.append(f"  {quarantined} quarantined records in {spec.dataset}.{registry.QUARANTINE_TABLE}")
     return lines, healthy
 
 

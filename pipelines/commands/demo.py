@@ -9,12 +9,14 @@ each demo, so a demo never touches a real warehouse.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
 from pathlib import Path
 
 from pipelines import settings
+from pipelines.sources import registry
 
 DEMO_WAREHOUSE = Path("warehouse/demo/auditlake.duckdb")
 
@@ -58,17 +60,18 @@ def mart_findings(con) -> list[tuple[str, int, dict[str, int]]]:
 
 
 def report(outcome, out=sys.stdout) -> None:
-    from pipelines.orchestration import warehouse_checks as wc
-    from pipelines.orchestration.run import print_summary
+    from pipelines.commands.run import print_summary
+    from pipelines.warehouse import health as wc
 
     published = settings.published_path()
     print("\n=== auditlake demo report ===", file=out)
     print_summary(outcome, out=out)
     with wc.open_warehouse() as con:
         print("\nevents in core.fct_audit_events:", file=out)
-        for source in settings.SOURCES:
-            counts = wc.fact_event_counts(con, source)
-            print(f"  {source:12s} {sum(counts.values()):>8,}", file=out)
+        for spec in registry.all_sources():
+            if spec.feeds_dbt:
+                counts = wc.fact_event_counts(con, spec.name)
+                print(f"  {spec.name:12s} {sum(counts.values()):>8,}", file=out)
         print("\ncompliance marts (rows; rows flagged):", file=out)
         for mart, rows, flags in mart_findings(con):
             flagged = ", ".join(f"{k}={v}" for k, v in flags.items() if v) or "-"
@@ -85,9 +88,8 @@ def report(outcome, out=sys.stdout) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.orchestration.run import run_pipeline
-    from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
-    from pipelines.simulators.serve import environment
+    from pipelines.orchestration.job_runner import run_pipeline
+    from pipelines.simulators import HistoryConfig
 
     warehouse = Path(args.warehouse).expanduser().resolve()
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
@@ -95,16 +97,18 @@ def main(args: argparse.Namespace) -> int:
     days = max(1, min(args.days, 30))
     ts_history = HistoryConfig(seed=args.seed, days=days, events_per_day=args.events_per_day)
     mode_history = HistoryConfig(seed=args.seed + 1, days=days, events_per_day=max(20, args.events_per_day // 4))
-    with ThoughtSpotSimulator(history=ts_history) as ts, ModeSimulator(history=mode_history) as mode:
-        os.environ.update(environment(ts))
-        os.environ.update(environment(mode))
+    histories = {"thoughtspot": ts_history, "mode": mode_history}
+    with contextlib.ExitStack() as stack:
+        for spec in registry.simulated():
+            simulator = stack.enter_context(spec.simulator_class()(history=histories.get(spec.name, ts_history)))
+            os.environ.update(spec.environment_for(simulator))
+            print(f"simulator: {spec.title} at {simulator.base_url}")
         os.environ.pop("SOURCES__THOUGHTSPOT__PASSWORD", None)
-        print(f"simulators: ThoughtSpot {ts.base_url}, Mode {mode.base_url} (workspace {mode.workspace})")
         print(f"history: {days} days, ~{args.events_per_day} ThoughtSpot events/day; warehouse {warehouse}")
         print("running ingest -> dbt build -> checks -> publish (about a minute) ...", flush=True)
         outcome = run_pipeline(verbose=args.verbose)
     if not outcome.success:
-        from pipelines.orchestration.run import print_summary
+        from pipelines.commands.run import print_summary
 
         print_summary(outcome)
         print("demo FAILED: see the failed steps above and the full log")

@@ -12,10 +12,10 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-import dagster as dg
 import duckdb
 
 from pipelines import settings
+from pipelines.warehouse.locks import warehouse_write_lock
 
 
 def publish_warehouse(source: Optional[Path] = None, target: Optional[Path] = None) -> Path:
@@ -23,7 +23,7 @@ def publish_warehouse(source: Optional[Path] = None, target: Optional[Path] = No
     target = target or settings.published_path()
     if not source.exists():
         raise FileNotFoundError(f"No warehouse at {source} to publish: run ingest first.")
-    with settings.warehouse_write_lock(path=source):
+    with warehouse_write_lock(path=source):
         # Fold the write-ahead log into the file so the copy is complete on its own.
         with duckdb.connect(str(source)) as con:
             con.execute("checkpoint")
@@ -31,24 +31,3 @@ def publish_warehouse(source: Optional[Path] = None, target: Optional[Path] = No
         shutil.copyfile(source, tmp)
     os.replace(tmp, target)
     return target
-
-
-def build_publish_asset(upstream: list) -> dg.AssetsDefinition:
-    """The Dagster asset that publishes the analysts' copy after the marts are built."""
-
-    @dg.asset(
-        key=dg.AssetKey(["published_warehouse"]),
-        deps=upstream,
-        group_name="publish",
-        kinds={"duckdb"},
-        pool="duckdb_warehouse",
-        description=(
-            "Read-only copy of the warehouse for analysts (AUDITLAKE_PUBLISHED, default <warehouse>_published.duckdb), "
-            "replaced atomically after each successful build so queries never meet the writer's lock."
-        ),
-    )
-    def published_warehouse() -> dg.MaterializeResult:
-        path = publish_warehouse()
-        return dg.MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
-
-    return published_warehouse

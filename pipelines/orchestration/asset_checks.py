@@ -1,23 +1,33 @@
-"""Asset checks beyond dbt's tests. Each description tells the on-call reader what failed and what to do."""
+"""Asset checks beyond dbt's tests (dbt's own tests reach Dagster as checks through dagster-dbt).
 
+Each check has one home: freshness, coverage and quarantine per source here (they read the ingest evidence
+tables per source instance, which no dbt test can express); uniqueness and accepted values are dbt tests.
+Each description tells the on-call reader what failed and what to do.
+"""
+
+from __future__ import annotations
 
 import dagster as dg
 
 from pipelines import settings
-from pipelines.orchestration import warehouse_checks as wc
-from pipelines.sources.raw_tables import MODE_EVENTS_TABLE, THOUGHTSPOT_EVENTS_TABLE
+from pipelines.orchestration.translators import raw_asset_key
+from pipelines.sources import registry
+from pipelines.sources.registry import QUARANTINE_TABLE, SourceSpec
+from pipelines.warehouse import health as wc
 
-RAW_EVENT_KEYS = {
-    "thoughtspot": dg.AssetKey([settings.RAW_DATASETS["thoughtspot"], THOUGHTSPOT_EVENTS_TABLE]),
-    "mode": dg.AssetKey([settings.RAW_DATASETS["mode"], MODE_EVENTS_TABLE]),
-}
 FACT_KEY = dg.AssetKey(["core", "fct_audit_events"])
-_PRODUCT = {"thoughtspot": "ThoughtSpot", "mode": "Mode"}
 
 
-def _checks_for_source(source: str) -> list[dg.AssetChecksDefinition]:
-    key = RAW_EVENT_KEYS[source]
-    product = _PRODUCT[source]
+def raw_events_key(source: str) -> dg.AssetKey:
+    spec = registry.get(source)
+    return raw_asset_key(spec, spec.events_table)
+
+
+def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
+    source = spec.name
+    key = raw_asset_key(spec, spec.events_table)
+    product = spec.title
+    retention = f"{spec.retention.days}-day" if spec.retention else "(undocumented)"
 
     @dg.asset_check(
         asset=key,
@@ -54,7 +64,7 @@ def _checks_for_source(source: str) -> list[dg.AssetChecksDefinition]:
         name="coverage",
         description=(
             f"Every moment from the first {product} window to now − 30 min (the vendor's latency) was fetched. "
-            "ERROR while a gap can still be recovered, before it falls out of the vendor's 30-day retention: "
+            f"ERROR while a gap can still be recovered, before it falls out of the vendor's {retention} retention: "
             "run `auditlake ingest --since <gap start> --until <gap end>` (or the backfill job) now. "
             "A gap past retention is WARN: those events are gone; record it in your audit evidence."
         ),
@@ -79,7 +89,7 @@ def _checks_for_source(source: str) -> list[dg.AssetChecksDefinition]:
         name="quarantined_records",
         description=(
             f"No {product} record was set aside as unparseable. WARN when some were: they are kept verbatim in "
-            f"{settings.RAW_DATASETS[source]}.quarantined_records with the reason; check whether the vendor changed its format."
+            f"{spec.dataset}.{QUARANTINE_TABLE} with the reason; check whether the vendor changed its format."
         ),
     )
     def quarantined_records() -> dg.AssetCheckResult:
@@ -97,20 +107,6 @@ def _checks_for_source(source: str) -> list[dg.AssetChecksDefinition]:
 
 @dg.asset_check(
     asset=FACT_KEY,
-    name="no_duplicate_events",
-    description=(
-        "Each vendor event appears once in core.fct_audit_events. If it fails, an incremental run double-loaded: "
-        "rebuild the fact with `auditlake transform --full-refresh --select fct_audit_events`."
-    ),
-)
-def no_duplicate_events() -> dg.AssetCheckResult:
-    with wc.open_warehouse() as con:
-        extra = wc.fact_duplicates(con)
-    return dg.AssetCheckResult(passed=extra == 0, metadata={"duplicate_rows": extra})
-
-
-@dg.asset_check(
-    asset=FACT_KEY,
     name="raw_fact_reconciliation",
     description=(
         "Per source instance, the fact holds exactly as many events as the raw tables. If it fails, events were "
@@ -119,8 +115,9 @@ def no_duplicate_events() -> dg.AssetCheckResult:
 )
 def raw_fact_reconciliation() -> dg.AssetCheckResult:
     with wc.open_warehouse() as con:
-        mismatches = {s: wc.reconciliation(con, s) for s in settings.SOURCES}
-        counts = {s: wc.fact_event_counts(con, s) for s in settings.SOURCES}
+        fed = [spec.name for spec in registry.all_sources() if spec.feeds_dbt]
+        mismatches = {s: wc.reconciliation(con, s) for s in fed}
+        counts = {s: wc.fact_event_counts(con, s) for s in fed}
     bad = [f"{s} {i}: raw {r} vs fact {f}" for s, rows in mismatches.items() for i, r, f in rows]
     return dg.AssetCheckResult(
         passed=not bad,
@@ -148,6 +145,6 @@ def unmapped_event_types() -> dg.AssetCheckResult:
 
 def all_checks() -> list[dg.AssetChecksDefinition]:
     checks: list[dg.AssetChecksDefinition] = []
-    for source in settings.SOURCES:
-        checks.extend(_checks_for_source(source))
-    return checks + [no_duplicate_events, raw_fact_reconciliation, unmapped_event_types]
+    for spec in registry.all_sources():
+        checks.extend(_checks_for_source(spec))
+    return checks + [raw_fact_reconciliation, unmapped_event_types]

@@ -1,4 +1,4 @@
-"""Jobs and the schedule: ingest -> transform -> checks -> publish, every 15 minutes by default."""
+"""Jobs and the schedule: refresh (ingest -> dbt build -> checks -> publish, every 15 min), backfill, transform."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ backfill_job = dg.define_asset_job(
         "Re-read a past date range (within the vendors' 30-day retention) without moving the cursor: set `since` and "
         "`until` in the ingest ops' config. Re-read events are absorbed by the merge on event id."
     ),
+)
+
+transform_job = dg.define_asset_job(
+    name="transform",
+    selection=dg.AssetSelection.groups("catalogue", "staging", "core", "compliance"),
+    tags=WRITER_TAGS,
+    description="`dbt build` only (what `auditlake transform` runs): seeds, models and their tests, no ingest.",
 )
 
 refresh_schedule = dg.ScheduleDefinition(

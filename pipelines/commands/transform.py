@@ -1,0 +1,53 @@
+"""`auditlake transform`: `dbt build` on the warehouse, through the same Dagster dbt asset the schedule runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pipelines import settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-s", "--select", nargs="+", metavar="SELECTOR",
+        help="dbt node selection, as `dbt build --select` (e.g. fct_audit_events+ or compliance)",
+    )
+    parser.add_argument("--exclude", nargs="+", metavar="SELECTOR", help="dbt nodes to leave out")
+    parser.add_argument(
+        "--full-refresh", action="store_true",
+        help="rebuild incremental models from the raw tables instead of adding new rows",
+    )
+    parser.add_argument(
+        "--warehouse", type=Path,
+        help=f"DuckDB file (default: ${settings.ENV_WAREHOUSE} or {settings.DEFAULT_WAREHOUSE})",
+    )
+    parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
+
+
+def main(args: argparse.Namespace) -> int:
+    from pipelines.commands.run import print_summary
+    from pipelines.orchestration.job_runner import run_job
+
+    if args.warehouse:
+        os.environ[settings.ENV_WAREHOUSE] = str(args.warehouse.expanduser().resolve())
+    selection = None
+    if args.select or args.exclude:
+        from dagster_dbt import build_dbt_asset_selection
+
+        from pipelines.definitions import defs
+        from pipelines.orchestration.dbt_assets import dbt_models
+
+        chosen = build_dbt_asset_selection(
+            [dbt_models], dbt_select=" ".join(args.select or ["fqn:*"]), dbt_exclude=" ".join(args.exclude or [])
+        )
+        selection = sorted(chosen.resolve(defs.resolve_asset_graph()), key=lambda key: key.to_user_string())
+        if not selection:
+            print(f"auditlake transform: nothing matches --select {' '.join(args.select or [])}", file=sys.stderr)
+            return 2
+    run_config = {"ops": {"dbt_models": {"config": {"full_refresh": bool(args.full_refresh)}}}}
+    outcome = run_job("transform", run_config, verbose=args.verbose, asset_selection=selection)
+    print_summary(outcome)
+    return 0 if outcome.ok else 1

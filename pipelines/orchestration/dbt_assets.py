@@ -1,0 +1,45 @@
+"""dbt models as Dagster assets: one graph raw -> staging -> core -> compliance, grouped by layer.
+
+`auditlake transform`, `auditlake run` and the schedule all build dbt through this asset, so there is one way
+dbt runs: dagster-dbt's `DbtCliResource`, with the dbt executable installed beside this interpreter.
+"""
+
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+__all__ = ["dbt_models", "dbt_resource"]
+
+from pipelines import settings
+from pipelines.orchestration.dbt_manifest import dbt_project, dbt_resource, ensure_manifest
+from pipelines.orchestration.dlt_assets import WAREHOUSE_POOL
+from pipelines.orchestration.translators import DBT_TRANSLATOR
+from pipelines.warehouse.locks import warehouse_write_lock
+
+ensure_manifest()
+
+
+class DbtBuildConfig(dg.Config):
+    """`full_refresh` rebuilds incremental models from the raw tables (append-only evidence tables excepted)."""
+
+    full_refresh: bool = False
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=DBT_TRANSLATOR,
+    name="dbt_models",
+    pool=WAREHOUSE_POOL,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator[Any]:
+    """`dbt build`: seeds, models and their tests (the tests report as asset checks)."""
+    # dbt reads the warehouse path from the environment; make it absolute so dbt's cwd does not matter.
+    os.environ[settings.ENV_WAREHOUSE] = str(settings.warehouse_path())
+    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+    with warehouse_write_lock():
+        yield from dbt.cli(args, context=context).stream()

@@ -1,0 +1,67 @@
+"""Every Dagster asset key of auditlake is decided here.
+
+The join between ingestion and dbt is explicit: a raw table's asset key is [dataset, table] (`raw_asset_key`);
+the dlt translator gives the assets it loads that key, and the dbt translator gives each dbt source the same key,
+so the raw tables are the upstream of the staging models in one graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+from dagster_dlt import DagsterDltTranslator
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from pipelines.sources import registry
+from pipelines.sources.registry import SourceSpec
+
+RAW_GROUP = "raw"
+DLT_KINDS = {"dlt", "duckdb"}
+
+
+def raw_asset_key(spec: SourceSpec, table: str) -> dg.AssetKey:
+    return dg.AssetKey([spec.dataset, table])
+
+
+def raw_asset_specs(spec: SourceSpec) -> list[dg.AssetSpec]:
+    """The assets one source's ingest materialises: its events table and the two sidecar tables."""
+    assets = [dg.AssetSpec(key=raw_asset_key(spec, spec.events_table), group_name=RAW_GROUP, kinds=DLT_KINDS,
+                           description=spec.description)]
+    assets += [
+        dg.AssetSpec(key=raw_asset_key(spec, table), group_name=RAW_GROUP, kinds=DLT_KINDS, description=text)
+        for table, text in registry.SIDECAR_TABLES.items()
+    ]
+    return assets
+
+
+class RawTableTranslator(DagsterDltTranslator):
+    """What dagster-dlt reports for a loaded resource: key [dataset, table], no upstream stub."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        spec = super().get_asset_spec(data)
+        source = registry.get(data.resource.source_name)
+        return spec.replace_attributes(
+            key=raw_asset_key(source, data.resource.name), deps=[], group_name=RAW_GROUP,
+            description=source.description, kinds=DLT_KINDS,
+        )
+
+
+class LayeredDbtTranslator(DagsterDbtTranslator):
+    """Models are keyed [schema, model] (e.g. core/fct_audit_events) and grouped by layer; sources are raw keys."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "source":
+            # dbt source name = raw dataset: the same key the dlt assets materialise.
+            return spec.replace_attributes(key=dg.AssetKey([props["source_name"], props["name"]]))
+        schema = props.get("schema") or "main"
+        group = "catalogue" if props["resource_type"] == "seed" else schema
+        return spec.replace_attributes(key=dg.AssetKey([schema, props["name"]]), group_name=group)
+
+
+DLT_TRANSLATOR = RawTableTranslator()
+DBT_TRANSLATOR = LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

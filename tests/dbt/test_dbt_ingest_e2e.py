@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.ingest import run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
-from pipelines.transform import run_dbt
+from pipelines.warehouse.dbt_runner import run_dbt
 from tests.ingest.conftest import history, only, point_at_mode, point_at_thoughtspot
 
 pytestmark = pytest.mark.slow

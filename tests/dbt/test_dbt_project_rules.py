@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import settings
-from pipelines.transform import run_dbt
+from pipelines.warehouse.dbt_runner import run_dbt
 
 pytestmark = pytest.mark.slow
 

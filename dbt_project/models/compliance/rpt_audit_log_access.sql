@@ -4,16 +4,18 @@
         unique_key='access_key',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ delete_rows_built_under_other_rules(audit_access_rules()) }}",
     )
 }}
+{%- set incremental_run = is_incremental() and not rules_changed(this, audit_access_rules()) %}
 -- Every read of the audit log itself: reads the vendor logs (Mode `audit_log_accessed`), and every
 -- window auditlake fetched (ThoughtSpot does not log reads of its log API, so ingest_windows is the
 -- evidence of ours). A vendor-logged read is auditlake's own when its actor is a configured service
 -- account or it coincides with one of our fetches of that instance.
 {#- Incremental: vendor reads loaded and fetch windows recorded since the last build are added; a
     stored vendor read that a newly recorded fetch coincides with is re-matched and replaced. -#}
-{%- set reads_since = loaded_since('loaded_at', "evidence_source = 'vendor_audit_log'") %}
-{%- set fetches_since = loaded_since('loaded_at', "evidence_source = 'auditlake_ingest'") %}
+{%- set reads_since = loaded_since('loaded_at', "evidence_source = 'vendor_audit_log'") if incremental_run else none %}
+{%- set fetches_since = loaded_since('loaded_at', "evidence_source = 'auditlake_ingest'") if incremental_run else none %}
 
 with new_reads as (
     select event_key as access_key, source_system, source_instance, event_time as accessed_at,
@@ -38,7 +40,7 @@ new_fetches as (
 
 vendor_reads as (
     select * from new_reads
-    {%- if is_incremental() %}
+    {%- if incremental_run %}
     union all
     -- stored reads a newly recorded fetch may coincide with
     select stored.access_key, stored.source_system, stored.source_instance, stored.accessed_at, stored.accessed_by,
@@ -84,7 +86,8 @@ select
         {%- endif %}
         coalesce(m.coincides_with_auditlake_fetch, false)
     ) as is_auditlake,
-    v.loaded_at
+    v.loaded_at,
+    '{{ rules_fingerprint(audit_access_rules()) }}' as rules_fingerprint
 from vendor_reads v
 left join matched m using (access_key)
 
@@ -107,5 +110,6 @@ select
     f.window_end,
     f.fetched as records_returned,
     true as is_auditlake,
-    f.fetched_at as loaded_at
+    f.fetched_at as loaded_at,
+    '{{ rules_fingerprint(audit_access_rules()) }}' as rules_fingerprint
 from new_fetches f

@@ -30,12 +30,14 @@ identities as (
 ),
 
 lifecycle as (
-    -- account state changes applied to a user (the target), success only: an attempt may have failed.
+    -- account state changes applied to a user (the target): succeeded or attempted (the vendor logs many as
+    -- "attempted"); a failed change is not one.
     -- Mode logs no removal action: a role change to `removed` is the removal.
     select
         e.source_system,
         e.source_instance,
-        coalesce(e.target_name, i.user_name, e.target_id) as user_name,
+        -- ThoughtSpot trial / team events name the account in data.userName
+        coalesce(e.target_name, e.details ->> '$.userName', i.user_name, e.target_id) as user_name,
         coalesce(e.target_id, i2.user_id) as user_id,
         e.lifecycle_action as event_action,
         e.event_time
@@ -54,9 +56,10 @@ lifecycle as (
         on i2.source_system = e.source_system and i2.source_instance = e.source_instance
         and i2.user_name = e.target_name and e.target_id is null
     where e.target_type in ('user', 'workspace_user')
-      and e.outcome = 'success'
+      -- an attempted change counts (ThoughtSpot logs account changes as "attempted"); a failed one does not
+      and e.outcome <> 'failure'
       and e.lifecycle_action in ('create', 'invite', 'enable', 'delete', 'disable', 'expire')
-      and coalesce(e.target_name, i.user_name, e.target_id) is not null
+      and coalesce(e.target_name, e.details ->> '$.userName', i.user_name, e.target_id) is not null
 ),
 
 activity as (

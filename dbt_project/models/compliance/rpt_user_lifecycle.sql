@@ -25,7 +25,7 @@ actions as (
     -- Mode logs no removal action: a role change to `removed` is the removal
     select
         event_key, source_system, source_instance, event_time, event_type, event_category, event_action,
-        outcome, actor_id, actor_name, target_type, loaded_at,
+        outcome, is_privileged, actor_id, actor_name, target_type, loaded_at,
         -- the user concerned: the target user, or the member a group-membership change names
         case
             when target_type in ('user', 'workspace_user') then target_id
@@ -102,13 +102,13 @@ affected_users as (
 
 lifecycle_rows as (
     select event_key, source_system, source_instance, subject_user_name, target_id, event_time,
-           lifecycle_stage, lifecycle_action, outcome
+           lifecycle_stage, lifecycle_action, outcome, is_privileged
     from resolved
     {%- if incremental_run %}
     union all
     -- the affected users' stored lifecycle rows: their deletions, and the re-creations that close them
     select stored.event_key, stored.source_system, stored.source_instance, stored.user_name, stored.user_id,
-           stored.event_time, stored.lifecycle_stage, stored.lifecycle_action, stored.outcome
+           stored.event_time, stored.lifecycle_stage, stored.lifecycle_action, stored.outcome, stored.is_admin_action
     from {{ this }} stored
     where stored.event_key not in (select event_key from resolved)
       and exists (
@@ -129,7 +129,11 @@ deletions as (
         on j.source_system = d.source_system and j.source_instance = d.source_instance
         and j.subject_user_name = d.subject_user_name and j.lifecycle_stage = 'joiner'
         and j.outcome <> 'failure' and j.event_time > d.event_time
-    where d.lifecycle_stage = 'leaver' and d.lifecycle_action = 'delete' and d.outcome <> 'failure'
+    -- a deletion: stated as done, or attempted by an administrator (ThoughtSpot logs every USERS_DELETED as
+    -- "attempted"). A self-service trial / team deletion "successfully or unsuccessfully attempted" by a user
+    -- who keeps working most likely did not happen, so it is no leaver finding.
+    where d.lifecycle_stage = 'leaver' and d.lifecycle_action = 'delete'
+      and (d.outcome = 'success' or (d.outcome = 'attempt' and d.is_privileged))
     group by all
 ),
 
@@ -184,6 +188,7 @@ select
     r.lifecycle_action,
     r.outcome,
     r.outcome = 'success' as is_change_confirmed,
+    r.is_privileged as is_admin_action,
     r.actor_name as performed_by,
     r.actor_name is not null and lower(r.actor_name) = lower(r.subject_user_name) as is_self_service,
     coalesce(a.events_after_deletion, 0) > 0 as activity_after_deletion,

@@ -56,8 +56,11 @@ lifecycle as (
         on i2.source_system = e.source_system and i2.source_instance = e.source_instance
         and i2.user_name = e.target_name and e.target_id is null
     where e.target_type in ('user', 'workspace_user')
-      -- an attempted change counts (ThoughtSpot logs account changes as "attempted"); a failed one does not
-      and e.outcome <> 'failure'
+      -- stated as done, or attempted by an administrator (ThoughtSpot logs account changes as "attempted"), or
+      -- an attempted sign-up (it names the account); a self-service "successfully or unsuccessfully attempted"
+      -- deletion, or a failed change, is not a state change
+      and (e.outcome = 'success'
+           or (e.outcome = 'attempt' and (e.is_privileged or e.lifecycle_action in ('create', 'invite', 'enable'))))
       and e.lifecycle_action in ('create', 'invite', 'enable', 'delete', 'disable', 'expire')
       and coalesce(e.target_name, e.details ->> '$.userName', i.user_name, e.target_id) is not null
 ),

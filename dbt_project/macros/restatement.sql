@@ -14,7 +14,8 @@
     {#- unit tests pin their inputs: the fingerprint is the vars' only (and a ref here would need a fixture) -#}
     {%- for seed in rules.get('seeds', []) if model.resource_type != 'unit_test' -%}
         {%- set relation = ref(seed) -%}
-        {%- if execute -%}
+        {#- a seed not loaded yet (compiling against an empty database, e.g. sqlfluff) has no content -#}
+        {%- if execute and load_relation(relation) is not none -%}
             {%- do parts.append(seed ~ '=' ~ run_query(
                 "select md5(coalesce(string_agg(t::varchar, '|' order by t::varchar), '')) from " ~ relation ~ " t"
             ).rows[0][0]) -%}

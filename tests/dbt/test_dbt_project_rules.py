@@ -43,7 +43,8 @@ def test_core_and_marts_read_no_raw_table(manifest: dict) -> None:
 def test_docs_generate_works_from_the_project_directory(tmp_path: Path) -> None:
     # a new user runs `cd dbt_project && dbt docs generate` (profiles.yml is in the project) on a fresh
     # warehouse: the tests' compile-time queries must not need the models built
-    env = {**os.environ, "AUDITLAKE_WAREHOUSE": str(tmp_path / "fresh.duckdb"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, "AUDITLAKE_WAREHOUSE": str(tmp_path / "fresh.duckdb"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
         [str(dbt), "docs", "generate", "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
@@ -51,3 +52,21 @@ def test_docs_generate_works_from_the_project_directory(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert json.loads((tmp_path / "target" / "catalog.json").read_text())["errors"] is None
     assert (tmp_path / "target" / "index.html").exists()
+
+
+def test_unit_tests_fix_the_vars_their_model_reads(manifest: dict) -> None:
+    # a unit test that silently follows dbt_project.yml breaks (or passes by luck) when a default changes
+    import re
+
+    models = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
+    loose = []
+    for test in manifest["unit_tests"].values():
+        code = models[test["model"]]["raw_code"]
+        used = set(re.findall(r"var\(\s*['\"](\w+)['\"]", code))
+        overrides = test.get("overrides") or {}
+        if "loaded_since(" in code and (overrides.get("macros") or {}).get("is_incremental"):
+            used.add("fct_reprocess_lookback_minutes")
+        missing = used - set((overrides.get("vars") or {}))
+        if missing:
+            loose.append((test["name"], sorted(missing)))
+    assert not loose, f"fix these vars in the unit tests' overrides.vars: {loose}"

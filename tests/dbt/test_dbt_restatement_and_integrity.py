@@ -66,7 +66,8 @@ def _chain(path: Path) -> list[tuple]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         return con.execute("select evidence_date, chain_position, event_count, day_hash, previous_chain_hash,"
-                           " chain_hash, sealed_at from compliance.rpt_integrity_chain order by evidence_date").fetchall()
+                           " chain_hash, sealed_at from compliance.rpt_integrity_chain"
+                           " order by evidence_date").fetchall()
     finally:
         con.close()
 

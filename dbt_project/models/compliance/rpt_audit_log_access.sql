@@ -14,8 +14,10 @@
 -- account or it coincides with one of our fetches of that instance.
 {#- Incremental: vendor reads loaded and fetch windows recorded since the last build are added; a
     stored vendor read that a newly recorded fetch coincides with is re-matched and replaced. -#}
-{%- set reads_since = loaded_since('loaded_at', "evidence_source = 'vendor_audit_log'") if incremental_run else none %}
-{%- set fetches_since = loaded_since('loaded_at', "evidence_source = 'auditlake_ingest'") if incremental_run else none %}
+{%- set reads_since = loaded_since('loaded_at', "evidence_source = 'vendor_audit_log'")
+                      if incremental_run else none %}
+{%- set fetches_since = loaded_since('loaded_at', "evidence_source = 'auditlake_ingest'")
+                        if incremental_run else none %}
 
 with new_reads as (
     select event_key as access_key, source_system, source_instance, event_time as accessed_at,

@@ -73,7 +73,7 @@ day_content as (
         on c.source_system = r.source_system and c.source_instance = r.source_instance
         and c.evidence_date = cast(r.event_time as date)
     -- the loader's event time equals the record's; the bound only lets the scan skip older raw rows
-    where r.raw_event_time >= (select min(evidence_date) from contiguous) - interval 2 day
+    where r.raw_event_time >= (select min(c2.evidence_date) from contiguous c2) - interval 2 day
     group by all
 ),
 

@@ -78,6 +78,7 @@ days as (
     union
     select q.source_system, q.source_instance,
         unnest(generate_series(cast(q.window_start as date), cast(q.window_end as date), interval 1 day))::date
+            as evidence_date
     from {{ ref('int_quarantined_records') }} q
 ),
 

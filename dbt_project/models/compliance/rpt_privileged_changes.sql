@@ -94,7 +94,7 @@ subjects as (
 flagged as (
     select
         s.*,
-        exists (
+        exists(
             select 1 from self_joins g
             where g.source_system = s.source_system and g.source_instance = s.source_instance
               and g.actor_id = s.actor_id and g.joined_at <= s.event_time

@@ -77,25 +77,25 @@ with staged as (
 keyed as (
     select
         {{ audit_event_key('staged.source_system', 'staged.source_instance', 'staged.source_event_id') }} as event_key,
-        staged.* exclude (raw_content, raw_event_time)
+        staged.* exclude (raw_content, raw_event_time)  -- noqa: RF03
     from staged
     -- raw tables are merged on (source_instance, id) already; this only guards a batch against itself
-    qualify row_number() over (partition by event_key order by loaded_at desc) = 1
+    qualify row_number() over (partition by event_key order by staged.loaded_at desc) = 1
 ),
 
 classified as (
     select
         keyed.*,
-        catalog.event_description as catalog_description,
-        catalog.event_category,
-        catalog.event_action,
-        catalog.outcome as catalog_outcome,
-        catalog.is_privileged,
-        catalog.ocsf_class_uid,
-        catalog.ocsf_activity_id as catalog_activity_id,
-        catalog.severity_id,
-        catalog.target_type as catalog_target_type,
-        {{ catalog_row_hash('catalog') }} as catalog_row_hash,
+        cat.event_description as catalog_description,
+        cat.event_category,
+        cat.event_action,
+        cat.outcome as catalog_outcome,
+        cat.is_privileged,
+        cat.ocsf_class_uid,
+        cat.ocsf_activity_id as catalog_activity_id,
+        cat.severity_id,
+        cat.target_type as catalog_target_type,
+        {{ catalog_row_hash('cat') }} as catalog_row_hash,
         -- The record's own statement of the result wins over the catalogue's reading of the type:
         -- ThoughtSpot's `desc` ("... failed", "... successful", "... attempted") and its status fields.
         -- Mode entries state no result (Mode logs completed actions only).
@@ -130,16 +130,16 @@ classified as (
                             json_extract_string(keyed.details, '$.currentPrivileges[*]'),
                             json_extract_string(keyed.details, '$.modifiedPrivileges[*]')) then 'revoke'
                 end
-            when catalog.event_action in ('grant', 'assign', 'add_member') then 'grant'
-            when catalog.event_action in ('revoke', 'remove', 'remove_member') then 'revoke'
+            when cat.event_action in ('grant', 'assign', 'add_member') then 'grant'
+            when cat.event_action in ('revoke', 'remove', 'remove_member') then 'revoke'
         end as change_direction
     from keyed
-    left join {{ ref('audit_event_catalog') }} catalog
-        on catalog.source_system = keyed.source_system
-        and catalog.event_type = keyed.event_type
+    left join {{ ref('audit_event_catalog') }} cat
+        on cat.source_system = keyed.source_system
+        and cat.event_type = keyed.event_type
 ),
 
-final as (
+resolved_outcomes as (
     select
         *,
         coalesce(record_outcome, catalog_outcome, 'unknown') as outcome,
@@ -188,7 +188,7 @@ select
     raw_payload::json as raw_payload,
     vendor_ingested_at::timestamp with time zone as vendor_ingested_at,
     loaded_at::timestamp with time zone as loaded_at
-from final
+from resolved_outcomes
 -- stored in load order (incremental batches are appended in it too): the zonemaps of loaded_at and
 -- event_time then let every downstream "loaded since" / "from this time" filter skip old row groups
 order by loaded_at, event_time

@@ -13,7 +13,7 @@ import pytest
 
 import auditlake_dbt_fixtures as fx
 from pipelines.warehouse.dbt_runner import run_dbt
-from pipelines.warehouse.integrity import verify_integrity_chain
+from pipelines.warehouse.integrity import link_hash, verify_integrity_chain
 
 pytestmark = pytest.mark.slow
 
@@ -132,6 +132,30 @@ def test_a_deleted_day_and_a_removed_seal_are_named(sealed: Path, tmp_path: Path
     con.close()
     days = {p.day for p in _verify(path)}
     assert days == {_day(2).date()}, days  # the seal after the removed one no longer links
+
+
+def test_an_edited_seal_is_named_and_a_relinked_one_breaks_the_next_link(sealed: Path, tmp_path: Path) -> None:
+    path = _copy(sealed, tmp_path)
+    con = duckdb.connect(str(path))
+    # someone re-hashes a tampered day to hide it: the seal no longer matches its own link, nor the next one
+    con.execute("update compliance.rpt_integrity_chain set day_hash = sha256('forged') where evidence_date = ?",
+                [_day(3).date()])
+    con.close()
+    problems = _verify(path)
+    assert {p.day for p in problems} == {_day(3).date()}
+    assert any("seal row was edited" in str(p) for p in problems)
+    # ... and re-links that seal consistently: now the following day's seal no longer links to it
+    con = duckdb.connect(str(path))
+    previous, count, day_hash = con.execute(
+        "select previous_chain_hash, event_count, day_hash from compliance.rpt_integrity_chain where evidence_date = ?",
+        [_day(3).date()]).fetchone()
+    con.execute("update compliance.rpt_integrity_chain set chain_hash = ? where evidence_date = ?",
+                [link_hash(previous, "thoughtspot", TS, _day(3).date(), count, day_hash), _day(3).date()])
+    con.close()
+    problems = _verify(path)
+    assert {p.day for p in problems} == {_day(3).date(), _day(2).date()}
+    assert not any("seal row was edited" in str(p) for p in problems)
+    assert any(p.day == _day(2).date() and "does not link" in str(p) for p in problems)
 
 
 def test_the_chain_survives_a_full_refresh_and_is_not_resealed(sealed: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +41,9 @@ class IngestSummary:
             return f"{self.source}: skipped, not configured"
         name = f"{self.source} ({self.source_instance})" if self.source_instance else self.source
         if self.error:
-            return f"{name}: FAILED: {self.error}"
+            kept = f" (kept {self.windows} windows up to {_fmt(self.window_end)})" if self.windows and self.window_end \
+                else ""
+            return f"{name}: FAILED{kept}: {self.error}"
         span = ""
         if self.window_start and self.window_end:
             span = f" ({_fmt(self.window_start)} .. {_fmt(self.window_end)})"
@@ -184,53 +187,102 @@ class _WindowCollector(logging.Handler):
             pass
 
 
+ENV_BATCH_WINDOWS = "AUDITLAKE_BATCH_WINDOWS"
+DEFAULT_BATCH_WINDOWS = 8
+
+
+def batch_windows() -> int:
+    """How many windows (per instance and org) one load commits: a failure keeps every batch before it.
+
+    AUDITLAKE_BATCH_WINDOWS (default 8, about a week of 24 h windows); 0 commits the whole run at once.
+    """
+    raw = os.environ.get(ENV_BATCH_WINDOWS, str(DEFAULT_BATCH_WINDOWS)).strip()
+    if not raw.isdigit():
+        raise ValueError(f"{ENV_BATCH_WINDOWS}={raw!r} must be a whole number of windows (0: no batches)")
+    return int(raw)
+
+
 def run_ingest(
     sources: Iterable[str] = ("thoughtspot", "mode"),
     progress: Callable[[str], None] = print,
     **overrides: Any,
 ) -> list[IngestSummary]:
-    """Run each configured source's pipeline in turn; never raises for one source's failure."""
+    """Run each configured source's pipeline in turn; never raises for one source's failure.
+
+    Each source is loaded in batches of `batch_windows()` windows, one dlt load (rows and cursor together)
+    per batch, so a failure or Ctrl-C at window 9 of 30 keeps 8 and the next run resumes after them.
+    """
     from pipelines.sources.common.log_filters import install_log_filters
     from pipelines.sources.common.redaction import scrub
-    from pipelines.sources.common.reread_accounting import enable_load_ids, settle_reread_counts
-    from pipelines.sources.common.window_report import progress_logger
 
     install_log_filters()
+    batch = batch_windows()
     summaries = []
     for source in sources:
         summary = IngestSummary(source=source)
+        kept: list[Any] = []
+        try:
+            if not _load_in_batches(source, progress, batch, overrides, kept):
+                summary.skipped = True
+        except Exception as exc:  # one source failing must not stop the other
+            summary.error = _error_line(exc, scrub)
+        _fill(summary, kept)
+        summaries.append(summary)
+    return summaries
+
+
+def _load_in_batches(source: str, progress: Callable[[str], None], batch: int, overrides: dict[str, Any],
+                     kept: list[Any]) -> bool:
+    """Load `source` batch after batch into `kept` (the committed windows); False when it is not configured."""
+    from collections import Counter
+
+    from pipelines.sources.common.reread_accounting import enable_load_ids, settle_reread_counts
+    from pipelines.sources.common.window_report import progress_logger
+    from pipelines.sources.common.windows import iso_z
+
+    # One end for every batch, so the batches together read exactly what one run would.
+    arguments = dict(overrides, until=overrides.get("until") or iso_z(settings.utc_now()))
+    if batch:
+        arguments["max_windows"] = batch
+    pipeline = None
+    while True:
         collector = _WindowCollector(progress)
         progress_logger.addHandler(collector)
         previous_level = progress_logger.level
         progress_logger.setLevel(logging.INFO)
         try:
-            dlt_source = build_source(source, progress=progress, **overrides)
+            dlt_source = build_source(source, progress=progress, **arguments)
             if dlt_source is None:
-                summary.skipped = True
-                summaries.append(summary)
-                continue
-            pipeline = make_pipeline(source)
+                return False
             enable_load_ids()
+            if pipeline is None:
+                pipeline = make_pipeline(source)
+                if pipeline.has_pending_data:
+                    # A killed run left a package extracted but not loaded: finish it first, or dlt loads
+                    # only that and extracts nothing of this batch.
+                    pipeline.run(loader_file_format="parquet")
             # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
             info = pipeline.run(dlt_source, loader_file_format="parquet")
             settle_reread_counts(pipeline, info.loads_ids, collector.windows)
-        except Exception as exc:  # one source failing must not stop the other
-            summary.error = _error_line(exc, scrub)
         finally:
             progress_logger.removeHandler(collector)
             progress_logger.setLevel(previous_level)
-        _fill(summary, collector.windows)
-        summaries.append(summary)
-    return summaries
+        kept.extend(collector.windows)
+        per_read = Counter((w.source_instance, w.org_id) for w in collector.windows)
+        if not batch or not per_read or max(per_read.values()) < batch:
+            return True
+        if arguments.get("since"):  # a re-read keeps no cursor: the next batch starts where this one ended
+            arguments["since"] = iso_z(max(w.window.end for w in collector.windows))
+        else:  # continue at the cursor this batch committed, without re-reading the overlap again
+            arguments["resume"] = True
 
 
 def _fill(summary: IngestSummary, windows: list[Any]) -> None:
-    # A failed run loads nothing (state and rows are committed together), so report no counts.
-    if not windows or summary.error:
-        summary.windows = len(windows) if not summary.error else 0
+    # Only committed batches are counted: a failed batch loads nothing (state and rows commit together).
+    summary.windows = len(windows)
+    if not windows:
         return
     summary.source_instance = windows[0].source_instance
-    summary.windows = len(windows)
     summary.new_events = sum(w.new_events for w in windows)
     summary.duplicates = sum(w.duplicates for w in windows)
     summary.quarantined = sum(w.quarantined for w in windows)

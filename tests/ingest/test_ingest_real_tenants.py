@@ -204,3 +204,35 @@ def test_a_window_that_fails_at_the_floor_marks_nothing_done(warehouse, monkeypa
         failed = _quiet(until=sim.clock.now().isoformat())
         assert failed.error is not None and "floor" in failed.error and "cursor did not move" in failed.error
         assert not table_exists(warehouse, "raw_thoughtspot", "ingest_windows")
+
+
+# --------------------------------------------------------------------------- keep progress
+
+
+def test_a_failure_mid_backfill_keeps_the_finished_batches_and_the_next_run_resumes_there(warehouse, monkeypatch):
+    with ThoughtSpotSimulator(history=history(days=29, per_day=40)) as sim:
+        point_at_thoughtspot(monkeypatch, sim)
+        monkeypatch.setenv("AUDITLAKE_BATCH_WINDOWS", "8")
+        window_lines: list[str] = []
+
+        def break_after_the_eighth_window(line: str) -> None:
+            if " window " in line and "fetched" in line:
+                window_lines.append(line)
+                if len(window_lines) == 8:
+                    sim.response_shape = "html"  # every later window fails (read per request)
+
+        until = sim.clock.now().isoformat()
+        failed = only(run_ingest(["thoughtspot"], progress=break_after_the_eighth_window, until=until))
+        assert failed.error is not None and failed.windows == 8
+        assert "kept 8 windows" in failed.line()
+        kept = rows(warehouse, "select count(*), max(window_end) from raw_thoughtspot.ingest_windows")
+        assert kept[0][0] == 8
+        cursor = _instances("thoughtspot", "security_audit_events")[sim.host_id]["cursor"]
+        assert cursor.startswith(kept[0][1].astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+
+        sim.response_shape = "array"
+        resumed = only(run_ingest(["thoughtspot"], progress=lambda _: None, until=until))
+        assert resumed.error is None, resumed.error
+        assert resumed.window_start == kept[0][1] - timedelta(minutes=60)  # the overlap before the cursor
+        ids = event_ids(warehouse, TS_EVENTS)
+        assert len(ids) == len(set(ids)) and set(ids) == sim.expected_event_ids()

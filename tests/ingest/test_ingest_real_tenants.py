@@ -236,3 +236,14 @@ def test_a_failure_mid_backfill_keeps_the_finished_batches_and_the_next_run_resu
         assert resumed.window_start == kept[0][1] - timedelta(minutes=60)  # the overlap before the cursor
         ids = event_ids(warehouse, TS_EVENTS)
         assert len(ids) == len(set(ids)) and set(ids) == sim.expected_event_ids()
+
+
+def test_a_refused_password_suggests_the_secret_key(warehouse, monkeypatch):
+    with ThoughtSpotSimulator(history=history(days=1, per_day=10), password="right-password-1") as sim:
+        monkeypatch.setenv("SOURCES__THOUGHTSPOT__BASE_URL", sim.base_url)
+        monkeypatch.setenv("SOURCES__THOUGHTSPOT__USERNAME", sim.username)
+        monkeypatch.setenv("SOURCES__THOUGHTSPOT__PASSWORD", "wrong-password-1")
+        failed = _quiet(until=sim.clock.now().isoformat())
+        assert failed.error is not None and "SOURCES__THOUGHTSPOT__PASSWORD" in failed.error
+        assert "multi-factor" in failed.error and "SOURCES__THOUGHTSPOT__SECRET_KEY" in failed.error
+        assert "wrong-password-1" not in failed.error and "right-password-1" not in failed.error

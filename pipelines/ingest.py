@@ -7,12 +7,13 @@ DuckDB file from AUDITLAKE_WAREHOUSE. The sources themselves know nothing of thi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from pipelines import settings
 
@@ -187,6 +188,32 @@ class _WindowCollector(logging.Handler):
             pass
 
 
+@contextlib.contextmanager
+def window_accounting(pipeline: Any, progress: Callable[[str], None] = lambda _: None) -> Iterator[list[Any]]:
+    """Around one `pipeline.run` of a source (also dagster-dlt's `dlt.run`): secrets scrubbed from logs, dlt
+    told to stamp `_dlt_load_id`, each window's stats collected (the yielded list), and after the load a
+    re-read's counts corrected from the load itself. Without it a re-read reports emitted rows as new."""
+    from pipelines.sources.common.log_filters import install_log_filters
+    from pipelines.sources.common.reread_accounting import enable_load_ids, settle_reread_counts
+    from pipelines.sources.common.window_report import progress_logger
+
+    install_log_filters()
+    enable_load_ids()
+    collector = _WindowCollector(progress)
+    progress_logger.addHandler(collector)
+    previous_level = progress_logger.level
+    progress_logger.setLevel(logging.INFO)
+    try:
+        yield collector.windows
+    finally:
+        progress_logger.removeHandler(collector)
+        progress_logger.setLevel(previous_level)
+    trace = pipeline.last_trace
+    info = trace.last_load_info if trace is not None else None
+    if info is not None:
+        settle_reread_counts(pipeline, info.loads_ids, collector.windows)
+
+
 ENV_BATCH_WINDOWS = "AUDITLAKE_BATCH_WINDOWS"
 DEFAULT_BATCH_WINDOWS = 8
 
@@ -236,8 +263,6 @@ def _load_in_batches(source: str, progress: Callable[[str], None], batch: int, o
     """Load `source` batch after batch into `kept` (the committed windows); False when it is not configured."""
     from collections import Counter
 
-    from pipelines.sources.common.reread_accounting import enable_load_ids, settle_reread_counts
-    from pipelines.sources.common.window_report import progress_logger
     from pipelines.sources.common.windows import iso_z
 
     # One end for every batch, so the batches together read exactly what one run would.
@@ -246,33 +271,25 @@ def _load_in_batches(source: str, progress: Callable[[str], None], batch: int, o
         arguments["max_windows"] = batch
     pipeline = None
     while True:
-        collector = _WindowCollector(progress)
-        progress_logger.addHandler(collector)
-        previous_level = progress_logger.level
-        progress_logger.setLevel(logging.INFO)
-        try:
-            dlt_source = build_source(source, progress=progress, **arguments)
-            if dlt_source is None:
-                return False
-            enable_load_ids()
-            if pipeline is None:
-                pipeline = make_pipeline(source)
-                if pipeline.has_pending_data:
-                    # A killed run left a package extracted but not loaded: finish it first, or dlt loads
-                    # only that and extracts nothing of this batch.
+        dlt_source = build_source(source, progress=progress, **arguments)
+        if dlt_source is None:
+            return False
+        if pipeline is None:
+            pipeline = make_pipeline(source)
+            if pipeline.has_pending_data:
+                # A killed run left a package extracted but not loaded: finish it first, or dlt loads
+                # only that and extracts nothing of this batch.
+                with window_accounting(pipeline, progress):
                     pipeline.run(loader_file_format="parquet")
+        with window_accounting(pipeline, progress) as windows:
             # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
-            info = pipeline.run(dlt_source, loader_file_format="parquet")
-            settle_reread_counts(pipeline, info.loads_ids, collector.windows)
-        finally:
-            progress_logger.removeHandler(collector)
-            progress_logger.setLevel(previous_level)
-        kept.extend(collector.windows)
-        per_read = Counter((w.source_instance, w.org_id) for w in collector.windows)
+            pipeline.run(dlt_source, loader_file_format="parquet")
+        kept.extend(windows)
+        per_read = Counter((w.source_instance, w.org_id) for w in windows)
         if not batch or not per_read or max(per_read.values()) < batch:
             return True
         if arguments.get("since"):  # a re-read keeps no cursor: the next batch starts where this one ended
-            arguments["since"] = iso_z(max(w.window.end for w in collector.windows))
+            arguments["since"] = iso_z(max(w.window.end for w in windows))
         else:  # continue at the cursor this batch committed, without re-reading the overlap again
             arguments["resume"] = True
 

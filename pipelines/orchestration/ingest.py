@@ -106,7 +106,7 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
         description=f"Fetch {_PRODUCT[source]} since the saved cursor (minus the overlap) into {dataset}.",
     )
     def _ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig) -> Iterator:
-        from pipelines.ingest import build_source, make_pipeline
+        from pipelines.ingest import build_source, make_pipeline, window_accounting
 
         overrides = {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
         dlt_source = build_source(source, progress=context.log.info, **overrides)
@@ -117,13 +117,15 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
             return
         started = settings.utc_now()
         with settings.warehouse_write_lock():
-            yield from dlt.run(
-                context=context,
-                dlt_source=dlt_source,
-                dlt_pipeline=make_pipeline(source),
-                dagster_dlt_translator=TRANSLATOR,
-                loader_file_format="parquet",
-            )
+            pipeline = make_pipeline(source)
+            with window_accounting(pipeline, context.log.info):
+                yield from dlt.run(
+                    context=context,
+                    dlt_source=dlt_source,
+                    dlt_pipeline=pipeline,
+                    dagster_dlt_translator=TRANSLATOR,
+                    loader_file_format="parquet",
+                )
             summary = _load_metadata(source, started)
         context.log.info(f"{source}: {summary}")
         for table in _SIDECARS:

@@ -277,10 +277,7 @@ def _load_in_batches(source: str, progress: Callable[[str], None], batch: int, o
         if pipeline is None:
             pipeline = make_pipeline(source)
             if pipeline.has_pending_data:
-                # A killed run left a package extracted but not loaded: finish it first, or dlt loads
-                # only that and extracts nothing of this batch.
-                with window_accounting(pipeline, progress):
-                    pipeline.run(loader_file_format="parquet")
+                pipeline = _finish_interrupted_load(source, pipeline, progress)
         with window_accounting(pipeline, progress) as windows:
             # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
             pipeline.run(dlt_source, loader_file_format="parquet")
@@ -292,6 +289,22 @@ def _load_in_batches(source: str, progress: Callable[[str], None], batch: int, o
             arguments["since"] = iso_z(max(w.window.end for w in windows))
         else:  # continue at the cursor this batch committed, without re-reading the overlap again
             arguments["resume"] = True
+
+
+def _finish_interrupted_load(source: str, pipeline: Any, progress: Callable[[str], None]) -> Any:
+    """A killed run left a package extracted or normalized but not loaded: finish it first (else dlt loads
+    only that and extracts nothing of this batch). A package cut short mid-write cannot be finished: then
+    the local working folder is dropped and dlt restores the cursor from the warehouse (state of completed
+    loads only), so its windows are read again and the merge keys absorb any rows already loaded."""
+    try:
+        with window_accounting(pipeline, progress):
+            pipeline.run(loader_file_format="parquet")
+        return pipeline
+    except Exception as exc:  # noqa: BLE001 - any failure here means the package is unusable
+        progress(f"{source}: the interrupted load cannot be finished ({type(exc).__name__}); discarding it, "
+                 "its windows are read again from the cursor saved in the warehouse")
+        pipeline.drop()
+        return make_pipeline(source)
 
 
 def _fill(summary: IngestSummary, windows: list[Any]) -> None:

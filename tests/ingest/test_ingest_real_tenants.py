@@ -247,3 +247,32 @@ def test_a_refused_password_suggests_the_secret_key(warehouse, monkeypatch):
         assert failed.error is not None and "SOURCES__THOUGHTSPOT__PASSWORD" in failed.error
         assert "multi-factor" in failed.error and "SOURCES__THOUGHTSPOT__SECRET_KEY" in failed.error
         assert "wrong-password-1" not in failed.error and "right-password-1" not in failed.error
+
+
+def test_a_package_cut_short_by_a_kill_is_discarded_and_its_windows_read_again(warehouse, monkeypatch):
+    import shutil
+
+    from pipelines import settings
+    from pipelines.ingest import build_source
+
+    with ThoughtSpotSimulator(history=history(days=5, per_day=40)) as sim:
+        point_at_thoughtspot(monkeypatch, sim)
+        until = sim.clock.now().isoformat()
+        assert _quiet(until=until, start=(sim.clock.now() - timedelta(days=6)).isoformat()).error is None
+        loaded = set(event_ids(warehouse, TS_EVENTS))
+        # The next run is killed while it writes its package: extracted, its job folder never written.
+        sim.add_events(6, sim.clock.now() - timedelta(minutes=20), sim.clock.now() - timedelta(minutes=10))
+        sim.clock.advance(timedelta(minutes=40))
+        until = sim.clock.now().isoformat()
+        pipeline = make_pipeline("thoughtspot")
+        pipeline.extract(build_source("thoughtspot", progress=lambda _: None, until=until))
+        extracted = list((settings.pipelines_dir() / "auditlake_thoughtspot" / "normalize" / "extracted").glob("*"))
+        assert extracted and pipeline.has_pending_data
+        for package in extracted:
+            shutil.rmtree(package / "new_jobs")
+        lines: list[str] = []
+        rerun = only(run_ingest(["thoughtspot"], progress=lines.append, until=until))
+        assert rerun.error is None, rerun.error
+        assert any("interrupted load cannot be finished" in line for line in lines)
+        ids = event_ids(warehouse, TS_EVENTS)
+        assert len(ids) == len(set(ids)) and set(ids) == sim.expected_event_ids() and loaded < set(ids)

@@ -170,3 +170,20 @@ def test_readers_never_wait_for_the_writer(product):
         query_result = auditlake("query", "select count(*) as n from core.fct_audit_events", cwd=product["tmp"],
                                  timeout=60)
         assert query_result.returncode == 0, query_result.stderr
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://auditlake-test-host.invalid", "cannot resolve auditlake-test-host.invalid"),
+    ("http://127.0.0.1:9", "cannot connect to 127.0.0.1:9"),
+])
+def test_a_wrong_base_url_fails_fast_with_one_line(product, url, expected):
+    import time
+
+    started = time.monotonic()
+    result = auditlake("ingest", "--source", "thoughtspot", cwd=product["tmp"],
+                       env={"SOURCES__THOUGHTSPOT__BASE_URL": url})
+    assert time.monotonic() - started < 30  # Python start-up included; no retries of an unreachable host
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stderr.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and expected in failed[0] and "SOURCES__THOUGHTSPOT__BASE_URL" in failed[0], result.stderr
+    assert "Traceback" not in result.stderr and "urllib3" not in result.stderr

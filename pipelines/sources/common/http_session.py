@@ -33,8 +33,11 @@ def retrying_client(timeout_seconds: float) -> Any:
     from dlt.sources.helpers.requests.retry import Client
 
     runtime = resolve_configuration(RuntimeConfiguration())
+    from pipelines.sources.common.url_safety import CONNECT_TIMEOUT_SECONDS
+
     return Client(
-        request_timeout=timeout_seconds,
+        # A short connect timeout (an unreachable host fails fast), the long read timeout for one window.
+        request_timeout=(min(CONNECT_TIMEOUT_SECONDS, timeout_seconds), timeout_seconds),
         raise_for_status=False,  # the clients explain each status themselves
         request_max_attempts=runtime.request_max_attempts,
         request_backoff_factor=runtime.request_backoff_factor,

@@ -37,3 +37,29 @@ def host_with_port(url: str) -> str:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     return f"{host}:{parts.port}" if parts.port else host
+
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+def require_reachable(url: str, variable: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+    """One TCP connection before any request: a wrong or unresolvable host fails at once with one line naming the
+    host and the variable, instead of after every retry of every window (dlt retries dropped connections)."""
+    import socket
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return
+    except socket.gaierror:
+        raise SourceError(f"cannot resolve {host} (from {variable}): check the URL in {variable} and this "
+                          "machine's DNS") from None
+    except TimeoutError:
+        raise SourceError(f"no answer from {host}:{port} within {timeout:.0f} s (from {variable}): check the URL in "
+                          f"{variable}, the network and any proxy or firewall") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SourceError(f"cannot connect to {host}:{port} ({reason}) (from {variable}): check the URL in "
+                          f"{variable} and that the service is up") from None

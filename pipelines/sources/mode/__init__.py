@@ -33,7 +33,7 @@ from pipelines.sources.common.errors import require_configuration
 from pipelines.sources.common.json_decode import gc_paused
 from pipelines.sources.common.quarantine import Quarantined
 from pipelines.sources.common.table_hints import apply_table_hints
-from pipelines.sources.common.url_safety import require_safe_url
+from pipelines.sources.common.url_safety import require_reachable, require_safe_url
 from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
 from pipelines.sources.common.window_fetch import (
     DEFAULT_CONCURRENT_WINDOWS,
@@ -145,6 +145,7 @@ def mode_source(
     """
     require_configuration("mode", dict(zip(REQUIRED_VARIABLES, (workspace, api_token, api_secret))))
     base_url = require_safe_url(base_url or DEFAULT_BASE_URL, ENV_BASE_URL)
+    require_reachable(base_url, ENV_BASE_URL)
     # Mode documents no retention limit for audit logs, so a re-read may reach any date.
     bounds = RunBounds.parse("Mode", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since, None,
                              window_hours, f"{PREFIX}WINDOW_HOURS", max_windows, resume)

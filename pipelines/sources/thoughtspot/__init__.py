@@ -28,7 +28,7 @@ from pipelines.sources.common.errors import require_configuration
 from pipelines.sources.common.json_decode import gc_paused
 from pipelines.sources.common.quarantine import Quarantined
 from pipelines.sources.common.table_hints import apply_table_hints
-from pipelines.sources.common.url_safety import host_with_port, require_safe_url
+from pipelines.sources.common.url_safety import host_with_port, require_reachable, require_safe_url
 from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
 from pipelines.sources.common.window_fetch import (
     DEFAULT_CONCURRENT_WINDOWS,
@@ -182,6 +182,7 @@ def thoughtspot_source(
     """
     require_configuration("thoughtspot", dict(zip(REQUIRED_VARIABLES, (base_url, username, secret_key or password))))
     base_url = require_safe_url(base_url, ENV_BASE_URL)
+    require_reachable(base_url, ENV_BASE_URL)
     bounds = RunBounds.parse("ThoughtSpot", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since,
                              settings.VENDOR_RETENTION, window_hours, f"{PREFIX}WINDOW_HOURS", max_windows, resume)
     concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)

@@ -27,6 +27,7 @@ class IngestSummary:
     window_end: Optional[datetime] = None
     error: Optional[str] = None  # None on success
     skipped: bool = False  # credentials absent: nothing attempted
+    snapshot: Optional[str] = None  # state sources: what the complete snapshot held
 
     @property
     def ok(self) -> bool:
@@ -38,6 +39,8 @@ class IngestSummary:
         name = f"{self.source} ({self.source_instance})" if self.source_instance else self.source
         if self.error:
             return f"{name}: FAILED: {self.error}"
+        if self.snapshot:
+            return f"{name}: {self.snapshot}"
         span = ""
         if self.window_start and self.window_end:
             span = f" ({_fmt(self.window_start)} .. {_fmt(self.window_end)})"
@@ -163,11 +166,15 @@ class _WindowCollector(logging.Handler):
         super().__init__(level=logging.INFO)
         self.progress = progress
         self.windows: list[Any] = []
+        self.snapshots: list[Any] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         stats = getattr(record, "window_stats", None)
         if stats is not None:
             self.windows.append(stats)
+        snapshot = getattr(record, "snapshot_stats", None)
+        if snapshot is not None:
+            self.snapshots.append(snapshot)
         try:
             self.progress(record.getMessage())
         except Exception:  # progress display must never break a load
@@ -206,6 +213,11 @@ def run_ingest(
             progress_logger.removeHandler(collector)
             progress_logger.setLevel(previous_level)
         _fill(summary, collector.windows)
+        if collector.snapshots and not summary.error:
+            snap = collector.snapshots[-1]
+            summary.source_instance = snap.source_instance
+            counts = ", ".join(f"{len(rows)} {table}" for table, rows in snap.tables.items())
+            summary.snapshot = f"complete snapshot at {_fmt(snap.snapshot_at)}: {counts}"
         summaries.append(summary)
     return summaries
 

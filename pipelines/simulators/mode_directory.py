@@ -92,8 +92,11 @@ class ModeDirectory:
                 changes.append(change)
                 if kind == "leave":
                     removals.append((*change, record.event_id))
-        # Contradiction: the middle removal entry of the history is never applied, and its member is made a member
-        # of that group in the starting state, so every snapshot after the entry still shows the membership.
+        # Contradiction: a removal entry (the middle one of those never followed by a re-add of the same member to
+        # the same group) is not applied, and its member is made a member of that group in the starting state, so
+        # every snapshot after the entry still shows the membership.
+        joins = [(c[0], c[3]) for c in changes if c[2] == "join"]
+        removals = [r for r in removals if not any(t > r[0] and args == r[3] for t, args in joins)]
         if removals:
             time_us, seq, kind, (member, group), event_id = removals[len(removals) // 2]
             changes.remove((time_us, seq, kind, (member, group)))

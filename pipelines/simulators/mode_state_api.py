@@ -36,7 +36,8 @@ def _paged(sim: ModeSimulator, path: str, key: str, rows: list[dict[str, Any]], 
     params = {k: v[0] for k, v in parse_qs(query).items()}
     try:
         page = max(1, int(params.get("page", "1")))
-        per_page = max(1, min(MAX_PER_PAGE, int(params.get("per_page", str(MAX_PER_PAGE)))))
+        cap = min(MAX_PER_PAGE, sim.state_max_per_page)
+        per_page = max(1, min(cap, int(params.get("per_page", str(cap)))))
     except ValueError:
         return sim.error(400, "page and per_page must be integers")
     total_pages = max(1, -(-len(rows) // per_page))

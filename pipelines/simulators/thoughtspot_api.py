@@ -113,6 +113,8 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             self._plant_vendor_samples(thoughtspot_samples)
         # Users, groups and privileges on any date, derived from the history (users/groups/roles search).
         self.directory = ThoughtSpotDirectory(self.timeline, self.org_directory.orgs)
+        # A page that always fails: users/search from this record_offset on answers 500 (a snapshot must then fail).
+        self.users_search_fails_from_offset: int | None = None
         self._tokens: dict[str, _Token] = {}
         self._token_lock = threading.Lock()
         self._token_serial = 0

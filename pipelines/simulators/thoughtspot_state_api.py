@@ -102,6 +102,9 @@ def handle_state(sim: ThoughtSpotSimulator, directory: ThoughtSpotDirectory, rou
             return error(403, "GROUP_ADMINISTRATION (or ADMINISTRATION) privilege required to search groups.")
         rows = [group_row(sim, state, g) for g, group in state.groups.items() if group.org == token.org_id]
     else:
+        broken_from = sim.users_search_fails_from_offset
+        if broken_from is not None and int(body.get("record_offset") or 0) >= broken_from:
+            return error(500, f"Simulated failure of users/search at record_offset >= {broken_from}.")
         wanted_orgs = {str(o) for o in body.get("org_identifiers") or []}
         rows = [user_row(sim, state, u, token.admin) for u in state.users.values()
                 if (token.org_id == 0 or u.org == token.org_id)

@@ -150,21 +150,31 @@ contradicted as (
                 ('group_joined', 'group_left'), ('group_left', 'group_joined'),
                 ('account_created', 'account_removed'), ('account_removed', 'account_created'),
                 ('admin_granted', 'admin_revoked'), ('admin_revoked', 'admin_granted')))
+),
+
+group_names as (
+    select source_system, source_instance, grant_id, max(grant_name) as grant_name
+    from grants
+    group by 1, 2, 3
 )
 
 select
-    md5(concat_ws('|', drift_type, change, source_system, source_instance, account_id, object_id,
-                  cast(snapshot_at as varchar), event_key)) as drift_key,
-    drift_type,
-    change,
-    source_system,
-    source_instance,
-    account_id,
-    account_name,
-    object_id,
-    object_name,
-    previous_snapshot_at,
-    snapshot_at,
-    event_key,
-    event_time
-from (select * from unlogged union all select * from contradicted) as drift
+    md5(concat_ws('|', d.drift_type, d.change, d.source_system, d.source_instance, d.account_id, d.object_id,
+                  cast(d.snapshot_at as varchar), d.event_key)) as drift_key,
+    d.drift_type,
+    d.change,
+    d.source_system,
+    d.source_instance,
+    d.account_id,
+    coalesce(d.account_name, a.account_name) as account_name,
+    d.object_id,
+    coalesce(d.object_name, n.grant_name) as object_name,
+    d.previous_snapshot_at,
+    d.snapshot_at,
+    d.event_key,
+    d.event_time
+from (select * from unlogged union all select * from contradicted) as d
+left join accounts as a
+    on d.source_system = a.source_system and d.source_instance = a.source_instance and d.account_id = a.account_id
+left join group_names as n
+    on d.source_system = n.source_system and d.source_instance = n.source_instance and d.object_id = n.grant_id

@@ -47,8 +47,8 @@ def test_thoughtspot_pages_every_user_and_reads_groups_in_each_org(warehouse, ts
     truth = expected_users(ts_sim)
     loaded = dict(rows(warehouse, f"select user_id, account_status from {current('ts_users')}"))
     assert loaded == {guid: row["account_status"] for guid, row in truth.items()}
-    pages = [e for e in ts_sim.request_log() if e["path"].endswith("users/search")]
-    assert len(pages) == len(truth) // 7 + 1  # full pages, then the empty page that ends the walk
+    pages = [e for e in ts_sim.request_log if e["path"].endswith("users/search")]
+    assert len(pages) == -(-len(truth) // 7) + 1  # every page, then the empty page that ends the walk
     privileges = rows(warehouse, f"select user_id, list(privilege order by privilege) from "
                                  f"{current('ts_user_privileges')} group by 1")
     assert dict(privileges) == {g: row["privileges"] for g, row in truth.items() if row["privileges"]}
@@ -79,13 +79,13 @@ def test_rate_limits_are_retried_and_a_failed_page_records_no_snapshot(warehouse
     ts_sim.faults.fail_next(429, count=3)
     [summary] = run_ingest([TS], progress=lambda _: None)
     assert summary.ok, summary.error
-    assert sum(e["status"] == 429 for e in ts_sim.request_log()) == 3
+    assert sum(e["status"] == 429 for e in ts_sim.request_log) == 3
     before = rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users")
     # Every later users/search page fails for good: the whole snapshot fails and nothing of it is written.
     ts_sim.users_search_fails_from_offset = 10
     [summary] = run_ingest([TS], progress=lambda _: None)
-    assert not summary.ok and "users/search in Org 0 failed with HTTP 500 after retries" in summary.error
-    assert "snapshot is not recorded" in summary.error
+    assert not summary.ok and "users/search in Org 0 failed with HTTP 500" in summary.error
+    assert "after retries; the snapshot is not recorded" in summary.error
     assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.snapshot_runs") == [(1,)]
     assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users") == before
     assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users where valid_to is not null") \
@@ -96,9 +96,20 @@ def test_a_user_without_the_privilege_gets_one_line_naming_it(warehouse, ts_sim,
     point_at(monkeypatch, ts_sim, "thoughtspot")
     monkeypatch.setenv("SOURCES__THOUGHTSPOT__USERNAME", ts_sim.viewer_username)
     assert cli.main(["ingest", "--source", TS]) == 1
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
     failed = [line for line in out.splitlines() if "FAILED" in line]
     assert len(failed) == 1
+    assert "needs ORG_ADMINISTRATION (Can administer Org), or list the orgs to read in " \
+           "SOURCES__THOUGHTSPOT__ORG_IDS" in failed[0]
+    # With the orgs named, the next refusal is the listing of users: partial rows are refused, not loaded.
+    monkeypatch.setenv("SOURCES__THOUGHTSPOT__ORG_IDS", "0")
+    assert cli.main(["ingest", "--source", TS]) == 1
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    failed = [line for line in out.splitlines() if "FAILED" in line]
+    assert len(failed) == 1
+    assert "complete_detail false" in failed[0]
     assert "needs ADMINISTRATION (with RBAC: USER_ADMINISTRATION)" in failed[0]
     assert ts_sim.secret_key not in out
 
@@ -107,7 +118,8 @@ def test_mode_without_a_workspace_admin_token_names_it(warehouse, monkeypatch, c
     with ModeSimulator(history=HistoryConfig(days=3, events_per_day=20, seed=3), admin_token=False) as sim:
         point_at(monkeypatch, sim, "mode")
         assert cli.main(["ingest", "--source", MODE]) == 1
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
     failed = [line for line in out.splitlines() if "FAILED" in line]
     assert len(failed) == 1 and "needs a Workspace API token" in failed[0]
     assert sim.api_secret not in out
@@ -126,7 +138,7 @@ def test_mode_pages_by_the_counters_and_falls_back_to_memberships_lite(warehouse
     assert members == {m.token: m.admin for m in state.members.values()}
     pairs = set(rows(warehouse, f"select group_token, member_token from {current('mode_group_memberships', schema)}"))
     assert pairs == {(g, m.token) for m in state.members.values() for g in m.groups}
-    paths = [e["path"] for e in mode_sim.request_log()]
+    paths = [e["path"] for e in mode_sim.request_log]
     assert paths.count(f"/api/{mode_sim.workspace}/groups") == 2  # 5 groups, 4 a page: pages 1 and 2
     assert (f"/api/{mode_sim.workspace}/memberships/lite" in paths) is not listing
 

@@ -151,14 +151,20 @@ def thoughtspot_entitlements_source(
     client = ThoughtSpotStateClient(base_url, username, secret_key, password, page_size=entitlements_page_size)
 
     def fetch() -> Snapshot:
-        listed = client.orgs()
-        orgs = {0: "Primary"} if listed is None else {int(o["id"]): str(o.get("name")) for o in listed}
-        if wanted is not None:
+        listed = client.orgs(refusal_ok=wanted is not None)
+        if listed is None and wanted is not None:  # configured orgs, not listable by this user: take them as given
+            orgs = {o: ("Primary" if o == 0 else None) for o in wanted}
+        elif listed is None:  # no Orgs feature: everything is the Primary Org
+            orgs = {0: "Primary"}
+        else:
+            orgs = {_org_ids([o])[0]: o.get("name") for o in listed}
+        if wanted is not None and listed is not None:
             unknown = sorted(set(wanted) - set(orgs))
             if unknown:
                 raise SourceError(f"{ENV_ORG_IDS} names orgs {unknown} that orgs/search does not list "
                                   f"({sorted(orgs)}): fix the variable")
-            orgs = {o: orgs[o] for o in wanted}
+        if wanted is not None:
+            orgs = {o: orgs.get(o) for o in wanted}
         snapshot = Snapshot(SOURCE_NAME, instance, at, scope=[f"org {o}" for o in orgs])
         snapshot.tables["ts_orgs"] = [{"source_instance": instance, "org_id": o, "org_name": name}
                                       for o, name in sorted(orgs.items())]

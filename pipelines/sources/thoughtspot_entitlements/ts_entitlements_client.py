@@ -110,10 +110,11 @@ class ThoughtSpotStateClient:
                               "array of objects (documented): unknown shape, the snapshot is not recorded")
         return body
 
-    def orgs(self) -> list[dict[str, Any]] | None:
-        """orgs/search from Org 0; None when the cluster has no Orgs feature (the call answers 400)."""
+    def orgs(self, refusal_ok: bool = False) -> list[dict[str, Any]] | None:
+        """orgs/search from Org 0; None when the cluster has no Orgs feature (the call answers 400), or, with
+        `refusal_ok` (the orgs are configured), when the user may not list orgs (403)."""
         response = self._send(ORGS_PATH, {}, 0)
-        if response.status_code == 400:
+        if response.status_code == 400 or (refusal_ok and response.status_code == 403):
             return None
         return self._array(response, ORGS_PATH, 0)
 

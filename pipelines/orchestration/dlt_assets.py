@@ -101,7 +101,8 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         description=(f"Take a complete snapshot of {spec.title} into {spec.dataset} (scd2: changes only, with validity "
                      "ranges); a failed page fails the snapshot." if spec.is_state else
-                     f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into {spec.dataset}."),
+                     f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into "
+                     f"{spec.dataset}."),
     )
     def _ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig) -> Iterator[Any]:
         from pipelines.ingest import build_source, error_line, make_pipeline, was_interrupted

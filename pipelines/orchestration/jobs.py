@@ -10,6 +10,10 @@ from pipelines.sources import registry
 # Runs with this tag queue behind each other (dagster_home/dagster.yaml): DuckDB has one writer.
 WRITER_TAGS = {"auditlake/warehouse": "write"}
 
+
+def _default_status() -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if settings.schedule_enabled() else dg.DefaultScheduleStatus.STOPPED
+
 # The entitlement snapshot assets (state sources): taken daily by their own job, not every 15 minutes.
 SNAPSHOT_ASSETS = dg.AssetSelection.assets(
     *(dg.AssetKey([spec.dataset, table]) for spec in registry.state_sources() for table in spec.tables)
@@ -54,7 +58,7 @@ entitlements_schedule = dg.ScheduleDefinition(
     job=entitlements_job,
     cron_schedule=settings.snapshot_cron(),
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING if settings.schedule_enabled() else dg.DefaultScheduleStatus.STOPPED,
+    default_status=_default_status(),
     description=(
         "One entitlement snapshot a day (AUDITLAKE_SNAPSHOT_CRON, default 05:00 UTC): the state history the access "
         "review reads. Starts switched on when AUDITLAKE_SCHEDULE_ENABLED=1."

@@ -56,7 +56,8 @@ class ModeDirectory:
         group_tokens = list(self.group_names)
         self._base: list[ModeMember] = []
         for i, person in enumerate(timeline.users):
-            member = ModeMember(person.guid, person.name, email_of(person.name), start - rng.randrange(10, 600) * DAY_US,
+            activated = start - rng.randrange(10, 600) * DAY_US
+            member = ModeMember(person.guid, person.name, email_of(person.name), activated,
                                 admin=i < 3, groups=set(rng.sample(group_tokens, rng.choice((0, 1, 2)))))
             self._base.append(member)
         leaver = timeline.scenarios["leaver_activity"]

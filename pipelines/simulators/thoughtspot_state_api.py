@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .http_server import Response
 from .thoughtspot_directory import ThoughtSpotDirectory, TsAccount, TsState, first_login_ms

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import dlt
 from dlt.sources.helpers.requests import Client
@@ -43,7 +44,7 @@ def http_client() -> Client:
 def snapshot_time(snapshot_at: str | datetime | None) -> datetime:
     """The snapshot's instant: `snapshot_at` (tests pin it to a simulator's clock), else now, in UTC, to the µs."""
     moment = parse_bound(snapshot_at, "snapshot_at") if snapshot_at is not None else None
-    return moment or datetime.now(timezone.utc)
+    return moment or datetime.now(UTC)
 
 
 def ms_to_utc(value: Any, field_name: str) -> datetime | None:
@@ -53,7 +54,7 @@ def ms_to_utc(value: Any, field_name: str) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SourceError(f"{field_name} is not a number of milliseconds ({str(value)[:40]!r}): unknown shape")
     seconds = value / 1000 if value >= 1e11 else float(value)
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def as_json(value: Any) -> str:
@@ -89,7 +90,7 @@ class Snapshot:
         progress_logger.handle(record)
 
 
-def column_hints(spec: dict[str, str]) -> dict[str, dict[str, Any]]:
+def column_hints(spec: str) -> dict[str, Any]:
     """"name type, name type" -> dlt column hints: every column exists (and is typed) even when a snapshot holds
     only nulls in it, so dbt's contract never meets a missing column."""
     hints = {}
@@ -104,7 +105,7 @@ SNAPSHOT_RUN_COLUMNS = column_hints("source_instance text, snapshot_at timestamp
 
 
 def snapshot_resources(fetch: Callable[[], Snapshot], tables: dict[str, str], snapshot_at: datetime,
-                       columns: dict[str, dict[str, dict[str, Any]]]) -> list[Any]:
+                       columns: dict[str, dict[str, Any]]) -> list[Any]:
     """One scd2 resource per state table plus the append-only `snapshot_runs`; `fetch` runs once, before any row."""
     memo: dict[str, Snapshot] = {}
 
@@ -121,8 +122,8 @@ def snapshot_resources(fetch: Callable[[], Snapshot], tables: dict[str, str], sn
 
     scd2 = {"disposition": "merge", "strategy": "scd2", "validity_column_names": VALIDITY_COLUMNS,
             "boundary_timestamp": snapshot_at}
-    resources = [dlt.resource(rows_of(table), name=table, write_disposition=scd2, columns=columns[table])
-                 for table in tables]
+    resources: list[Any] = [dlt.resource(rows_of(table), name=table, write_disposition=scd2,  # type: ignore[call-overload]
+                                         columns=columns[table]) for table in tables]
 
     def snapshot_runs() -> Iterator[dict[str, Any]]:
         done = snapshot()

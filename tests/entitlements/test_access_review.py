@@ -51,7 +51,7 @@ def review_as_of(path: Path, moment: str) -> list[dict]:
     with duckdb.connect(str(path), read_only=True) as con:
         cursor = con.execute("select * from compliance.rpt_access_review")
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def test_a_past_review_equals_the_state_then(built):

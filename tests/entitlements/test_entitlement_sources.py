@@ -10,7 +10,7 @@ import pytest
 
 from pipelines import cli
 from pipelines.ingest import run_ingest
-from pipelines.simulators import FaultPlan, HistoryConfig, ModeSimulator, ThoughtSpotSimulator
+from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
 from pipelines.simulators.thoughtspot_state_api import expected_users
 from tests.conftest import point_at
 

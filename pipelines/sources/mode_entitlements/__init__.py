@@ -12,7 +12,7 @@ to). Items live under `_embedded.<key>`; anything else is an unknown shape and f
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import dlt
 import orjson
@@ -82,9 +82,11 @@ class ModeStateClient:
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            raise SourceError(f"Mode {path} returned a body that is not JSON: is SOURCES__MODE__BASE_URL right?") from None
+            raise SourceError(f"Mode {path} returned a body that is not JSON: is SOURCES__MODE__BASE_URL "
+                              "right?") from None
         if not isinstance(body, dict):
-            raise SourceError(f"Mode {path} returned a JSON {type(body).__name__}, expected a HAL object: unknown shape")
+            raise SourceError(f"Mode {path} returned a JSON {type(body).__name__}, expected a HAL object: "
+                              "unknown shape")
         return body
 
     @staticmethod
@@ -154,11 +156,11 @@ def member_row(instance: str, row: dict[str, Any]) -> dict[str, Any]:
 
 @dlt.source(name=SOURCE_NAME, section="mode")
 def mode_entitlements_source(
-    workspace: Optional[str] = dlt.config.value,
-    api_token: Optional[str] = dlt.secrets.value,
-    api_secret: Optional[str] = dlt.secrets.value,
+    workspace: str | None = dlt.config.value,
+    api_token: str | None = dlt.secrets.value,
+    api_secret: str | None = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
-    snapshot_at: Optional[str] = None,
+    snapshot_at: str | None = None,
     **_ignored: Any,  # since/until of the audit sources: a snapshot is always "now"
 ) -> Any:
     if not workspace or not api_token or not api_secret:

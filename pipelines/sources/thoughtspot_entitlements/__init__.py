@@ -1,4 +1,6 @@
-"""dlt source: ThoughtSpot entitlements (orgs, users, group memberships, privileges, groups) -> raw_thoughtspot_entitlements.
+"""dlt source: ThoughtSpot entitlements (orgs, users, group memberships, privileges, groups).
+
+Loads raw_thoughtspot_entitlements.
 
     import dlt
     from pipelines.sources.thoughtspot_entitlements import thoughtspot_entitlements_source
@@ -17,7 +19,7 @@ token minted in that org (groups are org-scoped); roles/search only where RBAC i
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import dlt
 
@@ -125,13 +127,13 @@ def group_rows(instance: str, org: int, groups: list[dict[str, Any]]) -> list[di
 
 @dlt.source(name=SOURCE_NAME, section="thoughtspot")
 def thoughtspot_entitlements_source(
-    base_url: Optional[str] = dlt.config.value,
-    username: Optional[str] = dlt.config.value,
-    secret_key: Optional[str] = dlt.secrets.value,
-    password: Optional[str] = dlt.secrets.value,
-    org_ids: Optional[str] = None,
+    base_url: str | None = dlt.config.value,
+    username: str | None = dlt.config.value,
+    secret_key: str | None = dlt.secrets.value,
+    password: str | None = dlt.secrets.value,
+    org_ids: str | None = None,
     entitlements_page_size: int = 500,
-    snapshot_at: Optional[str] = None,
+    snapshot_at: str | None = None,
     **_ignored: Any,  # since/until of the audit sources: a snapshot is always "now"
 ) -> Any:
     if not base_url or not username or not (secret_key or password):

@@ -62,7 +62,8 @@ class ThoughtSpotStateClient:
             return self._http.post(self.base_url + path, data=orjson.dumps(body), headers=headers)
         except RequestException as exc:
             raise SourceError(f"could not reach ThoughtSpot at {self.base_url} ({type(exc).__name__}: "
-                              f"{scrub(str(exc))[:200]}): check SOURCES__THOUGHTSPOT__BASE_URL and the network") from None
+                              f"{scrub(str(exc))[:200]}): check SOURCES__THOUGHTSPOT__BASE_URL and the "
+                              "network") from None
 
     def token(self, org: int) -> str:
         """A full-access token minted in `org` (sent explicitly). Tokens live an hour; a snapshot takes minutes."""

@@ -60,7 +60,7 @@ def _serve(conn, ts_events: int, mode_events: int, days: int, end_iso: str, mode
 
 
 def _fetch_thoughtspot_bytes(base_url: str, username: str, start: datetime, end: datetime, folder: Path) -> list[Path]:
-    from pipelines.sources._shared import plan_windows
+    from pipelines.sources.common.windows import plan_windows
     from pipelines.sources.thoughtspot import ThoughtSpotClient
 
     client = ThoughtSpotClient(base_url, username, secret_key=TS_SECRET)
@@ -75,8 +75,8 @@ def _fetch_thoughtspot_bytes(base_url: str, username: str, start: datetime, end:
 def _fetch_mode_bytes(base_url: str, workspace: str, start: datetime, end: datetime, folder: Path) -> list[Path]:
     from dlt.sources.helpers import requests
 
-    from pipelines.sources._shared import iso_z, plan_windows
-    from pipelines.sources.mode.client import page_next_token
+    from pipelines.sources.common.windows import iso_z, plan_windows
+    from pipelines.sources.mode.mode_client import page_next_token
 
     files = []
     for i, window in enumerate(plan_windows(start, end)):
@@ -116,7 +116,8 @@ def _ingest(source: str, warehouse: Path, start: datetime, end: datetime) -> tup
     """Time one `run_ingest`; return (seconds, rows in the raw table, dlt step seconds)."""
     import duckdb
 
-    from pipelines import ingest, settings
+    from pipelines import ingest_runner as ingest
+    from pipelines import settings
 
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
     started = time.perf_counter()

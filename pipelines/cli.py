@@ -1,4 +1,4 @@
-"""`auditlake` command line: demo | run | ingest | transform | simulate | status | query.
+"""`auditlake` command line: demo | run | ingest | transform | simulate | status | query | docs.
 
 Each subcommand lives in the module that owns the work; that module exposes
 `add_arguments(parser)` and `main(args) -> int`. Heavy imports (dlt, dbt, Dagster)
@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("pipelines.simulators.serve", "Serve local ThoughtSpot and Mode API simulators."),
     "status": ("pipelines.commands.status", "Per source: last load, coverage, gaps, freshness."),
     "query": ("pipelines.commands.query", "Run SQL on the analysts' read-only copy of the warehouse."),
+    "docs": ("pipelines.commands.docs", "Generate dbt's documentation of the models and serve it on 127.0.0.1."),
 }
 
 # Telemetry off by default: the tool runs on machines with no route to the vendors' collectors.
@@ -84,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     selected = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(selected if selected in COMMANDS else None).parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate_like_interrupt)
-    from pipelines.errors import ConfigurationError
+    # Secrets are scrubbed from every log record from here on (installed by the entry point, not by an import).
+    importlib.import_module("pipelines.sources.common.log_filters").install_log_filters()
+    from pipelines.settings import ConfigurationError
 
     try:
         return int(args._module.main(args) or 0)

@@ -15,6 +15,7 @@ def build_definitions() -> dg.Definitions:
     from pipelines.orchestration.asset_checks import all_checks
     from pipelines.orchestration.dbt_assets import dbt_models, dbt_resource
     from pipelines.orchestration.dlt_assets import build_ingest_assets
+    from pipelines.orchestration.job_runner import step_progress_logger_def
     from pipelines.orchestration.jobs import (
         backfill_job,
         entitlements_job,
@@ -33,6 +34,7 @@ def build_definitions() -> dg.Definitions:
         jobs=[refresh_job, backfill_job, transform_job, entitlements_job],
         schedules=[refresh_schedule, entitlements_schedule],
         resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
+        loggers={"console": dg.colored_console_logger, "step_progress": step_progress_logger_def()},
         # Steps run one after another in the run's own process: one DuckDB writer at a time,
         # and no per-step interpreter start-up (each costs ~20 s with dbt and dlt imports on 2 cores).
         executor=dg.in_process_executor,

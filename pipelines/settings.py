@@ -44,6 +44,10 @@ RAW_DATASETS = {"thoughtspot": "raw_thoughtspot", "mode": "raw_mode"}
 SOURCES = tuple(RAW_DATASETS)
 
 
+class ConfigurationError(Exception):
+    """A setting, path or argument that cannot work as given; the CLI prints the message (problem and fix), exit 2."""
+
+
 def project_home() -> Path:
     """Where `.dlt/`, `warehouse/` and `dagster_home/` live: AUDITLAKE_HOME, else this checkout."""
     raw = os.environ.get(ENV_HOME)

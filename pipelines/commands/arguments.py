@@ -46,3 +46,18 @@ def check_range(
         parser.error(f"--since {since} is after {what}: pass a --since earlier than that")
     if until_needs_since and end is not None and start is None:
         parser.error("--until needs --since (a backfill re-reads a range); leave both out for the normal run")
+
+
+def add_progress_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--progress", dest="progress", action="store_true", default=None,
+                       help="print progress as work goes (default when the output is a terminal)")
+    group.add_argument("--quiet", dest="progress", action="store_false",
+                       help="print only the summary (default when the output is not a terminal, e.g. cron)")
+
+
+def wants_progress(args: argparse.Namespace) -> bool:
+    import sys
+
+    chosen = getattr(args, "progress", None)
+    return sys.stdout.isatty() if chosen is None else bool(chosen)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from pipelines import settings
-from pipelines.commands.arguments import int_between
+from pipelines.commands.arguments import add_progress_flags, wants_progress, int_between
 from pipelines.sources import registry
 
 DEMO_WAREHOUSE = Path("warehouse/demo/auditlake.duckdb")
@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Simulated ThoughtSpot events per day.")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
+    add_progress_flags(parser)
 
 
 def _reset(warehouse: Path) -> None:
@@ -117,7 +118,7 @@ def take_snapshots(simulators: list, days: int, progress=print) -> int:
     then. Returns how many were taken."""
     from datetime import timedelta
 
-    from pipelines.ingest import run_ingest
+    from pipelines.ingest_runner import run_ingest
 
     state_sources = [spec.name for spec in registry.state_sources()]
     taken = 0
@@ -194,7 +195,7 @@ def main(args: argparse.Namespace) -> int:
         take_snapshots(simulators, days)
         print(f"history: {days} days, ~{args.events_per_day} ThoughtSpot events/day; warehouse {warehouse}")
         print("running ingest -> dbt build -> checks -> publish (about a minute) ...", flush=True)
-        outcome = run_pipeline(verbose=args.verbose)
+        outcome = run_pipeline(verbose=args.verbose, progress=wants_progress(args))
     if outcome.interrupted:
         raise KeyboardInterrupt
     if not outcome.success:

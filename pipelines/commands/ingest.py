@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from pipelines import settings
-from pipelines.commands.arguments import check_range, utc_moment
+from pipelines.commands.arguments import add_progress_flags, check_range, utc_moment, wants_progress
 from pipelines.sources import registry
 from pipelines.warehouse.locks import warehouse_write_lock
 
@@ -29,10 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=utc_moment,
         help="end of the last window read (UTC date/time; default now)",
     )
+    add_progress_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.ingest import run_ingest
+    from pipelines.ingest_runner import run_ingest
 
     selected = registry.names() if args.source == "all" else (args.source,)
     since, until = getattr(args, "since", None), getattr(args, "until", None)
@@ -43,8 +44,12 @@ def main(args: argparse.Namespace) -> int:
     overrides = {key: value for key, value in (("since", since), ("until", until)) if value}
     # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
     with warehouse_write_lock():
-        summaries = run_ingest(selected, progress=lambda line: print(line, flush=True), **overrides)
+        show = wants_progress(args)
+        summaries = run_ingest(selected, progress=(lambda line: print(line, flush=True)) if show else (lambda _: None),
+                               **overrides)
     for summary in summaries:
+        if summary.skipped and show:
+            continue  # its notice was printed as it happened
         print(summary.line(), file=sys.stderr if summary.error and not summary.skipped else sys.stdout, flush=True)
     if all(s.skipped for s in summaries):
         print("nothing to ingest: no source is configured", file=sys.stderr)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipelines import settings
 from pipelines.commands.arguments import int_between
-from pipelines.errors import ConfigurationError
+from pipelines.settings import ConfigurationError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

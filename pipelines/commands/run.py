@@ -10,14 +10,14 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from pipelines import settings
-from pipelines.commands.arguments import check_range, utc_moment
+from pipelines.commands.arguments import add_progress_flags, wants_progress, check_range, utc_moment
 
 if TYPE_CHECKING:
     from pipelines.orchestration.job_runner import RunOutcome
 
 
 def print_summary(outcome: "RunOutcome", out: TextIO = sys.stdout) -> None:
-    state = "succeeded" if outcome.success else "FAILED"
+    state = "succeeded" if outcome.ok else ("finished with failures" if outcome.success else "FAILED")
     print(f"run {outcome.run_id[:8]} {state} in {outcome.seconds:.0f} s", file=out)
     if outcome.log_path:
         print(f"  full log: {outcome.log_path}", file=out)
@@ -55,13 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Backfill: re-read events from this UTC date/time (within vendor retention).")
     parser.add_argument("--until", type=utc_moment, help="Backfill: re-read events up to this UTC date/time (default now).")
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs here instead of a file.")
+    add_progress_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.job_runner import run_pipeline
 
     check_range(args._parser, args.since, args.until)
-    outcome = run_pipeline(since=args.since, until=args.until, verbose=args.verbose)
+    outcome = run_pipeline(since=args.since, until=args.until, verbose=args.verbose, progress=wants_progress(args))
     print_summary(outcome)
     if outcome.interrupted:
         raise KeyboardInterrupt

@@ -36,7 +36,8 @@ def status_lines(con) -> tuple[list[str], bool]:
             continue
         cov = wc.coverage(con, source, now)
         events = wc.raw_event_counts(con, source)
-        quarantined = sum(n for _, _, n in wc.quarantined(con, source))
+        groups = wc.quarantine_summary(con, source)
+        quarantined = sum(n for _, n, _ in groups)
         for instance, last in fetched.items():
             age = now - last
             fresh = age <= limit
@@ -50,8 +51,14 @@ def status_lines(con) -> tuple[list[str], bool]:
         for gap in cov.gaps:
             healthy &= not gap.recoverable
             lines.append(f"  gap {gap.describe()}")
+        if spec.retention:
+            # Coverage is never over-claimed: what the vendor no longer holds cannot be fetched again.
+            horizon = now - spec.retention
+            lines.append(f"  {spec.title} keeps {spec.retention.days} days: events before {horizon:%Y-%m-%d %H:%M} UTC "
+                         "that are not loaded here are unrecoverable")
         if quarantined:
-            lines.append(f"  {quarantined} quarantined records in {spec.dataset}.{registry.QUARANTINE_TABLE}")
+            lines.append(f"  {quarantined} quarantined records in {spec.dataset}.{registry.QUARANTINE_TABLE}:")
+            lines += [f"    {n} x {cls}" for cls, n, _ in groups[:5]]
     return lines, healthy
 
 

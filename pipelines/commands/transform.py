@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from pipelines import settings
+from pipelines.commands.arguments import add_progress_flags, wants_progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"DuckDB file (default: ${settings.ENV_WAREHOUSE} or {settings.DEFAULT_WAREHOUSE})",
     )
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
+    add_progress_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -48,7 +50,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"auditlake transform: nothing matches --select {' '.join(args.select or [])}", file=sys.stderr)
             return 2
     run_config = {"ops": {"dbt_models": {"config": {"full_refresh": bool(args.full_refresh)}}}}
-    outcome = run_job("transform", run_config, verbose=args.verbose, asset_selection=selection)
+    outcome = run_job("transform", run_config, verbose=args.verbose, asset_selection=selection,
+                      progress=wants_progress(args))
     print_summary(outcome)
     if outcome.interrupted:
         raise KeyboardInterrupt

@@ -7,6 +7,8 @@ Each description tells the on-call reader what failed and what to do.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
 from pipelines import settings
@@ -89,7 +91,8 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"note": f"{product} has never been fetched: set its SOURCES__* variables to ingest it"},
+                metadata={"note": f"{product} has never been fetched successfully: configure it (see `auditlake ingest`) "
+                                  "or read its ingest check"},
             )
         stale = {i: t for i, t in fetched.items() if now - t > limit}
         return dg.AssetCheckResult(
@@ -115,7 +118,7 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
         with wc.open_warehouse() as con:
             cov = wc.coverage(con, source)
         recoverable = [g for g in cov.gaps if g.recoverable]
-        metadata = {
+        metadata: dict[str, Any] = {
             "windows": cov.windows,
             "covered": {i: f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M} UTC" for i, (a, b) in cov.instances.items()},
             "gaps": [g.describe() for g in cov.gaps],
@@ -136,12 +139,13 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
     )
     def quarantined_records() -> dg.AssetCheckResult:
         with wc.open_warehouse() as con:
-            rows = wc.quarantined(con, source)
-        total = sum(n for _, _, n in rows)
+            groups = wc.quarantine_summary(con, source)
+        total = sum(n for _, n, _ in groups)
         return dg.AssetCheckResult(
             passed=total == 0,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"quarantined": total, "by_reason": [f"{i}: {r} ({n})" for i, r, n in rows[:20]]},
+            metadata={"quarantined": total,
+                      "by_reason": [f"{n} x {cls} (e.g. {example[:160]})" for cls, n, example in groups[:10]]},
         )
 
     return [freshness, coverage, quarantined_records]
@@ -185,8 +189,25 @@ def unmapped_event_types() -> dg.AssetCheckResult:
     )
 
 
+@dg.asset_check(
+    asset=dg.AssetKey(["core", "int_field_profile_daily"]),
+    name="field_drift",
+    description=(
+        "No sign that a vendor changed its record format: per source and event type, no field the marts rely on "
+        "(actor, IP, target, org) went from mostly filled (>= 80% over the previous 14 days) to mostly empty "
+        "(<= 20% on the last day), and no payload key appeared that was never seen for that type. WARN lists them: "
+        "compare a recent raw record with an older one, then adapt the staging model (and tell the auditlake project)."
+    ),
+)
+def field_drift() -> dg.AssetCheckResult:
+    with wc.open_warehouse() as con:
+        findings = wc.field_drift(con)
+    return dg.AssetCheckResult(passed=not findings, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"drift": findings[:20], "signs": len(findings)})
+
+
 def all_checks() -> list[dg.AssetChecksDefinition]:
     checks: list[dg.AssetChecksDefinition] = []
     for spec in registry.all_sources():
         checks.extend(_checks_for_source(spec))
-    return checks + [raw_fact_reconciliation, unmapped_event_types]
+    return checks + [raw_fact_reconciliation, unmapped_event_types, field_drift]

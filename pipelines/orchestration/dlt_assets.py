@@ -75,6 +75,7 @@ def _load_metadata(spec: SourceSpec, since: datetime) -> dict[str, Any]:
                 from {spec.dataset}.{WINDOWS_TABLE} where fetched_at >= ?""",
             [since],
         ).fetchone()
+    assert row is not None  # an aggregate always answers one row
     windows, fetched, new, duplicates, quarantined, first, last = row
     return {
         "windows": windows,
@@ -105,7 +106,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                      f"{spec.dataset}."),
     )
     def _ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig) -> Iterator[Any]:
-        from pipelines.ingest import build_source, error_line, make_pipeline, was_interrupted
+        from pipelines.ingest_runner import build_source, error_line, make_pipeline, was_interrupted
 
         overrides = {} if spec.is_state else {k: v for k, v in {"since": config.since, "until": config.until}.items()
                                               if v}
@@ -123,7 +124,8 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             with warehouse_write_lock():
                 for result in dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=make_pipeline(spec.name),
                                       dagster_dlt_translator=DLT_TRANSLATOR, loader_file_format="parquet"):
-                    materialized.add(result.asset_key)
+                    if result.asset_key is not None:
+                        materialized.add(result.asset_key)
                     yield result
                 summary = _load_metadata(spec, started)
         except Exception as exc:  # isolation: this source fails its own check, the rest of the run goes on

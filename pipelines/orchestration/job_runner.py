@@ -9,12 +9,18 @@ dbt log goes to a file beside the warehouse; the terminal gets a short summary.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines import settings
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 # The Dagster UI lists a job's runs by this tag (what its own launches carry): "__repository__@<code location>",
 # the location being "auditlake" in workspace.yaml. In-process runs carry it too, so they list under their job.
@@ -68,12 +74,14 @@ def run_pipeline(
     sources: tuple[str, ...] | None = None,
     verbose: bool = False,
     log_path: Path | None = None,
+    progress: bool = False,
 ) -> RunOutcome:
     """Execute the refresh job (or, with since/until, the backfill job) in this process."""
     from pipelines.orchestration.dlt_assets import ingest_run_config
 
     job = "backfill" if (since or until) else "refresh"
-    return run_job(job, ingest_run_config(since=since, until=until, sources=sources), verbose, log_path)
+    run_config = ingest_run_config(since=since, until=until, sources=sources)
+    return run_job(job, run_config, verbose, log_path, progress=progress)
 
 
 def run_job(
@@ -82,8 +90,13 @@ def run_job(
     verbose: bool = False,
     log_path: Path | None = None,
     asset_selection: list | None = None,
+    progress: bool = False,
 ) -> RunOutcome:
-    """Execute one of the Definitions' jobs with `run_config`; the full log goes to `log_path` unless verbose."""
+    """Execute one of the Definitions' jobs with `run_config`; the full log goes to `log_path` unless verbose.
+
+    progress: print a line per step start / end on this process's stdout as the run goes (the full log still
+    goes to the file).
+    """
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -93,6 +106,9 @@ def run_job(
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     log_path = None if verbose else (log_path or default_log_path())
     started = time.monotonic()
+    run_config = {**run_config, "loggers": {"console": {}, **({"step_progress": {}} if progress else {})}}
+    global _progress_stream
+    _progress_stream = sys.stdout
     with contextlib.ExitStack() as stack:
         if log_path is not None:
             # Dagster's console logger and dbt's streamed output are detail for the log file, not the terminal.
@@ -115,9 +131,10 @@ def run_job(
     ]
     failures = [e for e in result.all_events
                 if e.event_type_value == "STEP_FAILURE" and e.step_key and e.step_failure_data]
-    step_errors = {
-        e.step_key: "interrupted (Ctrl-C or SIGTERM)" if _is_interrupt(e.step_failure_data.error)
-        else _first_line(e.step_failure_data.error) for e in failures
+    step_errors: dict[str, str] = {
+        str(e.step_key): "interrupted (Ctrl-C or SIGTERM)" if _is_interrupt(e.step_failure_data.error)
+        else _first_line(e.step_failure_data.error)
+        for e in failures
     }
     interrupted = any(message.startswith("interrupted") for message in step_errors.values())
     failed = list(step_errors)
@@ -150,9 +167,36 @@ def _is_interrupt(error: object) -> bool:
 
 def _first_line(error: object) -> str:
     """The innermost cause of a step's error, one line, secrets removed: what the console shows."""
-    from pipelines.sources._shared import scrub
+    from pipelines.sources.common.redaction import scrub
 
     while getattr(error, "cause", None) is not None:
         error = error.cause  # type: ignore[attr-defined]
     message = str(getattr(error, "message", "") or "").strip()
     return scrub(message.splitlines()[0] if message else "unknown error")[:500]
+
+
+_progress_stream = sys.stdout  # the terminal, saved before the run's output is redirected to the log file
+_PROGRESS_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
+
+
+class _StepProgress(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        event = (getattr(record, "dagster_meta", None) or {}).get("dagster_event")
+        what = _PROGRESS_EVENTS.get(getattr(event, "event_type_value", ""))
+        if what and event is not None and event.step_key:
+            _progress_stream.write(f"  {time.strftime('%H:%M:%S')} {event.step_key} {what}\n")
+            _progress_stream.flush()
+
+
+def step_progress_logger_def() -> "dg.LoggerDefinition":
+    """A Dagster logger that prints one line per step to the terminal (`--progress`, the default on a TTY)."""
+    import dagster as dg
+
+    def step_progress(_init_context: dg.InitLoggerContext) -> logging.Logger:
+        logger = logging.Logger("auditlake.steps", level=logging.DEBUG)
+        logger.addHandler(_StepProgress())
+        return logger
+
+    return dg.LoggerDefinition(
+        step_progress, description="One line per step start and end, on the terminal that started the run."
+    )

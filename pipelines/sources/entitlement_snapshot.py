@@ -24,21 +24,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
-from dlt.sources.helpers.requests import Client
-
-from pipelines.sources._shared import SourceError, parse_bound, progress_logger
+from pipelines.sources.common.errors import SourceError
+from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, retrying_client
+from pipelines.sources.common.window_report import progress_logger
+from pipelines.sources.common.windows import parse_bound
 from pipelines.sources.registry import SNAPSHOTS_TABLE
 
 VALIDITY_COLUMNS = ["valid_from", "valid_to"]
 MAX_PAGES = 10_000  # a listing longer than this is a paging loop, not a tenant
 
 
-def http_client() -> Client:
+def http_client() -> Any:
     """dlt's retrying session (429, 5xx and dropped connections, Retry-After honoured; RUNTIME__REQUEST_* tune it)
     that hands every other status back to us, so refusals become messages that name the fix."""
-    client = Client(raise_for_status=False)
-    client.configure()
-    return client
+    return retrying_client(DEFAULT_REQUEST_TIMEOUT_SECONDS)
 
 
 def snapshot_time(snapshot_at: str | datetime | None) -> datetime:

@@ -44,13 +44,24 @@ raw_<source>.quarantined_records         records that could not be parsed; never
 
 raw_<source>.ingest_windows              one row per window fetched (append); coverage + evidence
   source_instance  varchar
+  org_id           bigint       the ThoughtSpot org read; null: the whole instance (an Org 0 administrator's
+                                all-orgs read, a cluster without Orgs, or Mode)
   window_start     timestamptz  inclusive
   window_end       timestamptz  inclusive
   fetched          bigint       records the API returned
   new_events       bigint       events not seen before
   duplicates       bigint       re-read events absorbed (already loaded)
-  quarantined      bigint
+  quarantined      bigint       quarantined records not seen before
   fetched_at       timestamptz
+
+Every table also carries dlt's `_dlt_load_id` (the load that inserted the row; the insert-only merge
+never rewrites it). An incremental run counts duplicates against the overlap ids in its saved state,
+exactly, while extracting. A re-read (`--since`) reads nothing from the warehouse while extracting:
+it emits every event, and its rows' new_events / duplicates / quarantined are first the counts seen
+within the run, then corrected by the runner from the rows that carry the load's id once the load is
+committed (pipelines/sources/common/reread_accounting.py). If that correction cannot run (the process
+dies between the load and the count), the rows keep the within-run counts: new_events then counts
+events emitted, some of which the merge absorbed.
 """
 
 from __future__ import annotations
@@ -61,8 +72,9 @@ TS_UTC = pa.timestamp("us", tz="UTC")
 
 THOUGHTSPOT_EVENTS_TABLE = "security_audit_events"
 MODE_EVENTS_TABLE = "audit_logs"
-QUARANTINE_TABLE = "quarantined_records"
-WINDOWS_TABLE = "ingest_windows"
+from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE  # noqa: E402 - named once, in the registry
+
+EVENT_TABLES = (THOUGHTSPOT_EVENTS_TABLE, MODE_EVENTS_TABLE)
 
 EVENT_KEY = ("source_instance", "id")
 QUARANTINE_KEY = ("source_instance", "record_hash")
@@ -117,6 +129,7 @@ QUARANTINE_SCHEMA = pa.schema(
 WINDOWS_SCHEMA = pa.schema(
     [
         ("source_instance", pa.string()),
+        ("org_id", pa.int64()),
         ("window_start", TS_UTC),
         ("window_end", TS_UTC),
         ("fetched", pa.int64()),

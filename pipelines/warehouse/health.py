@@ -7,6 +7,7 @@ reaches the Dagster UI, the terminal and the tests.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import settings
-from pipelines.errors import ConfigurationError
+from pipelines.settings import ConfigurationError
 from pipelines.sources import registry
 from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE
 from pipelines.warehouse.locks import warehouse_write_lock
@@ -27,12 +28,10 @@ _CONTIGUOUS = timedelta(seconds=1)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 @dataclass
@@ -89,6 +88,7 @@ def coverage(con: duckdb.DuckDBPyConnection, source: str, now: datetime | None =
             current, covered_until = instance, end
             result.instances[instance] = (start, end)
             continue
+        assert covered_until is not None  # set with `current` on the instance's first window
         if start > covered_until + _CONTIGUOUS:
             result.gaps.append(Gap(instance, covered_until, start, recoverable=start > retention_edge))
         covered_until = max(covered_until, end)
@@ -140,6 +140,21 @@ def quarantined(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, 
     ).fetchall()
 
 
+def reason_class(reason: str) -> str:
+    """A quarantine reason without its particulars (offsets, values), so equal causes group together."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "<value>", reason)
+    return re.sub(r"(?<![\w-])\d+", "<n>", text)
+
+
+def quarantine_summary(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, int, str]]:
+    """(reason class, records, one full example reason), largest class first."""
+    groups: dict[str, list] = {}
+    for _instance, reason, count in quarantined(con, source):
+        group = groups.setdefault(reason_class(reason), [0, reason])
+        group[0] += count
+    return sorted(((cls, n, example) for cls, (n, example) in groups.items()), key=lambda g: -g[1])
+
+
 def raw_event_counts(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, int]:
     spec = registry.get(source)
     schema, table = spec.dataset, spec.events_table
@@ -172,16 +187,6 @@ def reconciliation(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[st
     ]
 
 
-def fact_duplicates(con: duckdb.DuckDBPyConnection) -> int:
-    if not table_exists(con, "core", "fct_audit_events"):
-        return 0
-    return con.execute(
-        f"""select coalesce(sum(n - 1), 0) from (
-                select count(*) as n from {FACT}
-                group by source_system, source_instance, source_event_id having count(*) > 1)"""
-    ).fetchone()[0]
-
-
 def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """(source_system, event_type, events) that the event catalogue does not know."""
     if not table_exists(con, "core", "fct_audit_events"):
@@ -190,6 +195,62 @@ def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str,
         f"""select source_system, event_type, count(*) from {FACT}
             where event_category = 'unknown' group by 1, 2 order by 3 desc"""
     ).fetchall()
+
+
+PROFILE = "core.int_field_profile_daily"
+PROFILED_FIELDS = ("actor_id", "actor_name", "actor_ip", "target_id", "target_name", "org_id")
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    baseline_days: int = 14  # the days before the recent one that define "normal"
+    mostly_filled: float = 0.8  # a field filled at least this often in the baseline ...
+    mostly_empty: float = 0.2  # ... and at most this often on the recent day has drifted
+    min_baseline_events: int = 20  # below these counts a rate says nothing
+    min_recent_events: int = 10
+
+
+def field_drift(con: duckdb.DuckDBPyConnection, now: datetime | None = None,
+                limits: DriftThresholds = DriftThresholds()) -> list[str]:
+    """Signs that a vendor changed its record format, comparing the last UTC day with the days before it:
+    a field that was mostly filled is now mostly empty, or the payload carries a key never seen for that type."""
+    schema, table = PROFILE.split(".")
+    if not table_exists(con, schema, table):
+        return []
+    today = (now or settings.utc_now()).date()
+    recent_from = today - timedelta(days=1)
+    baseline_from = recent_from - timedelta(days=limits.baseline_days)
+    filled = ", ".join(f"sum({f}_filled) filter (where recent) as r_{f}, sum({f}_filled) filter (where not recent) as b_{f}"
+                       for f in PROFILED_FIELDS)
+    rows = con.execute(
+        f"""
+        with days as (select *, event_date >= ? as recent from {PROFILE} where event_date >= ?)
+        select source_system, event_type,
+               coalesce(sum(events) filter (where recent), 0) as r_events,
+               coalesce(sum(events) filter (where not recent), 0) as b_events,
+               {filled},
+               list_distinct(flatten(list(context_keys) filter (where recent))) as r_keys,
+               list_distinct(flatten(list(context_keys) filter (where not recent))) as b_keys
+        from days group by 1, 2 order by 1, 2
+        """,
+        [recent_from, baseline_from],
+    ).fetchall()
+    findings = []
+    for row in rows:
+        source, event_type, recent_events, baseline_events = row[:4]
+        if recent_events < limits.min_recent_events or baseline_events < limits.min_baseline_events:
+            continue
+        for i, field_name in enumerate(PROFILED_FIELDS):
+            recent_rate = (row[4 + 2 * i] or 0) / recent_events
+            baseline_rate = (row[5 + 2 * i] or 0) / baseline_events
+            if baseline_rate >= limits.mostly_filled and recent_rate <= limits.mostly_empty:
+                findings.append(f"{source} {event_type}: {field_name} filled in {recent_rate:.0%} of the last day's "
+                                f"events, {baseline_rate:.0%} before")
+        recent_keys, baseline_keys = row[-2] or [], row[-1] or []
+        new_keys = sorted(set(recent_keys) - set(baseline_keys))
+        if new_keys and baseline_keys:
+            findings.append(f"{source} {event_type}: new payload keys {', '.join(new_keys)}")
+    return findings
 
 
 def connect_read_only(path: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -237,9 +298,13 @@ def open_for_reading(path: Path | None = None) -> Iterator[tuple[duckdb.DuckDBPy
 
 @contextlib.contextmanager
 def open_warehouse(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection taken under the writer lock (for checks inside a writing run, which queue anyway)."""
+    """A read-only connection taken under the writer lock (for checks inside a writing run, which queue anyway).
+
+    Before anything was loaded there is no file: the checks then see an empty warehouse (never fetched), not an error.
+    """
+    path = path or settings.warehouse_path()
     with warehouse_write_lock(path=path):
-        con = connect_read_only(path)
+        con = connect_read_only(path) if path.exists() else duckdb.connect(":memory:")
         try:
             yield con
         finally:

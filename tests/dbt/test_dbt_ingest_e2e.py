@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.ingest import run_ingest
+from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
 from pipelines.transform import run_dbt
 from tests.ingest.conftest import history, only, point_at_mode, point_at_thoughtspot

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pipelines.commands.demo import take_snapshots
-from pipelines.ingest import run_ingest
+from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
 from pipelines.warehouse.dbt_runner import run_dbt
 from tests.conftest import clean_environment, isolate_home, point_at

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipelines import cli
-from pipelines.ingest import run_ingest
+from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
 from pipelines.simulators.thoughtspot_state_api import expected_users
 from tests.conftest import point_at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from pipelines.sources._shared import new_event_mask
+from pipelines.sources.common.arrow_batches import new_event_mask
 
 
 def test_repeats_from_state_warehouse_and_the_batch_itself_are_all_duplicates():

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 
 from pipelines import settings
-from pipelines.ingest import make_pipeline, run_ingest
+from pipelines.ingest_runner import make_pipeline, run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot, rows, table_exists
 
@@ -143,4 +143,5 @@ def test_mode_backfill_from_the_cli(warehouse, monkeypatch):
         reversed_range = subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", "--source", "mode",
                                          "--since", until, "--until", since],
                                         env=env, capture_output=True, text=True, timeout=120)
-        assert reversed_range.returncode == 1 and "after until" in reversed_range.stderr
+        # Refused before anything starts, as a usage error (exit 2), naming the fix.
+        assert reversed_range.returncode == 2 and "after until" in reversed_range.stderr

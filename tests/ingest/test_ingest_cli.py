@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from pipelines import settings
-from pipelines.ingest import run_ingest
+from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot, table_exists
 
@@ -25,7 +25,8 @@ EVENTS = "raw_thoughtspot.security_audit_events"
 
 def _ingest_process(args: list[str] | None = None) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ingest", *(args or [])], env=env,
+    # --progress: the per-window lines the chaos tests wait for (a pipe is not a terminal, so quiet by default).
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ingest", "--progress", *(args or [])], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.ingest import run_ingest
+from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import FaultPlan, ModeSimulator
 from pipelines.simulators.mode_api import ENVELOPES
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, rows, table_exists

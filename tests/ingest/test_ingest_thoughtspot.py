@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipelines.ingest import run_ingest
+from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import FaultPlan, ThoughtSpotSimulator
 from tests.ingest.conftest import event_ids, history, only, point_at_thoughtspot, rows, table_exists
 

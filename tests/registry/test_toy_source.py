@@ -34,7 +34,7 @@ def test_toy_is_ingested_orchestrated_and_reported(toy, warehouse, capsys, monke
     # `ingest` without --source covers it too (the built-in sources are unconfigured here: skipped).
     assert cli.main(["ingest"]) == 0
     out = capsys.readouterr().out
-    assert "toy (toy.local):" in out and "thoughtspot: skipped" in out
+    assert "toy (toy.local):" in out and "thoughtspot: not configured, skipped" in out
     assert duck_rows(warehouse, f"select count(*) from raw_toy.{EVENTS_TABLE}") == [(3,)]  # merged, not doubled
 
     from pipelines.definitions import build_definitions

@@ -10,7 +10,10 @@ import dlt
 import pyarrow as pa
 
 from pipelines.sources import raw_tables
-from pipelines.sources._shared import SourceNotConfigured, Window, WindowStats, emit
+from pipelines.sources.common.errors import SourceNotConfigured
+from pipelines.sources.common.table_hints import emit
+from pipelines.sources.common.window_report import WindowStats
+from pipelines.sources.common.windows import Window
 from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE, SourceSpec
 
 EVENTS_TABLE = "toy_events"

@@ -5,12 +5,13 @@
     dlt.pipeline("mode", destination="duckdb", dataset_name="raw_mode").run(mode_source())
 
 Configuration (dlt style, env or .dlt/*.toml): SOURCES__MODE__WORKSPACE, __API_TOKEN, __API_SECRET,
-optional __BASE_URL (default https://app.mode.com) and __OVERLAP_MINUTES (default 60).
+optional __BASE_URL (default https://app.mode.com), __OVERLAP_MINUTES (60), __REQUEST_TIMEOUT_SECONDS (300),
+__WINDOW_HOURS (24), __CONCURRENT_WINDOWS (4), __MIN_WINDOW_MINUTES (15: a failing window is halved down to this).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Iterator, Optional
 
 import dlt
@@ -20,26 +21,29 @@ from dlt.sources import DltResource
 
 from pipelines import settings
 from pipelines.sources import raw_tables
-from pipelines.sources._shared import (
-    verbatim,
-    Quarantined,
-    SourceError,
-    SourceNotConfigured,
-    Window,
-    WindowRun,
-    WindowStats,
-    apply_table_hints,
-    check_reread_range,
+from pipelines.sources.common.arrow_batches import (
+    constant_text,
     constant_timestamp,
-    emit,
-    gc_paused,
-    parse_bound,
-    quarantine_table,
-    require_safe_url,
+    json_or_none,
+    text_or_json,
     timestamps,
-    utc_now,
 )
-from pipelines.sources.mode.client import (
+from pipelines.sources.common.cursor_state import WindowRun
+from pipelines.sources.common.errors import require_configuration
+from pipelines.sources.common.json_decode import gc_paused
+from pipelines.sources.common.quarantine import Quarantined
+from pipelines.sources.common.table_hints import apply_table_hints
+from pipelines.sources.common.url_safety import require_safe_url
+from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
+from pipelines.sources.common.window_fetch import (
+    DEFAULT_CONCURRENT_WINDOWS,
+    DEFAULT_MIN_WINDOW,
+    check_fetch_settings,
+    fetch_in_order,
+    fetch_splitting,
+)
+from pipelines.sources.common.windows import RunBounds, Window
+from pipelines.sources.mode.mode_client import (
     DEFAULT_BASE_URL,
     ENV_API_SECRET,
     ENV_API_TOKEN,
@@ -50,19 +54,10 @@ from pipelines.sources.mode.client import (
 
 __all__ = ["mode_source", "parse_entries", "ModeClient", "REQUIRED_VARIABLES"]
 
+PREFIX = "SOURCES__MODE__"
 REQUIRED_VARIABLES = (ENV_WORKSPACE, ENV_API_TOKEN, ENV_API_SECRET)
 
 _dumps = orjson.dumps
-
-
-def _json_or_none(value: Any) -> Optional[str]:
-    return None if value is None else _dumps(value).decode()
-
-
-def _text(value: Any) -> Optional[str]:
-    if value is None or type(value) is str:
-        return value
-    return _dumps(value).decode()
 
 
 def parse_entries(entries: list[Any], source_instance: str, loaded_at: datetime) -> tuple[pa.Table, list[Quarantined]]:
@@ -83,30 +78,31 @@ def parse_entries(entries: list[Any], source_instance: str, loaded_at: datetime)
             rows.append(
                 (
                     event_id,
-                    _text(entry.get("action")),
-                    _text(entry.get("description")),
-                    _text(entry.get("workspace_username")),
-                    _json_or_none(entry.get("context")),
-                    _json_or_none(entry.get("actor")),
-                    _json_or_none(entry.get("entity")),
+                    text_or_json(entry.get("action")),
+                    text_or_json(entry.get("description")),
+                    text_or_json(entry.get("workspace_username")),
+                    json_or_none(entry.get("context")),
+                    json_or_none(entry.get("actor")),
+                    json_or_none(entry.get("entity")),
                     _dumps(entry).decode(),
                 )
             )
             stamps.append(stamp)
         except ValueError as exc:
-            quarantined.append(Quarantined(verbatim(entry), str(exc)))
+            quarantined.append(Quarantined.of(entry, str(exc)))
 
     stamp_array, bad = timestamps(stamps)
     if bad:
         bad_set = set(bad)
         for i in bad:
-            quarantined.append(Quarantined(rows[i][-1], f"`timestamp` is not an ISO-8601 UTC timestamp: {stamps[i]!r}"[:300]))
+            reason = f"`timestamp` is not an ISO-8601 UTC timestamp: {stamps[i]!r}"
+            quarantined.append(Quarantined.of(rows[i][-1], reason))
         keep = [i not in bad_set for i in range(len(rows))]
     columns = list(zip(*rows)) if rows else [()] * 8
     n = len(rows)
     table = pa.Table.from_arrays(
         [
-            pa.array([source_instance] * n, pa.string()),
+            constant_text(source_instance, n),
             pa.array(columns[0], pa.string()),
             pa.array(columns[1], pa.string()),
             pa.array(columns[2], pa.string()),
@@ -132,64 +128,48 @@ def mode_source(
     api_secret: Optional[str] = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     overlap_minutes: int = settings.DEFAULT_OVERLAP_MINUTES,
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    window_hours: float = 24,
+    concurrent_windows: int = DEFAULT_CONCURRENT_WINDOWS,
+    min_window_minutes: float = DEFAULT_MIN_WINDOW.total_seconds() / 60,
     start: Optional[str] = None,
     until: Optional[str] = None,
     since: Optional[str] = None,
 ) -> DltResource:
-    """Mode audit logs, incremental in <= 24 h windows with an overlap re-read.
+    """Mode audit logs, incremental in windows of at most 24 h with an overlap re-read.
 
-    start: first-run backfill start (default AUDITLAKE_START, else 30 days ago).
-    until: end of the last window (default now, UTC); tests pin it to a simulator's clock.
-    since: re-read [since, until or now] instead of continuing from the cursor (a backfill): the
-        cursor and overlap state are left untouched, already-loaded entries are counted as duplicates
-        (looked up in the warehouse) and not loaded again, and each window read gets its
-        ingest_windows row. Refused when after until.
+    start / until / since: the run's range, see `RunBounds` in pipelines/sources/common/windows.py;
+    Mode documents no retention, so any since before until is accepted.
     """
-    if not workspace or not api_token or not api_secret:
-        raise SourceNotConfigured("mode", REQUIRED_VARIABLES)
+    require_configuration("mode", dict(zip(REQUIRED_VARIABLES, (workspace, api_token, api_secret))))
     base_url = require_safe_url(base_url or DEFAULT_BASE_URL, ENV_BASE_URL)
-    if overlap_minutes < 0:
-        raise SourceError("SOURCES__MODE__OVERLAP_MINUTES must be zero or positive")
-    client = ModeClient(base_url, workspace, api_token, api_secret)
+    # Mode documents no retention limit for audit logs, so a re-read may reach any date.
+    bounds = RunBounds.parse("Mode", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since, None,
+                             window_hours, f"{PREFIX}WINDOW_HOURS")
+    concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)
+    client = ModeClient(base_url, workspace, api_token, api_secret,
+                        check_timeout(request_timeout_seconds, f"{PREFIX}REQUEST_TIMEOUT_SECONDS"))
     source_instance = workspace
-    overlap = timedelta(minutes=overlap_minutes)
-    first_start = parse_bound(start, "start")
-    end_at = parse_bound(until, "until")
-    reread_from = parse_bound(since, "since")
-    if reread_from is not None:
-        check_reread_range("Mode", reread_from, end_at, utc_now(), retention=None)
+
+    def fetch(window: Window) -> list[list[Any]]:
+        # A window's pages are gathered whole, so a failure mid-window yields nothing of it.
+        return fetch_splitting(lambda part: list(client.fetch_window(part)), window, floor)
 
     def audit_logs() -> Iterator[Any]:
-        run = WindowRun(source_instance, overlap, raw_tables.MODE_EVENTS_TABLE, "timestamp",
-                        first_start, reread_from, end_at)
-        for window in run.windows():
-            # A window's pages are gathered first, so a failure mid-window yields nothing of it.
-            yield from _window(window, list(client.fetch_window(window)), run)
-
-    def _window(window: Window, pages: list[list[Any]], run: WindowRun) -> Iterator[Any]:
-        stats = WindowStats("mode", source_instance, window)
-        tables: list[pa.Table] = []
-        quarantined: list[Quarantined] = []
-        # Duplicates are removed once per window: an id may repeat across pages.
-        for entries in pages:
-            with gc_paused():
-                events, bad = parse_entries(entries, source_instance, utc_now())
-            stats.fetched += len(entries)
-            quarantined.extend(bad)
-            tables.append(events)
-        events, stats.duplicates = run.new_events(pa.concat_tables(tables) if tables else
-                                                  parse_entries([], source_instance, utc_now())[0], window)
-        quarantined = run.new_quarantined(quarantined, window)
-        stats.new_events = events.num_rows
-        stats.quarantined = len(quarantined)
-        done_at = utc_now()
-        if events.num_rows:
-            yield emit(events, raw_tables.MODE_EVENTS_TABLE)
-        if quarantined:
-            yield emit(quarantine_table(source_instance, quarantined, window, done_at), raw_tables.QUARANTINE_TABLE)
-        yield emit(stats.table(done_at), raw_tables.WINDOWS_TABLE)
-        run.window_done(window)
-        stats.report()
+        # Windows are on the entries' `timestamp`, the field start_timestamp / end_timestamp filter on.
+        run = WindowRun("mode", source_instance, raw_tables.MODE_EVENTS_TABLE, "timestamp", bounds)
+        for window, pages in fetch_in_order(run.windows(), fetch, concurrency):
+            tables: list[pa.Table] = []
+            quarantined: list[Quarantined] = []
+            for entries in pages:
+                with gc_paused():
+                    events, bad = parse_entries(entries, source_instance, settings.utc_now())
+                quarantined.extend(bad)
+                tables.append(events)
+            # Duplicates are removed once per window: an id may repeat across pages.
+            events = pa.concat_tables(tables) if tables else parse_entries([], source_instance, settings.utc_now())[0]
+            fetched = sum(len(entries) for entries in pages)
+            yield from run.settle(window, events, quarantined, fetched, settings.utc_now())
 
     resource = dlt.resource(audit_logs, name=raw_tables.MODE_EVENTS_TABLE, write_disposition="merge")
     return apply_table_hints(resource, raw_tables.MODE_EVENTS_TABLE)

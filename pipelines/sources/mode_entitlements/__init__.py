@@ -18,14 +18,10 @@ import dlt
 import orjson
 from requests import RequestException, Response
 
-from pipelines.sources._shared import (
-    SourceError,
-    SourceNotConfigured,
-    as_utc,
-    register_basic_auth,
-    require_safe_url,
-    scrub,
-)
+from pipelines.sources.common.errors import SourceError, SourceNotConfigured
+from pipelines.sources.common.redaction import register_basic_auth, scrub
+from pipelines.sources.common.url_safety import require_safe_url
+from pipelines.sources.common.windows import as_utc
 from pipelines.sources.entitlement_snapshot import (
     MAX_PAGES,
     Snapshot,

@@ -5,12 +5,14 @@
     dlt.pipeline("ts", destination="duckdb", dataset_name="raw_thoughtspot").run(thoughtspot_source())
 
 Configuration (dlt style, env or .dlt/*.toml): SOURCES__THOUGHTSPOT__BASE_URL, __USERNAME, and
-__SECRET_KEY or __PASSWORD. Optional: __OVERLAP_MINUTES (default 60), __TOKEN_VALIDITY_SECONDS.
+__SECRET_KEY or __PASSWORD. Optional: __ORG_IDS (default: every org the account may read),
+__OVERLAP_MINUTES (60), __TOKEN_VALIDITY_SECONDS (3600), __REQUEST_TIMEOUT_SECONDS (300), __WINDOW_HOURS
+(24, at most 24), __CONCURRENT_WINDOWS (4), __MIN_WINDOW_MINUTES (15: a failing window is halved down to this).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Iterator, Optional
 
 import dlt
@@ -20,26 +22,24 @@ from dlt.sources import DltResource
 
 from pipelines import settings
 from pipelines.sources import raw_tables
-from pipelines.sources._shared import (
-    verbatim,
-    Quarantined,
-    SourceError,
-    SourceNotConfigured,
-    WindowRun,
-    WindowStats,
-    apply_table_hints,
-    check_reread_range,
-    constant_timestamp,
-    emit,
-    gc_paused,
-    host_with_port,
-    parse_bound,
-    quarantine_table,
-    require_safe_url,
-    timestamps,
-    utc_now,
+from pipelines.sources.common.arrow_batches import constant_text, constant_timestamp, text_column, timestamps
+from pipelines.sources.common.cursor_state import WindowRun
+from pipelines.sources.common.errors import require_configuration
+from pipelines.sources.common.json_decode import gc_paused
+from pipelines.sources.common.quarantine import Quarantined
+from pipelines.sources.common.table_hints import apply_table_hints
+from pipelines.sources.common.url_safety import host_with_port, require_safe_url
+from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
+from pipelines.sources.common.window_fetch import (
+    DEFAULT_CONCURRENT_WINDOWS,
+    DEFAULT_MIN_WINDOW,
+    check_fetch_settings,
+    fetch_in_order,
+    fetch_splitting,
 )
-from pipelines.sources.thoughtspot.client import (
+from pipelines.sources.common.windows import RunBounds, Window
+from pipelines.sources.thoughtspot.org_scopes import parse_org_ids, plan_org_reads
+from pipelines.sources.thoughtspot.thoughtspot_client import (
     DEFAULT_TOKEN_VALIDITY_SECONDS,
     ENV_BASE_URL,
     ENV_PASSWORD,
@@ -50,17 +50,11 @@ from pipelines.sources.thoughtspot.client import (
 
 __all__ = ["thoughtspot_source", "parse_records", "ThoughtSpotClient", "REQUIRED_VARIABLES"]
 
+PREFIX = "SOURCES__THOUGHTSPOT__"
 REQUIRED_VARIABLES = (ENV_BASE_URL, ENV_USERNAME, f"{ENV_SECRET_KEY} (or {ENV_PASSWORD})")
 
 _dumps = orjson.dumps
 _loads = orjson.loads
-
-
-def _text(value: Any) -> Optional[str]:
-    """Strings stay; anything else that is not null is kept as its JSON text (the field is open-typed)."""
-    if value is None or type(value) is str:
-        return value
-    return _dumps(value).decode()
 
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -72,14 +66,6 @@ def _org_id(value: Any) -> Optional[int]:
     if value is None or (type(value) is int and _INT64_MIN <= value <= _INT64_MAX):
         return value
     raise ValueError(f"orgId is not a 64-bit integer: {str(value)[:100]!r}")
-
-
-def _text_column(values: list[Any]) -> pa.Array:
-    """A string column; the rare non-string value (the fields are open-typed) is kept as its JSON text."""
-    try:
-        return pa.array(values, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pa.array([_text(v) for v in values], pa.string())
 
 
 def parse_records(records: list[Any], source_instance: str, loaded_at: datetime) -> tuple[pa.Table, list[Quarantined]]:
@@ -115,13 +101,13 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
             if org_id is not None and (type(org_id) is not int or not _INT64_MIN <= org_id <= _INT64_MAX):
                 org_id = _org_id(org_id)
         except orjson.JSONDecodeError as exc:
-            quarantined.append(Quarantined(verbatim(record), f"`log` is not valid JSON: {exc}"[:300]))
+            quarantined.append(Quarantined.of(record, f"`log` is not valid JSON: {exc}"))
             continue
         except (KeyError, TypeError, ValueError) as exc:
             reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             if isinstance(exc, TypeError):
                 reason = "record is not a JSON object with `date` and `log`"
-            quarantined.append(Quarantined(verbatim(record), reason))
+            quarantined.append(Quarantined.of(record, reason))
             continue
         events.append(event)
         dates.append(date)
@@ -137,25 +123,25 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
         bad = set(bad_dates) | set(bad_ts)
         bad_date_set = set(bad_dates)
         for i in sorted(bad):
-            reason = f"`date` is not an ISO-8601 UTC timestamp: {dates[i]!r}" if i in bad_date_set else \
-                f"`ts` is not an ISO-8601 UTC timestamp: {tss[i]!r}"
-            quarantined.append(Quarantined(verbatim(kept[i]), reason[:300]))
+            field, value = ("date", dates[i]) if i in bad_date_set else ("ts", tss[i])
+            reason = f"`{field}` is neither ISO-8601 with a zone nor yyyy/mm/dd:hh:mm:ss (UTC): {value!r}"
+            quarantined.append(Quarantined.of(kept[i], reason))
         keep_valid = [i not in bad for i in range(len(events))]
 
     n = len(events)
     table = pa.Table.from_arrays(
         [
-            pa.array([source_instance] * n, pa.string()),
+            constant_text(source_instance, n),
             pa.array([event["id"] for event in events], pa.string()),
             date_array,
             ts_array,
-            _text_column([event.get("version") for event in events]),
+            text_column([event.get("version") for event in events]),
             pa.array(org_ids, pa.int64()),
-            _text_column([event.get("userGUID") for event in events]),
-            _text_column([event.get("userName") for event in events]),
-            _text_column([event.get("cIP") for event in events]),
-            _text_column([event.get("type") for event in events]),
-            _text_column([event.get("desc") for event in events]),
+            text_column([event.get("userGUID") for event in events]),
+            text_column([event.get("userName") for event in events]),
+            text_column([event.get("cIP") for event in events]),
+            text_column([event.get("type") for event in events]),
+            text_column([event.get("desc") for event in events]),
             # `data` is re-serialised compactly: the JSON column holds it, `log` keeps the original text.
             pa.array([None if (data := event.get("data")) is None else _dumps(data).decode() for event in events],
                      pa.string()),
@@ -175,59 +161,53 @@ def thoughtspot_source(
     username: Optional[str] = dlt.config.value,
     secret_key: Optional[str] = dlt.secrets.value,
     password: Optional[str] = dlt.secrets.value,
+    org_ids: Optional[Any] = None,
     overlap_minutes: int = settings.DEFAULT_OVERLAP_MINUTES,
     token_validity_seconds: int = DEFAULT_TOKEN_VALIDITY_SECONDS,
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    window_hours: float = 24,
+    concurrent_windows: int = DEFAULT_CONCURRENT_WINDOWS,
+    min_window_minutes: float = DEFAULT_MIN_WINDOW.total_seconds() / 60,
     start: Optional[str] = None,
     until: Optional[str] = None,
     since: Optional[str] = None,
 ) -> DltResource:
-    """ThoughtSpot security audit events, incremental in <= 24 h windows with an overlap re-read.
+    """ThoughtSpot security audit events, incremental in windows of at most 24 h with an overlap re-read.
 
-    start: first-run backfill start (default AUDITLAKE_START, else 30 days ago).
-    until: end of the last window (default now, UTC); tests pin it to a simulator's clock.
-    since: re-read [since, until or now] instead of continuing from the cursor (a backfill): the
-        cursor and overlap state are left untouched, already-loaded events are counted as duplicates
-        (looked up in the warehouse) and not loaded again, and each window read gets its
-        ingest_windows row. Refused when older than ThoughtSpot's 30-day retention or after until.
+    org_ids: the orgs to read (default: every org the account may read), see org_scopes.py.
+    start / until / since: the run's range, see `RunBounds` in pipelines/sources/common/windows.py;
+    since is refused when older than ThoughtSpot's 30-day retention.
     """
-    if not base_url or not username or not (secret_key or password):
-        raise SourceNotConfigured("thoughtspot", REQUIRED_VARIABLES)
+    require_configuration("thoughtspot", dict(zip(REQUIRED_VARIABLES, (base_url, username, secret_key or password))))
     base_url = require_safe_url(base_url, ENV_BASE_URL)
-    if overlap_minutes < 0:
-        raise SourceError("SOURCES__THOUGHTSPOT__OVERLAP_MINUTES must be zero or positive")
-    client = ThoughtSpotClient(base_url, username, secret_key=secret_key, password=password,
-                               token_validity_seconds=token_validity_seconds)
+    bounds = RunBounds.parse("ThoughtSpot", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since,
+                             settings.VENDOR_RETENTION, window_hours, f"{PREFIX}WINDOW_HOURS")
+    concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)
+    wanted_orgs = parse_org_ids(org_ids)
+    # Org 0 first: it discovers the other orgs; `get_all_logs` true only matters to its all-orgs read.
+    org_zero = ThoughtSpotClient(base_url, username, secret_key=secret_key, password=password,
+                                 token_validity_seconds=token_validity_seconds, org_id=0, get_all_logs=True,
+                                 request_timeout_seconds=check_timeout(request_timeout_seconds,
+                                                                       f"{PREFIX}REQUEST_TIMEOUT_SECONDS"))
     source_instance = host_with_port(base_url)
-    overlap = timedelta(minutes=overlap_minutes)
-    first_start = parse_bound(start, "start")
-    end_at = parse_bound(until, "until")
-    reread_from = parse_bound(since, "since")
-    if reread_from is not None:
-        check_reread_range("ThoughtSpot", reread_from, end_at, utc_now(), settings.VENDOR_RETENTION)
 
     def security_audit_events() -> Iterator[Any]:
-        # Windows are on the vendor's `date`, the field logs/fetch filters on.
-        run = WindowRun(source_instance, overlap, raw_tables.THOUGHTSPOT_EVENTS_TABLE, "date",
-                        first_start, reread_from, end_at)
-        for window in run.windows():
-            records = client.fetch_window(window)
-            loaded_at = utc_now()
-            fetched = len(records)
-            with gc_paused():
-                events, quarantined = parse_records(records, source_instance, loaded_at)
-            del records  # the decoded response is the largest object alive; free it before dlt writes
-            events, duplicates = run.new_events(events, window)
-            quarantined = run.new_quarantined(quarantined, window)
-            stats = WindowStats("thoughtspot", source_instance, window, fetched=fetched,
-                                new_events=events.num_rows, duplicates=duplicates, quarantined=len(quarantined))
-            if events.num_rows:
-                yield emit(events, raw_tables.THOUGHTSPOT_EVENTS_TABLE)
-            if quarantined:
-                yield emit(quarantine_table(source_instance, quarantined, window, loaded_at),
-                           raw_tables.QUARANTINE_TABLE)
-            yield emit(stats.table(loaded_at), raw_tables.WINDOWS_TABLE)
-            run.window_done(window)
-            stats.report()
+        for read in plan_org_reads(org_zero, wanted_orgs):
+            # Windows are on the records' `date` (when ThoughtSpot stored the event), the field logs/fetch
+            # filters on; `ts` (when it happened) may fall just before the window it is returned in.
+            run = WindowRun("thoughtspot", source_instance, raw_tables.THOUGHTSPOT_EVENTS_TABLE, "date", bounds,
+                            state_key=read.state_key(source_instance), org_id=read.org_id)
+
+            def fetch(window: Window, client: ThoughtSpotClient = read.client) -> list[Any]:
+                return fetch_splitting(client.fetch_window, window, floor)
+
+            for window, records in fetch_in_order(run.windows(), fetch, concurrency):
+                loaded_at = settings.utc_now()
+                fetched = len(records)
+                with gc_paused():
+                    events, quarantined = parse_records(records, source_instance, loaded_at)
+                del records  # the decoded response is the largest object alive; free it before dlt writes
+                yield from run.settle(window, events, quarantined, fetched, loaded_at)
 
     resource = dlt.resource(security_audit_events, name=raw_tables.THOUGHTSPOT_EVENTS_TABLE,
                             write_disposition="merge")

@@ -23,7 +23,8 @@ from typing import Any
 
 import dlt
 
-from pipelines.sources._shared import SourceError, SourceNotConfigured, host_with_port, require_safe_url
+from pipelines.sources.common.errors import SourceError, SourceNotConfigured
+from pipelines.sources.common.url_safety import host_with_port, require_safe_url
 from pipelines.sources.entitlement_snapshot import (
     Snapshot,
     as_json,

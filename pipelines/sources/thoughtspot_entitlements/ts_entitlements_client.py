@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 from requests import RequestException, Response
 
-from pipelines.sources._shared import SourceError, register_secret, scrub
+from pipelines.sources.common.errors import SourceError
+from pipelines.sources.common.redaction import register_secret, scrub
 from pipelines.sources.entitlement_snapshot import MAX_PAGES, http_client
 
 TOKEN_PATH = "/api/rest/2.0/auth/token/full"

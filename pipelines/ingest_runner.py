@@ -27,6 +27,7 @@ class IngestSummary:
     window_end: Optional[datetime] = None
     error: Optional[str] = None  # None on success
     skipped: bool = False  # credentials absent: nothing attempted
+    notice: str = ""  # for a skipped source: which variables to set
     snapshot: Optional[str] = None  # state sources: what the complete snapshot held
 
     @property
@@ -35,7 +36,7 @@ class IngestSummary:
 
     def line(self) -> str:
         if self.skipped:
-            return f"{self.source}: skipped, not configured"
+            return self.notice or f"{self.source}: skipped, not configured"
         name = f"{self.source} ({self.source_instance})" if self.source_instance else self.source
         if self.error:
             return f"{name}: FAILED: {self.error}"
@@ -74,7 +75,7 @@ def _source_factory(source: str) -> Callable[..., Any]:
 
 def _unwrap(exc: BaseException) -> BaseException:
     """dlt wraps errors raised in a source (PipelineStepFailed, ResourceExtractionError...): find ours."""
-    from pipelines.sources._shared import SourceError, SourceNotConfigured
+    from pipelines.sources.common.errors import SourceError, SourceNotConfigured
 
     seen = set()
     current: Optional[BaseException] = exc
@@ -100,7 +101,7 @@ def was_interrupted(exc: BaseException) -> bool:
 
 def error_line(exc: BaseException) -> str:
     """One line for the console: our own message (cause and fix), else the innermost cause, secrets scrubbed."""
-    from pipelines.sources._shared import scrub
+    from pipelines.sources.common.redaction import scrub
 
     return _error_line(exc, scrub)
 
@@ -119,7 +120,7 @@ def _error_line(exc: BaseException, scrub: Callable[[str], str]) -> str:
 
 
 def _own_errors() -> tuple[type, ...]:
-    from pipelines.sources._shared import SourceError, SourceNotConfigured
+    from pipelines.sources.common.errors import SourceError, SourceNotConfigured
 
     return (SourceError, SourceNotConfigured)
 
@@ -140,7 +141,7 @@ def build_source(
     vendor's retention or after until) raises SourceError.
     Other `overrides` go to the source function (e.g. start=..., overlap_minutes=...).
     """
-    from pipelines.sources._shared import SourceNotConfigured
+    from pipelines.sources.common.errors import SourceNotConfigured
 
     factory = _source_factory(source)
     if since is not None:
@@ -187,8 +188,12 @@ def run_ingest(
     **overrides: Any,
 ) -> list[IngestSummary]:
     """Run each configured source's pipeline in turn; never raises for one source's failure."""
-    from pipelines.sources._shared import progress_logger, scrub
+    from pipelines.sources.common.log_filters import install_log_filters
+    from pipelines.sources.common.redaction import scrub
+    from pipelines.sources.common.reread_accounting import enable_load_ids, settle_reread_counts
+    from pipelines.sources.common.window_report import progress_logger
 
+    install_log_filters()
     summaries = []
     for source in registry.names() if sources is None else sources:
         summary = IngestSummary(source=source)
@@ -197,14 +202,23 @@ def run_ingest(
         previous_level = progress_logger.level
         progress_logger.setLevel(logging.INFO)
         try:
-            dlt_source = build_source(source, progress=progress, **overrides)
+            notices: list[str] = []
+
+            def notice(line: str) -> None:
+                notices.append(line)
+                progress(line)
+
+            dlt_source = build_source(source, progress=notice, **overrides)
             if dlt_source is None:
                 summary.skipped = True
+                summary.notice = " ".join(notices)
                 summaries.append(summary)
                 continue
             pipeline = make_pipeline(source)
+            enable_load_ids()
             # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
-            pipeline.run(dlt_source, loader_file_format="parquet")
+            info = pipeline.run(dlt_source, loader_file_format="parquet")
+            settle_reread_counts(pipeline, info.loads_ids, collector.windows)
         except Exception as exc:  # one source failing must not stop the other
             if was_interrupted(exc):
                 raise KeyboardInterrupt from None

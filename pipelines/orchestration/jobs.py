@@ -45,7 +45,9 @@ transform_job = dg.define_asset_job(
 
 entitlements_job = dg.define_asset_job(
     name="entitlements",
-    selection=SNAPSHOT_ASSETS | SNAPSHOT_ASSETS.downstream(),
+    # The snapshots, what reads them, and the models those read in turn (seeds, the audit fact: built from the raw
+    # audit tables as they are, so the job also works on a warehouse the refresh job has not built yet).
+    selection=SNAPSHOT_ASSETS | (SNAPSHOT_ASSETS.downstream().upstream() - dg.AssetSelection.groups("raw")),
     tags=WRITER_TAGS,
     description=(
         "Take a complete entitlement snapshot of every configured ThoughtSpot org and Mode workspace (users, groups, "

@@ -134,14 +134,13 @@ judged as (
         r.source_system = 'thoughtspot' and r.first_login_at is null and r.last_login_at is null
             as has_never_logged_in,
         -- inactive since: the last login (Mode logs no logins: its last action); else, for an account that never
-        -- logged in, its creation; else the start of the audit log we hold (no login since then at least)
+        -- logged in, its creation; else the start of the audit log we hold (no login since then at least).
+        -- Null when nothing is known: no audit event of the instance and no first-login evidence.
         coalesce(
             r.last_login_at,
             case when r.source_system = 'mode' then r.last_activity_at end,
             case when r.source_system = 'thoughtspot' and r.first_login_at is null then r.created_at end,
-            greatest(r.created_at, r.logged_from),
-            r.created_at,
-            r.first_snapshot_at
+            case when r.logged_from is not null then greatest(r.created_at, r.logged_from) end
         ) as inactive_since
     from reviewed as r
 )
@@ -168,9 +167,11 @@ select
     last_login_at,
     last_activity_at,
     has_never_logged_in,
-    cast(greatest(0, date_diff('day', inactive_since, review_as_of)) as integer) as days_inactive,
-    status = 'active'
-        and greatest(0, date_diff('day', inactive_since, review_as_of)) >= {{ var('dormant_after_days') }}
+    -- greatest() skips nulls: unknown stays null rather than becoming 0
+    case when inactive_since is not null
+        then cast(greatest(0, date_diff('day', inactive_since, review_as_of)) as integer) end as days_inactive,
+    coalesce(status = 'active'
+        and greatest(0, date_diff('day', inactive_since, review_as_of)) >= {{ var('dormant_after_days') }}, false)
         as is_dormant,
     status = 'removed' and last_activity_at > deleted_at as has_activity_after_removal,
     -- cross-product identity (by person_key): nothing to match when the account has no e-mail or override

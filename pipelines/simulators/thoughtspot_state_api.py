@@ -5,6 +5,7 @@
   against by the vendor. The state served is the directory at the simulator clock's now (thoughtspot_directory.py).
 - Org scoping: the token's org decides. An Org 0 token lists every user with `orgs[]`; an Org N token the users of
   Org N. Groups are per org: a token lists its own org's groups only.
+- `response_shape` "logs_object" wraps a page in an object, "html" answers a sign-in page (both 200).
 - Privileges ([I] for the shapes): `groups/search` by a non-admin token answers 403 naming GROUP_ADMINISTRATION;
   `users/search` is "available to all users", so a non-admin gets its rows with `complete_detail: false` and no
   groups or privileges (a client must refuse such partial rows). `roles/search` answers 400: RBAC is off here.
@@ -113,6 +114,12 @@ def handle_state(sim: ThoughtSpotSimulator, directory: ThoughtSpotDirectory, rou
     page = _page(body, rows)
     if isinstance(page, str):
         return error(400, page)
+    # `response_shape` applies here too: a body a client must refuse rather than read as "nobody holds access".
+    if sim.response_shape == "logs_object":
+        return Response(200, json.dumps({"records": page}).encode())
+    if sim.response_shape == "html":
+        return Response(200, b"<!DOCTYPE html><html><body>Sign in to ThoughtSpot</body></html>",
+                        content_type="text/html; charset=utf-8")
     return Response(200, json.dumps(page).encode())
 
 

@@ -92,6 +92,21 @@ def test_rate_limits_are_retried_and_a_failed_page_records_no_snapshot(warehouse
         == [(0,)]
 
 
+@pytest.mark.parametrize("shape", ["logs_object", "html"])
+def test_an_unknown_body_fails_the_snapshot_loudly(warehouse, ts_sim, monkeypatch, shape):
+    point_at(monkeypatch, ts_sim, "thoughtspot")
+    assert run_ingest([TS], progress=lambda _: None)[0].ok
+    ts_sim.response_shape = shape
+    [summary] = run_ingest([TS], progress=lambda _: None)
+    assert not summary.ok
+    expected = "expected an array of objects (documented): unknown shape" if shape == "logs_object" else "not JSON"
+    assert expected in summary.error
+    # The state is still the first snapshot's: nothing retired, no second snapshot recorded.
+    assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.snapshot_runs") == [(1,)]
+    assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users where valid_to is not null") \
+        == [(0,)]
+
+
 def test_a_user_without_the_privilege_gets_one_line_naming_it(warehouse, ts_sim, monkeypatch, capsys):
     point_at(monkeypatch, ts_sim, "thoughtspot")
     monkeypatch.setenv("SOURCES__THOUGHTSPOT__USERNAME", ts_sim.viewer_username)
@@ -129,6 +144,7 @@ def test_mode_without_a_workspace_admin_token_names_it(warehouse, monkeypatch, c
 def test_mode_pages_by_the_counters_and_falls_back_to_memberships_lite(warehouse, mode_sim, monkeypatch, listing):
     mode_sim.memberships_listing = listing
     mode_sim.state_max_per_page = 4  # the 30-item cap, made small so every listing spans pages
+    mode_sim.faults.fail_next(429, count=2)  # Mode's ~4 requests/s limit: retried after Retry-After
     point_at(monkeypatch, mode_sim, "mode")
     [summary] = run_ingest([MODE], progress=lambda _: None)
     assert summary.ok, summary.error
@@ -141,6 +157,7 @@ def test_mode_pages_by_the_counters_and_falls_back_to_memberships_lite(warehouse
     paths = [e["path"] for e in mode_sim.request_log]
     assert paths.count(f"/api/{mode_sim.workspace}/groups") == 2  # 5 groups, 4 a page: pages 1 and 2
     assert (f"/api/{mode_sim.workspace}/memberships/lite" in paths) is not listing
+    assert sum(e["status"] == 429 for e in mode_sim.request_log) == 2
 
 
 def test_scd2_keeps_what_changed_between_snapshots(warehouse, mode_sim, monkeypatch):

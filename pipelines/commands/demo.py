@@ -102,14 +102,35 @@ def access_review_findings(con) -> list[str]:
                 "select source_system, count(*) from compliance.rpt_access_review where is_unmatched group by 1 "
                 "order by 1").fetchall()) + " accounts (no account with the same e-mail in the other product)",
         "  state vs log drift (compliance.rpt_entitlement_drift): " + (", ".join(r[0] for r in drift) or "none"),
+        "  API tokens never revoked (neither vendor lists tokens: from the log, with the creator's state now): "
+        + _tokens(con),
     ]
 
 
-# An account that now holds a P0 privilege and appears as the actor of a planted or real self-grant.
+def _tokens(con) -> str:
+    import duckdb
+
+    try:
+        rows = con.execute(
+            """select t.source_system || ':' || coalesce(t.token_name, t.token_id) || ' created by '
+                      || coalesce(t.actor_name, t.actor_id) || ' (' || coalesce(r.status, 'no account') ||
+                      case when r.is_privileged then ', holds ' || r.privileges else '' end || ')'
+               from compliance.rpt_api_tokens as t
+               left join compliance.rpt_access_review as r
+                 on r.source_system = t.source_system and r.source_instance = t.source_instance
+                and r.account_id = t.actor_id
+               where t.is_never_revoked order by 1"""
+        ).fetchall()
+    except duckdb.Error as exc:  # rpt_api_tokens may have changed shape: say so, keep the report
+        return f"(unavailable: {str(exc).splitlines()[0][:80]})"
+    return ", ".join(r[0] for r in rows) or "none"
+
+
+# An account that now holds a P0 privilege and granted access to itself (rpt_privileged_changes.is_self_grant).
 SELF_GRANT_WHERE = """r.is_privileged and exists (
     select 1 from compliance.rpt_privileged_changes as p
     where p.source_system = r.source_system and p.is_self_grant
-      and (p.subject_user_id = r.account_id or lower(p.subject_user_name) = lower(r.account_name)))"""
+      and (p.changed_by_id = r.account_id or lower(p.changed_by) = lower(r.account_name)))"""
 
 
 def take_snapshots(simulators: list, days: int, progress=print) -> int:

@@ -150,3 +150,20 @@ def test_drift_reports_exactly_the_unlogged_and_contradicted_changes(built):
                              "'contradicted_by_state' and change = 'group_left'")
     assert q(path, f"select source_event_id from core.fct_audit_events where event_key = '{event_key}'") == \
         [(ignored["event_id"],)]
+
+
+def test_the_demo_report_lists_the_findings_by_name(built):
+    from pipelines.commands.demo import access_review_findings
+
+    path, ts, mode = built
+    with duckdb.connect(str(path), read_only=True) as con:
+        text = "\n".join(access_review_findings(con))
+    assert "dormant (incl. never logged in):     thoughtspot:dormant.contractor, thoughtspot:svc.reporting" in text
+    assert "cross-product leavers (still active): mode:former_employee, thoughtspot:departed.analyst" in text
+    leaver = ts.scenarios["deleted_user_activity"]["user_name"]
+    assert f"thoughtspot:{leaver}" in text.split("removed, yet active after removal:")[1].splitlines()[0]
+    granter = ts.scenarios["self_grant"]["user_name"]
+    assert f"thoughtspot:{granter}" in text.split("self-grant:")[1].splitlines()[0]
+    token = mode.scenarios["api_token_never_revoked"]["token_name"]
+    assert f"mode:{token} created by" in text
+    assert "unlogged_change group_joined: thoughtspot:" + ts.directory.scenarios["unlogged_grant"]["user_name"] in text

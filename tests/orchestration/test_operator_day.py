@@ -153,3 +153,20 @@ def test_docs_are_generated_from_any_directory(product, tmp_path):
     result = auditlake("docs", "--no-serve", cwd=elsewhere)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (REPO / "dbt_project" / "target" / "docs" / "index.html").exists()
+
+
+def test_readers_never_wait_for_the_writer(product):
+    import duckdb
+
+    from pipelines.orchestration.job_runner import run_pipeline
+    from pipelines.warehouse.locks import warehouse_write_lock
+
+    assert run_pipeline().success  # a warehouse and its published copy exist
+    # A writer holds the lock and the DuckDB file (as a long ingest does): status and query still answer at once.
+    with warehouse_write_lock(), duckdb.connect(str(product["warehouse"])):
+        status = auditlake("status", cwd=product["tmp"], timeout=60)
+        assert status.returncode in (0, 1), status.stderr
+        assert "a run is writing it" in status.stdout and "thoughtspot" in status.stdout
+        query_result = auditlake("query", "select count(*) as n from core.fct_audit_events", cwd=product["tmp"],
+                                 timeout=60)
+        assert query_result.returncode == 0, query_result.stderr

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 import auditlake_dbt_fixtures as fx
-from pipelines.transform import DbtRunError, run_dbt
+from pipelines.warehouse.dbt_runner import DbtRunError, run_dbt
 
 pytestmark = pytest.mark.slow
 

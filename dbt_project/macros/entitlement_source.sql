@@ -49,3 +49,17 @@
         {{ relation }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- A row's end of validity: dlt's valid_to, or the first later complete snapshot in which its table was EMPTY.
+    dlt writes nothing for an empty table, so it cannot retire that table's rows; snapshot_runs.row_counts says the
+    table was empty then, which ends them. -#}
+{% macro entitlement_valid_to(source_name, table_name, alias) -%}
+    least({{ alias }}.valid_to, (
+        select min(r.snapshot_at)
+        from {{ entitlement_source(source_name, 'snapshot_runs') }} as r
+        where r.is_complete
+          and r.source_instance = {{ alias }}.source_instance
+          and r.snapshot_at > {{ alias }}.valid_from
+          and coalesce(cast(json_extract(r.row_counts, '$.{{ table_name }}') as bigint), 0) = 0
+    ))
+{%- endmacro %}

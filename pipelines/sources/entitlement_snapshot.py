@@ -10,8 +10,8 @@ alone reconstruct the state on any date since the first snapshot: a row is valid
 A snapshot is all or nothing: every page of every endpoint is fetched (and checked) before the first row is handed
 to dlt, so a failed page raises before anything is extracted and the load writes nothing; the `snapshot_runs` row
 (written in the same load) marks it complete. The first `snapshot_runs` row is the earliest date state can be read.
-Known limit: a table that is empty in a snapshot is not written by dlt, so its rows are not retired; dbt reads
-`snapshot_runs.row_counts` to treat such a table as empty (see stg_*_entitlements__snapshot_runs).
+A table that is empty in a snapshot is not written by dlt, so its rows are not retired there; `snapshot_runs.row_counts`
+records the empty table and dbt ends those rows at that snapshot (macro entitlement_valid_to).
 """
 
 from __future__ import annotations

@@ -13,5 +13,5 @@ select
     activated_at as created_at,
     cast(null as timestamp with time zone) as first_login_at,
     valid_from,
-    valid_to
-from {{ entitlement_source('raw_mode_entitlements', 'mode_memberships') }}
+    {{ entitlement_valid_to('raw_mode_entitlements', 'mode_memberships', 'm') }} as valid_to
+from {{ entitlement_source('raw_mode_entitlements', 'mode_memberships') }} as m

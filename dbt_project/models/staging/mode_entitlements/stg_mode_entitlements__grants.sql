@@ -15,7 +15,7 @@ select
     coalesce(g.group_name, m.group_token) as grant_name,
     'direct' as granted_via,
     m.valid_from,
-    m.valid_to
+    {{ entitlement_valid_to('raw_mode_entitlements', 'mode_group_memberships', 'm') }} as valid_to
 from {{ entitlement_source('raw_mode_entitlements', 'mode_group_memberships') }} as m
 left join group_names as g
     on m.source_instance = g.source_instance and m.group_token = g.group_token
@@ -28,7 +28,7 @@ select
     'WORKSPACE_ADMIN',
     'WORKSPACE_ADMIN',
     'membership.admin',
-    valid_from,
-    valid_to
-from {{ entitlement_source('raw_mode_entitlements', 'mode_memberships') }}
-where is_admin
+    a.valid_from,
+    {{ entitlement_valid_to('raw_mode_entitlements', 'mode_memberships', 'a') }}
+from {{ entitlement_source('raw_mode_entitlements', 'mode_memberships') }} as a
+where a.is_admin

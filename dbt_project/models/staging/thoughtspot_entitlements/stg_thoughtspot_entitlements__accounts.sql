@@ -19,5 +19,5 @@ select
     created_at,
     first_login_at,
     valid_from,
-    valid_to
-from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_users') }}
+    {{ entitlement_valid_to('raw_thoughtspot_entitlements', 'ts_users', 'u') }} as valid_to
+from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_users') }} as u

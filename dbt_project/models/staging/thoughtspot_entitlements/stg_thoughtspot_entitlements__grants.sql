@@ -9,8 +9,8 @@ select
     coalesce(group_name, group_id) as grant_name,
     membership as granted_via,
     valid_from,
-    valid_to
-from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_user_groups') }}
+    {{ entitlement_valid_to('raw_thoughtspot_entitlements', 'ts_user_groups', 'g') }} as valid_to
+from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_user_groups') }} as g
 union all
 select
     'thoughtspot',
@@ -21,5 +21,5 @@ select
     privilege,
     'effective',
     valid_from,
-    valid_to
-from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_user_privileges') }}
+    {{ entitlement_valid_to('raw_thoughtspot_entitlements', 'ts_user_privileges', 'p') }}
+from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_user_privileges') }} as p

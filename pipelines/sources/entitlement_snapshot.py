@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+
 from pipelines.sources.common.errors import SourceError
 from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, retrying_client
 from pipelines.sources.common.window_report import progress_logger

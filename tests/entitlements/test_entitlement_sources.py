@@ -61,6 +61,27 @@ def test_thoughtspot_pages_every_user_and_reads_groups_in_each_org(warehouse, ts
         == [(1, True)]
 
 
+def test_a_token_expiring_mid_snapshot_is_renewed(warehouse, ts_sim, monkeypatch):
+    point_at(monkeypatch, ts_sim, "thoughtspot")
+    monkeypatch.setenv("SOURCES__THOUGHTSPOT__ENTITLEMENTS_PAGE_SIZE", "10")
+    from pipelines.sources.thoughtspot_entitlements import ts_entitlements_client as client_module
+
+    original = client_module.ThoughtSpotStateClient.search
+    calls = {"n": 0}
+
+    def search_then_expire(self, path, org, extra=None):  # every token dies after the first listing
+        calls["n"] += 1
+        if calls["n"] == 2:
+            ts_sim.expire_tokens()
+        return original(self, path, org, extra)
+
+    monkeypatch.setattr(client_module.ThoughtSpotStateClient, "search", search_then_expire)
+    [summary] = run_ingest([TS], progress=lambda _: None)
+    assert summary.ok, summary.error
+    assert any(e["status"] == 401 for e in ts_sim.request_log)
+    assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.snapshot_runs") == [(1,)]
+
+
 def test_configured_orgs_only(warehouse, ts_sim, monkeypatch):
     point_at(monkeypatch, ts_sim, "thoughtspot")
     monkeypatch.setenv("SOURCES__THOUGHTSPOT__ORG_IDS", "0,2")

@@ -56,6 +56,14 @@ class ThoughtSpotStateClient:
         register_secret(secret_key, password)
 
     def _send(self, path: str, body: dict[str, Any], org: int | None) -> Response:
+        response = self._post(path, body, org)
+        if response.status_code == 401 and org is not None:
+            # The token expired or was revoked mid-snapshot: mint a new one in the same org and ask again, once.
+            self._tokens.pop(org, None)
+            response = self._post(path, body, org)
+        return response
+
+    def _post(self, path: str, body: dict[str, Any], org: int | None) -> Response:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if org is not None:
             headers["Authorization"] = f"Bearer {self.token(org)}"

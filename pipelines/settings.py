@@ -39,9 +39,6 @@ DEFAULT_OVERLAP_MINUTES = 60
 # Longest window the ThoughtSpot logs API accepts in one request.
 MAX_WINDOW = timedelta(hours=24)
 
-# Raw dataset (DuckDB schema) per source; dbt sources read exactly these.
-RAW_DATASETS = {"thoughtspot": "raw_thoughtspot", "mode": "raw_mode"}
-SOURCES = tuple(RAW_DATASETS)
 
 
 class ConfigurationError(Exception):

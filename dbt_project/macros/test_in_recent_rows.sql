@@ -6,7 +6,8 @@
     scalar subquery still reads every row group. -#}
 {% macro recent_rows_bound(model, loaded_at_column) -%}
     {%- set newest = "(select max(" ~ loaded_at_column ~ ") from " ~ model ~ ")" -%}
-    {%- if execute -%}
+    {#- `dbt docs generate` / `compile` compile tests before the model exists: no literal then -#}
+    {%- if execute and load_relation(model) is not none -%}
         {%- set bound = run_query(
             "select strftime(max(" ~ loaded_at_column ~ ") - interval '" ~ var('recent_rows_test_hours')
             ~ " hours', '%Y-%m-%d %H:%M:%S.%f') from " ~ model

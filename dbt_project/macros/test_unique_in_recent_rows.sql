@@ -11,7 +11,7 @@
 {% test unique_in_recent_rows(model, column_name, loaded_at_column='loaded_at', time_column=none) %}
 {%- set recent_since = recent_rows_bound(model, loaded_at_column) -%}
 {%- set earliest = none -%}
-{%- if time_column and execute -%}
+{%- if time_column and execute and load_relation(model) is not none -%}
     {%- set earliest = run_query(
         "select strftime(min(" ~ time_column ~ "), '%Y-%m-%d %H:%M:%S.%f') from " ~ model
         ~ " where " ~ loaded_at_column ~ " >= " ~ recent_since

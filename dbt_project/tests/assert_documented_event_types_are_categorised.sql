@@ -10,7 +10,8 @@ where event_category = 'unknown' or outcome = 'unknown'
 
 union all
 
-select 'fct_audit_events', f.source_system, f.event_type
+select 'fct_audit_events' as failing_in, f.source_system, f.event_type
 from {{ recent_rows(ref('fct_audit_events'), 'loaded_at') }} f
-join {{ ref('audit_event_catalog') }} c using (source_system, event_type)
+semi join {{ ref('audit_event_catalog') }} c
+    on c.source_system = f.source_system and c.event_type = f.event_type
 where f.event_category = 'unknown'

@@ -206,8 +206,27 @@ def field_drift() -> dg.AssetCheckResult:
                                metadata={"drift": findings[:20], "signs": len(findings)})
 
 
+@dg.asset_check(
+    asset=dg.AssetKey(["compliance", "rpt_integrity_chain"]),
+    name="integrity_chain_verified",
+    description=(
+        "Every sealed day's hash, recomputed from the raw tables, equals its seal, and each seal links to the one "
+        "before. ERROR names each day whose raw events were changed or deleted after sealing, and each edited or "
+        "missing seal: treat it as possible tampering or loss; compare the raw rows with a backup and the vendor "
+        "(while within its retention, `auditlake ingest --since <day>` restores deleted events)."
+    ),
+)
+def integrity_chain_verified() -> dg.AssetCheckResult:
+    from pipelines.warehouse.integrity import verify_integrity_chain
+
+    with wc.open_warehouse() as con:
+        problems = verify_integrity_chain(con)
+    return dg.AssetCheckResult(passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
+                               metadata={"problems": [str(p) for p in problems[:50]], "count": len(problems)})
+
+
 def all_checks() -> list[dg.AssetChecksDefinition]:
     checks: list[dg.AssetChecksDefinition] = []
     for spec in registry.all_sources():
         checks.extend(_checks_for_source(spec))
-    return checks + [raw_fact_reconciliation, unmapped_event_types, field_drift]
+    return checks + [raw_fact_reconciliation, unmapped_event_types, field_drift, integrity_chain_verified]

@@ -145,3 +145,62 @@ JSON_COLUMNS = {
     THOUGHTSPOT_EVENTS_TABLE: ("data",),
     MODE_EVENTS_TABLE: ("context", "actor", "entity", "record"),
 }
+
+TABLE_SCHEMAS = {
+    THOUGHTSPOT_EVENTS_TABLE: THOUGHTSPOT_EVENTS_SCHEMA,
+    MODE_EVENTS_TABLE: MODE_EVENTS_SCHEMA,
+    QUARANTINE_TABLE: QUARANTINE_SCHEMA,
+    WINDOWS_TABLE: WINDOWS_SCHEMA,
+}
+DBT_CONTRACT_MACRO = "dbt_project/macros/raw_table_columns.sql"
+
+
+def duckdb_columns(table: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of a raw table, as dlt creates it from the Arrow schema and the JSON hints."""
+    columns = []
+    for column in TABLE_SCHEMAS[table]:
+        if column.name in JSON_COLUMNS.get(table, ()):
+            sql_type = "json"
+        elif pa.types.is_timestamp(column.type):
+            sql_type = "timestamp with time zone"
+        elif pa.types.is_int64(column.type):
+            sql_type = "bigint"
+        elif pa.types.is_string(column.type):
+            sql_type = "varchar"
+        else:
+            raise TypeError(f"no DuckDB type for {table}.{column.name} ({column.type}): extend duckdb_columns")
+        columns.append((column.name, sql_type))
+    return columns
+
+
+def render_dbt_contract_macro() -> str:
+    """The dbt macro that gives a missing raw table its typed empty relation, generated from this module so the
+    contract is written once (`python -m pipelines.sources.raw_tables` rewrites it; a test checks it is current)."""
+    lines = [
+        "{#- GENERATED from pipelines/sources/raw_tables.py by `python -m pipelines.sources.raw_tables`: do not edit.",
+        "    The raw tables' columns and DuckDB types, for raw_source() when a table does not exist yet. -#}",
+        "{% macro raw_table_columns(table_name) -%}",
+        "    {%- set columns = {",
+    ]
+    for table in TABLE_SCHEMAS:
+        pairs = ", ".join(f"('{name}', '{sql_type}')" for name, sql_type in duckdb_columns(table))
+        lines.append(f"        '{table}': [{pairs}],")
+    lines += [
+        "    } -%}",
+        "    {%- if table_name not in columns -%}",
+        '        {{ exceptions.raise_compiler_error("raw_source: no contract for raw table \'" ~ table_name ~ "\'; '
+        'add it to pipelines/sources/raw_tables.py and run python -m pipelines.sources.raw_tables") }}',
+        "    {%- endif -%}",
+        "    {{ return(columns[table_name]) }}",
+        "{%- endmacro %}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    from pipelines import settings
+
+    target = settings.PROJECT_ROOT / DBT_CONTRACT_MACRO
+    target.write_text(render_dbt_contract_macro())
+    print(f"wrote {target}")

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines import settings
 from pipelines.sources import raw_tables as contract
+from pipelines.sources import registry
 
 TABLES = {
     ("thoughtspot", contract.THOUGHTSPOT_EVENTS_TABLE): contract.THOUGHTSPOT_EVENTS_SCHEMA,
@@ -28,27 +28,14 @@ TABLES = {
 }
 
 
-def _duckdb_type(table: str, field: pa.Field) -> str:
-    if field.name in contract.JSON_COLUMNS.get(table, ()):
-        return "JSON"
-    if pa.types.is_timestamp(field.type):
-        return "TIMESTAMP WITH TIME ZONE"
-    if pa.types.is_int64(field.type):
-        return "BIGINT"
-    if pa.types.is_string(field.type):
-        return "VARCHAR"
-    raise TypeError(f"no DuckDB type for {table}.{field.name}: {field.type}; extend _duckdb_type")
-
-
 def raw_table_ddl(source: str, table: str) -> str:
-    schema = TABLES[(source, table)]
-    columns = ", ".join(f'"{f.name}" {_duckdb_type(table, f)}' for f in schema)
-    return f'create table if not exists {settings.RAW_DATASETS[source]}."{table}" ({columns})'
+    columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in contract.duckdb_columns(table))
+    return f'create table if not exists {registry.get(source).dataset}."{table}" ({columns})'
 
 
-def create_raw_tables(con: duckdb.DuckDBPyConnection, sources: tuple[str, ...] = settings.SOURCES) -> None:
+def create_raw_tables(con: duckdb.DuckDBPyConnection, sources: tuple[str, ...] = ("thoughtspot", "mode")) -> None:
     for source in sources:
-        con.execute(f"create schema if not exists {settings.RAW_DATASETS[source]}")
+        con.execute(f"create schema if not exists {registry.get(source).dataset}")
         for (table_source, table) in TABLES:
             if table_source == source:
                 con.execute(raw_table_ddl(source, table))
@@ -62,7 +49,7 @@ def insert(con: duckdb.DuckDBPyConnection, source: str, table: str, rows: list[d
     placeholders = ", ".join("?" for _ in names)
     quoted = ", ".join(f'"{n}"' for n in names)
     con.executemany(
-        f'insert into {settings.RAW_DATASETS[source]}."{table}" ({quoted}) values ({placeholders})',
+        f'insert into {registry.get(source).dataset}."{table}" ({quoted}) values ({placeholders})',
         [[row.get(n) for n in names] for row in rows],
     )
 

@@ -54,10 +54,10 @@ def _thoughtspot_rows() -> list[dict]:
     rows.append(fx.ts_event("PRINCIPALS_IN_GROUP_UPDATE", _at(2, 16), user="root.admin", guid="g-admin",
                             data={"groupID": "grp-1", "requestedUsersInGroup": [{"id": "g-admin"}]}))
     rows.append(fx.ts_event("PRIVILEGE_CHANGES", _at(2, 16, 10), user="root.admin", guid="g-admin", data={
-        "modifiedPrivileges": ["ADMINISTRATION"], "currentPrivileges": [],
+        "modifiedPrivileges": ["ADMINISTRATION"], "currentPrivileges": ["AUTHORING"],
         "groupIdentity": {"id": {"id": "grp-1"}, "name": "ops", "owner": {"id": "g-admin"}, "type": "UserGroup"}}))
     rows.append(fx.ts_event("PRIVILEGE_CHANGES", _at(2, 16, 20), user="root.admin", guid="g-admin", data={
-        "modifiedPrivileges": ["AUTHORING"], "currentPrivileges": [],
+        "modifiedPrivileges": ["AUTHORING"], "currentPrivileges": ["VIEWING"],
         "groupIdentity": {"id": {"id": "grp-2"}, "name": "analysts", "owner": {"id": "g-admin"}, "type": "UserGroup"}}))
     # leaver still active: deleted by GUID, then logs in
     rows.append(fx.ts_event("LOGIN_SUCCESSFUL", _at(5, 9), user="former.employee", guid="g-fe"))
@@ -203,17 +203,18 @@ def test_exports_tokens_and_audit_log_reads(warehouse: Path) -> None:
 
 def _evidence(path: Path) -> dict[tuple, tuple]:
     return {(r[0], r[1], r[2]): r[3:] for r in q(
-        path, "select source_system, source_instance, evidence_date, events_loaded, event_ids_hash,"
+        path, "select source_system, source_instance, evidence_date, events_loaded, windows_cover_day,"
               " duplicates_absorbed, quarantined_records from compliance.rpt_pipeline_evidence")}
 
 
-def test_evidence_hash_is_the_sorted_ids_of_the_day(warehouse: Path) -> None:
+def test_evidence_counts_the_day_of_the_event_and_every_day_a_window_touches(warehouse: Path) -> None:
     evidence = _evidence(warehouse)
     ids = q(warehouse, "select source_event_id from core.fct_audit_events"
                        " where source_system = 'mode' and cast(event_time as date) = ?", _at(1, 0).date())
-    expected = hashlib.md5(",".join(sorted(r[0] for r in ids)).encode()).hexdigest()
-    assert evidence[("mode", MODE, _at(1, 0).date())][:2] == (len(ids), expected)
-    assert evidence[("thoughtspot", TS, _at(2, 0).date())][2:] == (2, 1)
+    # the Mode window covers 05:00-05:59 only: the day is not covered
+    assert evidence[("mode", MODE, _at(1, 0).date())][:2] == (len(ids), False)
+    # the ThoughtSpot window covers the whole day two days ago (its duplicates and quarantined record count there)
+    assert evidence[("thoughtspot", TS, _at(2, 0).date())][1:] == (True, 2, 1)
 
 
 def test_incremental_build_absorbs_late_and_reread_events(warehouse: Path) -> None:
@@ -264,7 +265,7 @@ def test_a_failing_build_raises_and_names_the_node(tmp_path: Path) -> None:
 
 # Columns that depend on when a build or a read ran, not on the data.
 _VOLATILE_COLUMNS = {
-    "rpt_pipeline_evidence": ["evidence_recorded_at"],
+    "rpt_integrity_chain": ["sealed_at"],
     "rpt_access_review": ["review_as_of", "days_inactive", "is_dormant"],
     "rpt_api_tokens": ["token_age_days"],
 }
@@ -306,7 +307,8 @@ def test_incremental_builds_equal_a_full_rebuild(warehouse: Path, tmp_path: Path
         # the deleted "departed" acts once more
         fx.mode_event("export_data_sql_exported", _at(1, 20), user="departed", user_id="id-departed", loaded_at=later,
                       entity={"entity_type": "query", "entity_id": "q1", "entity_name": "Query 1"}),
-        # a late burst of eve's exports 12 days ago: anomalous itself, and it raises her later baselines
+        # a late burst of eve's exports 12 days ago, before she had any history (so not anomalous itself); it
+        # raises her later baselines
         *[fx.mode_event("export_data_report_exported_csv", _at(12, 13, i), user="eve", entity=report, loaded_at=later)
           for i in range(12)],
     ])
@@ -331,7 +333,10 @@ def test_incremental_builds_equal_a_full_rebuild(warehouse: Path, tmp_path: Path
     assert leavers == {"departed": 2, "former.employee": 1, "carol": 1}
     anomalies = q(warehouse, "select export_date, user_day_events from compliance.rpt_data_exports"
                              " where is_anomalous order by 1")
-    assert anomalies == [(_at(12, 0).date(), 12), (_at(1, 0).date(), 15)]
+    assert anomalies == [(_at(1, 0).date(), 15)]
+    burst = q(warehouse, "select prior_active_days, is_anomalous from compliance.rpt_data_exports"
+                         " where user_name = 'eve' and export_date = ?", _at(12, 0).date())
+    assert burst == [(0, False)]
 
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copyfile(warehouse, rebuilt)

@@ -20,6 +20,8 @@ select
     revoked_at,
     revoked_by,
     is_never_revoked,
-    case when is_issuance then date_diff('day', event_time, coalesce(revoked_at, current_timestamp)) end as token_age_days,
+    case
+        when is_issuance then date_diff('day', event_time, coalesce(revoked_at, current_timestamp))
+    end as token_age_days,
     loaded_at
 from {{ ref('int_api_token_events') }}

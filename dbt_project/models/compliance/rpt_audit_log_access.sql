@@ -4,16 +4,20 @@
         unique_key='access_key',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ delete_rows_built_under_other_rules(audit_access_rules()) }}",
     )
 }}
+{%- set incremental_run = is_incremental() and not rules_changed(this, audit_access_rules()) %}
 -- Every read of the audit log itself: reads the vendor logs (Mode `audit_log_accessed`), and every
 -- window auditlake fetched (ThoughtSpot does not log reads of its log API, so ingest_windows is the
 -- evidence of ours). A vendor-logged read is auditlake's own when its actor is a configured service
 -- account or it coincides with one of our fetches of that instance.
 {#- Incremental: vendor reads loaded and fetch windows recorded since the last build are added; a
     stored vendor read that a newly recorded fetch coincides with is re-matched and replaced. -#}
-{%- set reads_since = loaded_since('loaded_at', "evidence_source = 'vendor_audit_log'") %}
-{%- set fetches_since = loaded_since('loaded_at', "evidence_source = 'auditlake_ingest'") %}
+{%- set reads_since = loaded_since('loaded_at', "evidence_source = 'vendor_audit_log'")
+                      if incremental_run else none %}
+{%- set fetches_since = loaded_since('loaded_at', "evidence_source = 'auditlake_ingest'")
+                        if incremental_run else none %}
 
 with new_reads as (
     select event_key as access_key, source_system, source_instance, event_time as accessed_at,
@@ -26,9 +30,7 @@ with new_reads as (
 ),
 
 auditlake_fetches as (
-    select 'thoughtspot' as source_system, * from {{ raw_source('raw_thoughtspot', 'ingest_windows') }}
-    union all by name
-    select 'mode' as source_system, * from {{ raw_source('raw_mode', 'ingest_windows') }}
+    select * from {{ ref('int_ingest_windows') }}
 ),
 
 new_fetches as (
@@ -40,7 +42,7 @@ new_fetches as (
 
 vendor_reads as (
     select * from new_reads
-    {%- if is_incremental() %}
+    {%- if incremental_run %}
     union all
     -- stored reads a newly recorded fetch may coincide with
     select stored.access_key, stored.source_system, stored.source_instance, stored.accessed_at, stored.accessed_by,
@@ -86,25 +88,30 @@ select
         {%- endif %}
         coalesce(m.coincides_with_auditlake_fetch, false)
     ) as is_auditlake,
-    v.loaded_at
+    v.loaded_at,
+    '{{ rules_fingerprint(audit_access_rules()) }}' as rules_fingerprint
 from vendor_reads v
 left join matched m using (access_key)
 
 union all
 
 select
-    {{ audit_event_key('f.source_system', 'f.source_instance', "strftime(f.window_start, '%Y-%m-%dT%H:%M:%S.%f') || '|' || strftime(f.fetched_at, '%Y-%m-%dT%H:%M:%S.%f')") }},
-    'auditlake_ingest',
+    {{ audit_event_key(
+        'f.source_system', 'f.source_instance',
+        "strftime(f.window_start, '%Y-%m-%dT%H:%M:%S.%f') || '|' || strftime(f.fetched_at, '%Y-%m-%dT%H:%M:%S.%f')"
+    ) }} as access_key,
+    'auditlake_ingest' as evidence_source,
     f.source_system,
     f.source_instance,
-    f.fetched_at,
-    'auditlake',
-    cast(null as varchar),
-    cast(null as varchar),
-    cast(null as varchar),
+    f.fetched_at as accessed_at,
+    'auditlake' as accessed_by,
+    cast(null as varchar) as accessed_by_id,
+    cast(null as varchar) as actor_ip,
+    cast(null as varchar) as actor_user_agent,
     f.window_start,
     f.window_end,
-    f.fetched,
-    true,
-    f.fetched_at
+    f.fetched as records_returned,
+    true as is_auditlake,
+    f.fetched_at as loaded_at,
+    '{{ rules_fingerprint(audit_access_rules()) }}' as rules_fingerprint
 from new_fetches f

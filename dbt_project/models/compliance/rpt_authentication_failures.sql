@@ -4,18 +4,22 @@
         unique_key='failure_key',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ delete_rows_built_under_other_rules(authentication_rules()) }}",
     )
 }}
--- Failed logins and lockouts per user, IP and hour, with a sliding-window brute-force flag per user
--- and per IP (password spraying hits many users from one IP), and whether a success followed.
+-- Failed logins and lockouts per user, IP and hour, with sliding-window brute-force flags by user and,
+-- separately, by source IP (Panther's brute_force_by_user / brute_force_by_ip: password spraying hits many
+-- users from one IP), lockouts as findings, and whether a success followed enough failures.
+-- A failure without a user name, or without an IP, counts for neither: unknowns are never pooled.
 {%- set window_minutes = var('brute_force_window_minutes') | int %}
 {%- set success_minutes = var('success_after_failure_window_minutes') | int %}
+{%- set incremental_run = is_incremental() and not rules_changed(this, authentication_rules()) %}
 {#- Incremental: new authentication events (late ones included) can only change hours from
     (their time - window - success window) on, so only those hours are recomputed, from a literal
     time bound that DuckDB prunes the fact's row groups with. -#}
 {%- set recompute_from = none -%}
 {%- set nothing_new = false -%}
-{%- if execute and is_incremental() -%}
+{%- if execute and incremental_run -%}
     {%- set query -%}
         select strftime(date_trunc('hour', min(event_time) - interval '{{ window_minutes + success_minutes }} minutes')
                         at time zone 'UTC', '%Y-%m-%d %H:%M:%S')
@@ -30,11 +34,11 @@
 
 with auth_events as (
     select source_system, source_instance, event_key, event_time, event_action, outcome, loaded_at,
-           coalesce(actor_name, '(unknown)') as user_name,
-           coalesce(actor_ip, '(unknown)') as actor_ip
+           actor_name as user_name,
+           actor_ip
     from {{ ref('fct_audit_events') }}
     where event_category = 'authentication' and event_action in ('login', 'lock')
-    {%- if nothing_new %}
+    {%- if nothing_new and incremental_run %}
       and false
     {%- elif from_hour %}
       -- the sliding window looks back from the first recomputed hour
@@ -49,14 +53,14 @@ failures as (
 windowed as (
     select
         *,
-        count(*) over (
+        case when user_name is not null then count(*) over (
             partition by source_system, source_instance, user_name order by event_time
             range between interval '{{ window_minutes }} minutes' preceding and current row
-        ) as user_failures_in_window,
-        count(*) over (
+        ) end as user_failures_in_window,
+        case when actor_ip is not null then count(*) over (
             partition by source_system, source_instance, actor_ip order by event_time
             range between interval '{{ window_minutes }} minutes' preceding and current row
-        ) as ip_failures_in_window
+        ) end as ip_failures_in_window
     from failures
 ),
 
@@ -89,10 +93,15 @@ followed as (
         on s.source_system = h.source_system and s.source_instance = h.source_instance
         and s.user_name = h.user_name
         and s.success_at > h.last_failure_at
+    -- (an as-of join never matches a null user name: an unknown user's success cannot follow)
 )
 
 select
-    {{ audit_event_key('source_system', "source_instance || '|' || user_name || '|' || actor_ip", 'failure_hour') }} as failure_key,
+    {{ audit_event_key(
+        'source_system',
+        "source_instance || '|' || coalesce(user_name, '(unknown)') || '|' || coalesce(actor_ip, '(unknown)')",
+        'failure_hour'
+    ) }} as failure_key,
     source_system,
     source_instance,
     user_name,
@@ -104,13 +113,20 @@ select
     last_failure_at,
     max_user_failures_in_window,
     max_ip_failures_in_window,
-    (max_user_failures_in_window >= {{ var('brute_force_threshold') }}
-        or max_ip_failures_in_window >= {{ var('brute_force_threshold') }}) as is_brute_force,
-    coalesce(success_at <= last_failure_at + interval '{{ success_minutes }} minutes', false) as is_followed_by_success,
+    coalesce(max_user_failures_in_window >= {{ var('brute_force_threshold') }}, false) as is_brute_force_by_user,
+    coalesce(max_ip_failures_in_window >= {{ var('brute_force_threshold') }}, false) as is_brute_force_by_ip,
+    coalesce(max_user_failures_in_window >= {{ var('brute_force_threshold') }}
+             or max_ip_failures_in_window >= {{ var('brute_force_threshold') }}, false) as is_brute_force,
+    lockouts > 0 as is_lockout,
+    -- a success soon after at least N failures for the user (one typo then a success is not a finding)
+    coalesce(success_at <= last_failure_at + interval '{{ success_minutes }} minutes'
+             and max_user_failures_in_window >= {{ var('min_failures_before_success') }}, false)
+        as is_followed_by_success,
     case when success_at <= last_failure_at + interval '{{ success_minutes }} minutes' then success_at end
         as success_after_failure_at,
     greatest(last_loaded_at, case when success_at <= last_failure_at + interval '{{ success_minutes }} minutes'
-                                  then success_loaded_at end) as last_loaded_at
+                                  then success_loaded_at end) as last_loaded_at,
+    '{{ rules_fingerprint(authentication_rules()) }}' as rules_fingerprint
 from followed
 {%- if from_hour %}
 where failure_hour >= {{ from_hour }}

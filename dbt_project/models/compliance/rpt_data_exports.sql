@@ -4,14 +4,19 @@
         unique_key='export_key',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ delete_rows_built_under_other_rules(export_rules()) }}",
     )
 }}
--- Exports and shares per user, object and day, against the user's trailing daily baseline.
+-- Exports and shares per user, object and day, against the user's own baseline: their exports per ACTIVE
+-- day (a day they did anything, core.int_user_activity_daily) over the trailing window, so a new user or a
+-- new deployment is not measured against days that did not exist; nothing is anomalous before the user has
+-- var export_min_history_days active days in the window.
 {#- Incremental: the user-days that received export events since the last build (late ones included)
     are recounted in full from the fact, so re-read events never double-count. Baselines come from the
     stored rows: a touched day's baseline reads the user's stored days before it, and the user's stored
     days in the baseline window after it get their baseline and anomaly flag restated. -#}
-{%- set since = loaded_since('last_loaded_at') %}
+{%- set incremental_run = is_incremental() and not rules_changed(this, export_rules()) %}
+{%- set since = loaded_since('last_loaded_at') if incremental_run else none %}
 {%- set baseline_days = var('export_baseline_days') | int %}
 {%- set recount_from = none %}
 {%- if since and execute and model.resource_type != 'unit_test' %}
@@ -25,7 +30,8 @@
 {#- Read the fact in separate scans (not one shared CTE, which DuckDB would materialise in full) so
     that each keeps its own pushed-down filter. -#}
 {#- stored rows a touched day can reach (a literal, so DuckDB skips older row groups) -#}
-{%- set stored_in_reach = "stored.export_date >= date '" ~ recount_from ~ "' - " ~ baseline_days if recount_from else 'true' %}
+{%- set stored_in_reach = "stored.export_date >= date '" ~ recount_from ~ "' - " ~ baseline_days
+                          if recount_from else 'true' %}
 
 {%- set export_events -%}
     select
@@ -41,7 +47,7 @@
 {%- endset %}
 
 with
-{%- if is_incremental() %}
+{%- if incremental_run %}
 
 touched as (
     -- user-days with events loaded since the last build
@@ -74,7 +80,7 @@ exports as (
         count(*) filter (where event_action = 'export') as exports,
         count(*) filter (where event_action = 'share') as shares,
         max(loaded_at) as last_loaded_at
-    {%- if is_incremental() %}
+    {%- if incremental_run %}
     from recount
     {%- else %}
     from ({{ export_events }})
@@ -86,7 +92,7 @@ user_days as (
     select source_system, source_instance, user_name, export_date, sum(exports + shares) as user_day_events
     from exports
     group by all
-    {%- if is_incremental() %}
+    {%- if incremental_run %}
     union all
     -- the same users' other stored days within reach of a touched day (each stored row repeats its day's total)
     select distinct stored.source_system, stored.source_instance, stored.user_name, stored.export_date, stored.user_day_events
@@ -106,19 +112,42 @@ user_days as (
     {%- endif %}
 ),
 
-baselines as (
+prior_exports as (
     select
         *,
-        -- mean per day over the preceding window, days without exports counted as zero
         coalesce(sum(user_day_events) over (
             partition by source_system, source_instance, user_name order by export_date
             range between interval '{{ baseline_days }} days' preceding and interval '1 day' preceding
-        ), 0) / {{ baseline_days }}.0 as baseline_daily_events
+        ), 0) as prior_window_events
     from user_days
+),
+
+active_history as (
+    -- days the user did anything in the window before each of their export days
+    select p.source_system, p.source_instance, p.user_name, p.export_date, count(a.activity_date) as prior_active_days
+    from prior_exports p
+    left join {{ ref('int_user_activity_daily') }} a
+        on a.source_system = p.source_system and a.source_instance = p.source_instance
+        and a.user_name = p.user_name and a.event_count > 0
+        and a.activity_date >= p.export_date - {{ baseline_days }} and a.activity_date < p.export_date
+    group by p.source_system, p.source_instance, p.user_name, p.export_date
+),
+
+baselines as (
+    -- mean per active day over the preceding window (days the user did anything; export-free ones count 0)
+    select
+        p.*,
+        h.prior_active_days,
+        p.prior_window_events / greatest(h.prior_active_days, 1) as baseline_daily_events
+    from prior_exports p
+    inner join active_history h using (source_system, source_instance, user_name, export_date)
 )
 
 select
-    {{ audit_event_key('e.source_system', "e.source_instance || '|' || e.user_name || '|' || e.object_type", "e.object_id || '|' || e.export_date") }} as export_key,
+    {{ audit_event_key(
+        'e.source_system', "e.source_instance || '|' || e.user_name || '|' || e.object_type",
+        "e.object_id || '|' || e.export_date"
+    ) }} as export_key,
     e.source_system,
     e.source_instance,
     e.user_name,
@@ -130,13 +159,16 @@ select
     e.shares,
     b.user_day_events,
     round(b.baseline_daily_events, 3) as baseline_daily_events,
-    b.user_day_events >= {{ var('export_anomaly_min_events') }}
+    b.prior_active_days,
+    b.prior_active_days >= {{ var('export_min_history_days') }}
+        and b.user_day_events >= {{ var('export_anomaly_min_events') }}
         and b.user_day_events > {{ var('export_anomaly_factor') }} * b.baseline_daily_events as is_anomalous,
-    e.last_loaded_at
+    e.last_loaded_at,
+    '{{ rules_fingerprint(export_rules()) }}' as rules_fingerprint
 from exports e
-join baselines b using (source_system, source_instance, user_name, export_date)
+inner join baselines b using (source_system, source_instance, user_name, export_date)
 
-{%- if is_incremental() %}
+{%- if incremental_run %}
 
 union all
 
@@ -154,9 +186,12 @@ select
     stored.shares,
     stored.user_day_events,
     round(b.baseline_daily_events, 3),
-    stored.user_day_events >= {{ var('export_anomaly_min_events') }}
+    b.prior_active_days,
+    b.prior_active_days >= {{ var('export_min_history_days') }}
+        and stored.user_day_events >= {{ var('export_anomaly_min_events') }}
         and stored.user_day_events > {{ var('export_anomaly_factor') }} * b.baseline_daily_events,
-    stored.last_loaded_at
+    stored.last_loaded_at,
+    stored.rules_fingerprint
 from {{ this }} stored
 join baselines b using (source_system, source_instance, user_name, export_date)
 where {{ stored_in_reach }}

@@ -4,14 +4,18 @@
         unique_key='event_key',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ delete_rows_built_under_other_rules(catalogue_rules()) }}",
     )
 }}
--- Joiner / mover / leaver events per user, with activity after deletion on leaver rows.
+-- Joiner / mover / leaver events per user, with activity after deletion on leaver rows. Movers include
+-- group-membership changes (the member is the user). An attempted change (ThoughtSpot logs account
+-- deletions as "attempted") counts, with is_change_confirmed saying whether the vendor states it happened.
 {#- Incremental on the fact's load time. Only a deletion row depends on other events (the user acting
     afterwards, until re-created), so a build adds the new lifecycle events and recomputes the stored
     deletions of (a) users with new lifecycle events (a deletion, or a re-creation that closes one) and
     (b) users who acted in the new events. The subject's name is resolved when the row is built. -#}
-{%- set since = loaded_since('loaded_at') %}
+{%- set incremental_run = is_incremental() and not rules_changed(this, catalogue_rules()) %}
+{%- set since = loaded_since('loaded_at') if incremental_run else none %}
 
 with users as (
     select * from {{ ref('dim_users') }}
@@ -19,14 +23,32 @@ with users as (
 
 actions as (
     -- Mode logs no removal action: a role change to `removed` is the removal
-    select event_key, source_system, source_instance, event_time, event_type, event_category, event_action,
-           outcome, actor_id, actor_name, target_type, target_id, target_name, loaded_at, case
-        when event_category = 'user_management' then event_action
-        when event_category = 'privilege_management'
-             and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted') then 'delete'
-    end as lifecycle_action
+    select
+        event_key, source_system, source_instance, event_time, event_type, event_category, event_action,
+        outcome, is_privileged, actor_id, actor_name, target_type, loaded_at,
+        -- the user concerned: the target user, or the member a group-membership change names
+        case
+            when target_type in ('user', 'workspace_user') then target_id
+            else coalesce(details ->> '$.member_id', json_extract_string(details, '$.requestedUsersInGroup[0].id'))
+        end as target_id,
+        -- ThoughtSpot trial / team events carry the account's name in data.userName
+        case
+            when target_type in ('user', 'workspace_user') then coalesce(target_name, details ->> '$.userName')
+            else details ->> '$.member_username'
+        end as target_name,
+        case
+            when event_category = 'user_management' then event_action
+            when event_category = 'privilege_management'
+                 and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted')
+                then 'delete'
+        end as lifecycle_action
     from {{ ref('fct_audit_events') }}
-    where target_type in ('user', 'workspace_user')
+    where (
+        target_type in ('user', 'workspace_user')
+        or (event_category = 'group_management'
+            and coalesce(details ->> '$.member_id', json_extract_string(details, '$.requestedUsersInGroup[0].id'))
+                is not null)
+    )
     {%- if since %}
       and loaded_at > {{ since }}
     {%- endif %}
@@ -54,7 +76,7 @@ resolved as (
         and s.target_name is null
 ),
 
-{%- if is_incremental() %}
+{%- if incremental_run %}
 
 new_activity as (
     -- who acted in the events loaded since the last build
@@ -69,7 +91,7 @@ affected_users as (
     union
     select stored.source_system, stored.source_instance, stored.user_name
     from {{ this }} stored
-    where stored.lifecycle_action = 'delete' and stored.outcome = 'success'
+    where stored.lifecycle_action = 'delete' and stored.outcome <> 'failure'
       and exists (
           select 1 from new_activity a
           where a.source_system = stored.source_system and a.source_instance = stored.source_instance
@@ -80,13 +102,13 @@ affected_users as (
 
 lifecycle_rows as (
     select event_key, source_system, source_instance, subject_user_name, target_id, event_time,
-           lifecycle_stage, lifecycle_action, outcome
+           lifecycle_stage, lifecycle_action, outcome, is_privileged
     from resolved
-    {%- if is_incremental() %}
+    {%- if incremental_run %}
     union all
     -- the affected users' stored lifecycle rows: their deletions, and the re-creations that close them
     select stored.event_key, stored.source_system, stored.source_instance, stored.user_name, stored.user_id,
-           stored.event_time, stored.lifecycle_stage, stored.lifecycle_action, stored.outcome
+           stored.event_time, stored.lifecycle_stage, stored.lifecycle_action, stored.outcome, stored.is_admin_action
     from {{ this }} stored
     where stored.event_key not in (select event_key from resolved)
       and exists (
@@ -106,8 +128,12 @@ deletions as (
     left join lifecycle_rows j
         on j.source_system = d.source_system and j.source_instance = d.source_instance
         and j.subject_user_name = d.subject_user_name and j.lifecycle_stage = 'joiner'
-        and j.outcome = 'success' and j.event_time > d.event_time
-    where d.lifecycle_stage = 'leaver' and d.lifecycle_action = 'delete' and d.outcome = 'success'
+        and j.outcome <> 'failure' and j.event_time > d.event_time
+    -- a deletion: stated as done, or attempted by an administrator (ThoughtSpot logs every USERS_DELETED as
+    -- "attempted"). A self-service trial / team deletion "successfully or unsuccessfully attempted" by a user
+    -- who keeps working most likely did not happen, so it is no leaver finding.
+    where d.lifecycle_stage = 'leaver' and d.lifecycle_action = 'delete'
+      and (d.outcome = 'success' or (d.outcome = 'attempt' and d.is_privileged))
     group by all
 ),
 
@@ -117,9 +143,9 @@ candidate_activity as (
     select source_system, source_instance, event_key, event_time, actor_name, actor_id
     from {{ ref('fct_audit_events') }}
     where not (event_category = 'authentication' and outcome = 'failure')
-      and event_time > (select min(event_time) from deletions)
-      and (actor_name in (select subject_user_name from deletions)
-           or actor_id in (select target_id from deletions where target_id is not null))
+      and event_time > (select min(dl.event_time) from deletions dl)
+      and (actor_name in (select dl.subject_user_name from deletions dl)
+           or actor_id in (select dl.target_id from deletions dl where dl.target_id is not null))
 ),
 
 activity_by_deleted_users as (
@@ -127,14 +153,14 @@ activity_by_deleted_users as (
     select d.event_key as deletion_key, e.event_key, e.event_time
     from deletions d
     -- a failed login under a deleted name is an attempt, not activity (it shows in rpt_authentication_failures)
-    join candidate_activity e
+    inner join candidate_activity e
         on e.source_system = d.source_system and e.source_instance = d.source_instance
         and e.actor_name = d.subject_user_name
         and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
     union
-    select d.event_key, e.event_key, e.event_time
+    select d.event_key as deletion_key, e.event_key, e.event_time
     from deletions d
-    join candidate_activity e
+    inner join candidate_activity e
         on e.source_system = d.source_system and e.source_instance = d.source_instance
         and e.actor_id = d.target_id
         and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
@@ -161,16 +187,19 @@ select
     r.event_action,
     r.lifecycle_action,
     r.outcome,
+    r.outcome = 'success' as is_change_confirmed,
+    r.is_privileged as is_admin_action,
     r.actor_name as performed_by,
     r.actor_name is not null and lower(r.actor_name) = lower(r.subject_user_name) as is_self_service,
     coalesce(a.events_after_deletion, 0) > 0 as activity_after_deletion,
     coalesce(a.events_after_deletion, 0) as events_after_deletion,
     a.first_activity_after_deletion_at,
-    r.loaded_at
+    r.loaded_at,
+    '{{ rules_fingerprint(catalogue_rules()) }}' as rules_fingerprint
 from resolved r
 left join after_deletion a using (event_key)
 
-{%- if is_incremental() %}
+{%- if incremental_run %}
 
 union all by name
 

@@ -25,17 +25,19 @@ identities as (
         select source_system, source_instance, target_id, target_name, event_time
         from events
         where target_id is not null and target_name is not null
-    )
+    ) named_ids
     group by all
 ),
 
 lifecycle as (
-    -- account state changes applied to a user (the target), success only: an attempt may have failed.
+    -- account state changes applied to a user (the target): succeeded or attempted (the vendor logs many as
+    -- "attempted"); a failed change is not one.
     -- Mode logs no removal action: a role change to `removed` is the removal.
     select
         e.source_system,
         e.source_instance,
-        coalesce(e.target_name, i.user_name, e.target_id) as user_name,
+        -- ThoughtSpot trial / team events name the account in data.userName
+        coalesce(e.target_name, e.details ->> '$.userName', i.user_name, e.target_id) as user_name,
         coalesce(e.target_id, i2.user_id) as user_id,
         e.lifecycle_action as event_action,
         e.event_time
@@ -43,7 +45,8 @@ lifecycle as (
         select *, case
             when event_category = 'user_management' then event_action
             when event_category = 'privilege_management'
-                 and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted') then 'delete'
+                and lower(coalesce(details ->> '$.new_role', '')) in ('removed', 'deactivated', 'deleted')
+                then 'delete'
         end as lifecycle_action
         from events
     ) e
@@ -53,9 +56,13 @@ lifecycle as (
         on i2.source_system = e.source_system and i2.source_instance = e.source_instance
         and i2.user_name = e.target_name and e.target_id is null
     where e.target_type in ('user', 'workspace_user')
-      and e.outcome = 'success'
+      -- stated as done, or attempted by an administrator (ThoughtSpot logs account changes as "attempted"), or
+      -- an attempted sign-up (it names the account); a self-service "successfully or unsuccessfully attempted"
+      -- deletion, or a failed change, is not a state change
+      and (e.outcome = 'success'
+           or (e.outcome = 'attempt' and (e.is_privileged or e.lifecycle_action in ('create', 'invite', 'enable'))))
       and e.lifecycle_action in ('create', 'invite', 'enable', 'delete', 'disable', 'expire')
-      and coalesce(e.target_name, i.user_name, e.target_id) is not null
+      and coalesce(e.target_name, e.details ->> '$.userName', i.user_name, e.target_id) is not null
 ),
 
 activity as (

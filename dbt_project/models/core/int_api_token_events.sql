@@ -4,13 +4,15 @@
         unique_key='event_key',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ delete_rows_built_under_other_rules(catalogue_rules()) }}",
     )
 }}
 {#- The stored part of rpt_api_tokens: every API token event, and for each issuance its revocation.
     Incremental: new token events are added; a revocation that arrives later (or late) re-selects the
     stored issuances it revokes, so their revoked_at / is_never_revoked are recomputed and replaced.
     Revocations are rare, so matching against all of them stays cheap. -#}
-{%- set since = loaded_since('loaded_at') %}
+{%- set incremental_run = is_incremental() and not rules_changed(this, catalogue_rules()) %}
+{%- set since = loaded_since('loaded_at') if incremental_run else none %}
 
 {%- set token_columns -%}
     event_key, source_system, source_instance, event_time, event_type, event_action, outcome,
@@ -36,7 +38,7 @@ revocations as (
 candidates as (
     -- the rows to (re)build: new events, and stored issuances a new revocation may revoke
     select * exclude (target_type) from new_events
-    {%- if is_incremental() %}
+    {%- if incremental_run %}
     union all by name
     select
         stored.event_key, stored.source_system, stored.source_instance, stored.event_time, stored.event_type,
@@ -69,7 +71,7 @@ revoked as (
         min(r.event_time) as revoked_at,
         arg_min(r.actor_name, r.event_time) as revoked_by
     from issued i
-    join revocations r
+    inner join revocations r
         on r.source_system = i.source_system and r.source_instance = i.source_instance
         and r.event_time >= i.event_time
         and (
@@ -102,6 +104,7 @@ select
     -- ThoughtSpot bearer tokens expire on their own (minutes); revocation tracking applies to Mode's long-lived tokens
     case when t.source_system = 'mode' and t.event_action = 'create' and t.outcome = 'success'
          then r.revoked_at is null end as is_never_revoked,
-    t.loaded_at
+    t.loaded_at,
+    '{{ rules_fingerprint(catalogue_rules()) }}' as rules_fingerprint
 from candidates t
 left join revoked r using (event_key)

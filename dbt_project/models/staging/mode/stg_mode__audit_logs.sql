@@ -23,5 +23,9 @@ select
     nullif(entity ->> '$.entity_name', '') as target_name,
     coalesce(context, '{}'::json) as details,
     record as raw_payload,
+    -- the vendor's entry exactly as stored (the per-day integrity hash is over this, never over parsed fields)
+    record::varchar as raw_content,
+    -- the loader's copy of the event time, a plain column: filters on it skip raw row groups unparsed
+    "timestamp" as raw_event_time,
     _loaded_at as loaded_at
 from source

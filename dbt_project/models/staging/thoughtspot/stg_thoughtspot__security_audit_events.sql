@@ -75,5 +75,9 @@ select
     ) as target_name,
     data_json as details,
     log_json as raw_payload,
+    -- the vendor's text exactly as stored (the per-day integrity hash is over this, never over parsed fields)
+    log as raw_content,
+    -- the loader's copy of the event time, a plain column: filters on it skip raw row groups unparsed
+    ts as raw_event_time,
     _loaded_at as loaded_at
 from fields

@@ -1,0 +1,144 @@
+"""Verify the per-day integrity chain (compliance.rpt_integrity_chain) against the raw tables.
+
+dbt seals each closed day once: day_hash = sha256 over the day's raw records (vendor id and verbatim record
+text, sorted by id), chain_hash = sha256 of the previous seal's chain_hash and this day's identity, event
+count and day_hash (dbt_project/macros/classification.sql, integrity_link). This module recomputes both from
+the raw tables, never from derived models, so a raw record edited or deleted after sealing, a deleted day, or
+an edited or removed seal shows up as a problem naming the instance and the day.
+
+A record that the vendor revealed only after its day was sealed also changes the day: it is reported too
+(the seal no longer describes the raw data); rpt_pipeline_evidence's late_arrivals and
+var integrity_seal_after_hours say how long a day waits before it is sealed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+CHAIN_TABLE = ("compliance", "rpt_integrity_chain")
+# The first link's "previous" value (dbt_project/models/compliance/rpt_integrity_chain.sql `genesis`).
+GENESIS = "auditlake-integrity-chain-v1"
+EMPTY_DAY_HASH = hashlib.sha256(b"").hexdigest()
+
+# Per product: the raw event table, its vendor id, the verbatim record text and the event time, read exactly
+# as the staging models read them (stg_thoughtspot__security_audit_events, stg_mode__audit_logs). A new source
+# adds its raw table here (the lead's registry may carry it instead).
+RAW_EVENT_TABLES: dict[str, tuple[str, str, str, str, str]] = {
+    "thoughtspot": (
+        "raw_thoughtspot",
+        "security_audit_events",
+        "id",
+        "log",
+        "coalesce(try_cast(try_cast(log as json) ->> '$.ts' as timestamp with time zone), ts)",
+    ),
+    "mode": (
+        "raw_mode",
+        "audit_logs",
+        "id",
+        "record::varchar",
+        'coalesce(try_cast(record ->> \'$.timestamp\' as timestamp with time zone), "timestamp")',
+    ),
+}
+
+
+@dataclass(frozen=True)
+class IntegrityProblem:
+    """One day (or the chain as a whole, day=None) whose recomputed proof differs from what was sealed."""
+
+    source_system: str
+    source_instance: str
+    day: date | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.source_system}/{self.source_instance}" if self.source_system else "integrity chain"
+        return f"{where} {self.day.isoformat() if self.day else ''}: {self.problem}".replace("  ", " ")
+
+
+def link_hash(previous: str, source_system: str, source_instance: str, day: date, event_count: int,
+              day_hash: str) -> str:
+    """The chain_hash of a seal (same text as dbt's integrity_link macro)."""
+    text = "|".join([previous, source_system, source_instance, day.isoformat(), str(event_count), day_hash])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _recomputed_days(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, date], tuple[int, str]]:
+    """(system, instance, day) -> (event count, day hash) from the raw tables, for every sealed day."""
+    schema, table = CHAIN_TABLE
+    found: dict[tuple[str, str, date], tuple[int, str]] = {}
+    for system, (raw_schema, raw_table, id_column, content, event_time) in RAW_EVENT_TABLES.items():
+        if not _table_exists(con, raw_schema, raw_table):
+            continue  # a single-vendor deployment: its sealed days (if any) recompute as empty
+        rows = con.execute(
+            f"""
+            with raw as (
+                select source_instance, {id_column} as event_id, {content} as content,
+                    cast(timezone('UTC', {event_time}) as date) as day
+                from {raw_schema}."{raw_table}"
+            )
+            select r.source_instance, r.day, count(*),
+                sha256(string_agg(r.event_id || ':' || md5(r.content), chr(10) order by r.event_id))
+            from raw r
+            semi join {schema}.{table} s
+                on s.source_system = ? and s.source_instance = r.source_instance and s.evidence_date = r.day
+            group by all
+            """,
+            [system],
+        ).fetchall()
+        for instance, day, count, day_hash in rows:
+            found[(system, instance, day)] = (int(count), day_hash)
+    return found
+
+
+def verify_integrity_chain(con: duckdb.DuckDBPyConnection) -> list[IntegrityProblem]:
+    """Recompute every sealed day and link from the raw tables; one problem per day that differs.
+
+    Needs a connection to the warehouse (read-only is enough) holding compliance.rpt_integrity_chain and the
+    raw event tables. An empty list means every sealed day still matches its raw records and the chain is
+    unbroken.
+    """
+    schema, table = CHAIN_TABLE
+    if not _table_exists(con, schema, table):
+        return [IntegrityProblem("", "", None, f"{schema}.{table} does not exist: run `auditlake transform` "
+                                 "(dbt build) to create it")]
+    seals = con.execute(
+        f"select source_system, source_instance, evidence_date, chain_position, event_count, day_hash,"
+        f" previous_chain_hash, chain_hash from {schema}.{table}"
+        f" order by source_system, source_instance, evidence_date"
+    ).fetchall()
+    recomputed = _recomputed_days(con)
+    problems: list[IntegrityProblem] = []
+    previous: dict[tuple[str, str], tuple[date, int, str]] = {}
+    for system, instance, day, position, count, day_hash, previous_hash, chain_hash in seals:
+        key = (system, instance)
+        now_count, now_hash = recomputed.get((system, instance, day), (0, EMPTY_DAY_HASH))
+        if (now_count, now_hash) != (count, day_hash):
+            problems.append(IntegrityProblem(
+                system, instance, day,
+                f"raw records differ from the sealed day (sealed {count} events, raw now has {now_count}; content "
+                "hash differs): records were changed or deleted after sealing, or arrived late; compare the raw "
+                "table with a backup or the vendor's log for this day"))
+        if link_hash(previous_hash, system, instance, day, count, day_hash) != chain_hash:
+            problems.append(IntegrityProblem(
+                system, instance, day, "the seal row was edited: its chain_hash does not match its contents"))
+        expected_previous = previous[key][2] if key in previous else GENESIS
+        if previous_hash != expected_previous:
+            problems.append(IntegrityProblem(
+                system, instance, day,
+                "the seal does not link to the previous sealed day: a seal before it was removed or edited"))
+        elif key in previous and (day - previous[key][0]).days != 1:
+            problems.append(IntegrityProblem(
+                system, instance, day, f"sealed days skip from {previous[key][0].isoformat()}: a seal is missing"))
+        previous[key] = (day, position, chain_hash)
+    return problems

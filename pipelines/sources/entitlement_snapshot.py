@@ -51,6 +51,11 @@ def ms_to_utc(value: Any, field_name: str) -> datetime | None:
     """ThoughtSpot epoch millis; 0/None -> None. The docs' expiration example is in seconds: < 1e11 means seconds."""
     if value in (None, 0, "0", ""):
         return None
+    if isinstance(value, str):  # typed number in the spec; a numeric string is the same number
+        try:
+            value = float(value)
+        except ValueError:
+            raise SourceError(f"{field_name} is not a number of milliseconds ({value[:40]!r}): unknown shape") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SourceError(f"{field_name} is not a number of milliseconds ({str(value)[:40]!r}): unknown shape")
     seconds = value / 1000 if value >= 1e11 else float(value)

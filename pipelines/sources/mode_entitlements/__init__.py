@@ -63,7 +63,7 @@ class ModeStateClient:
             raise SourceError(f"could not reach Mode at {self.base} ({type(exc).__name__}: {scrub(str(exc))[:200]}): "
                               "check SOURCES__MODE__BASE_URL and the network") from None
 
-    def body(self, response: Response, path: str) -> dict[str, Any]:
+    def body(self, response: Response, path: str, lists_ok: bool = False) -> Any:
         if response.status_code == 401:
             raise SourceError(f"Mode answered 401 to {path}: check SOURCES__MODE__API_TOKEN and __API_SECRET")
         if response.status_code == 403:
@@ -80,13 +80,15 @@ class ModeStateClient:
         except orjson.JSONDecodeError:
             raise SourceError(f"Mode {path} returned a body that is not JSON: is SOURCES__MODE__BASE_URL "
                               "right?") from None
-        if not isinstance(body, dict):
+        if not isinstance(body, dict) and not (lists_ok and isinstance(body, list)):
             raise SourceError(f"Mode {path} returned a JSON {type(body).__name__}, expected a HAL object: "
                               "unknown shape")
         return body
 
     @staticmethod
-    def items(body: dict[str, Any], key: str, path: str) -> list[dict[str, Any]]:
+    def items(body: Any, key: str, path: str) -> list[dict[str, Any]]:
+        if isinstance(body, list):  # the lite listing as a bare array of member objects: unambiguous
+            body = {"_embedded": {key: body}}
         embedded = body.get("_embedded")
         if not isinstance(embedded, dict):
             raise SourceError(f"Mode {path} has no `_embedded` object: unknown shape, the snapshot is not recorded")
@@ -122,7 +124,7 @@ class ModeStateClient:
     def memberships(self) -> tuple[str, list[dict[str, Any]]]:
         response = self.get("/memberships", {"page": 1, "per_page": PER_PAGE})
         if response.status_code == 404:
-            body = self.body(self.get("/memberships/lite"), "/memberships/lite")
+            body = self.body(self.get("/memberships/lite"), "/memberships/lite", lists_ok=True)
             return "memberships/lite", self.items(body, "memberships", "/memberships/lite")
         self.body(response, "/memberships")
         return "memberships", self.listing("/memberships", "memberships", "member_token")

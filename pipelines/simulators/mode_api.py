@@ -113,6 +113,7 @@ class ModeSimulator(AuditLogSimulator):
         self.admin_token = admin_token  # False: a token without workspace-admin rights (listings answer 403)
         self.memberships_listing = memberships_listing  # True: the documented /memberships list answers too
         self.state_max_per_page = 30  # Mode's silent per_page cap; tests lower it to exercise paging
+        self.memberships_lite_shape = "hal"  # or "array", or "unknown" (mode_state_api.py)
         self._token_id = hashlib.sha256(self.api_token.encode()).hexdigest()[:12]
         self._expected_auth = "Basic " + base64.b64encode(f"{self.api_token}:{self.api_secret}".encode()).decode()
         self._pages: OrderedDict[tuple, list[bytes]] = OrderedDict()

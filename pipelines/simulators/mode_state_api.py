@@ -7,6 +7,8 @@
 - `GET /api/{ws}/groups` and `/groups/{token}/memberships`: `per_page` silently capped at 30, a `pagination` block
   {page, per_page, count, total_pages, total_count}, `_links.next_page` emitted unconditionally (past the end it
   points at an empty page); items under `_embedded.groups` / `_embedded.group_memberships`.
+- `memberships_lite_shape`: "hal" (default), "array" (a bare array of the rows) or "unknown" ({"data":{"items":[...]}},
+  a shape a client must refuse).
 - A token that is not a workspace admin token (`admin_token=False`) gets 403 `forbidden` on every listing.
 - The state is the directory at the simulator clock's now (mode_directory.py).
 """
@@ -74,6 +76,10 @@ def handle_state(sim: ModeSimulator, parts: list[str], query: str) -> Response:
     if parts == ["memberships", "lite"]:
         rows = [{"email": m.email, "name": m.username.replace("_", " ").title(), "username": m.username,
                  "member_token": m.token, "state": m.state, "admin": m.admin} for m in members]
+        if sim.memberships_lite_shape == "array":
+            return Response(200, json.dumps(rows).encode())
+        if sim.memberships_lite_shape == "unknown":
+            return Response(200, json.dumps({"data": {"items": rows}}).encode())
         return _hal({"_links": {"self": {"href": f"{base}/memberships/lite"}}, "_embedded": {"memberships": rows}})
     if parts == ["groups"]:
         rows = [{"token": token, "group_type": "custom", "name": name, "description": None, "state": "active",

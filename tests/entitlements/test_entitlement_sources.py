@@ -181,6 +181,21 @@ def test_mode_pages_by_the_counters_and_falls_back_to_memberships_lite(warehouse
     assert sum(e["status"] == 429 for e in mode_sim.request_log) == 2
 
 
+@pytest.mark.parametrize("shape", ["array", "unknown"])
+def test_mode_lite_listing_shapes(warehouse, mode_sim, monkeypatch, shape):
+    mode_sim.memberships_lite_shape = shape
+    point_at(monkeypatch, mode_sim, "mode")
+    [summary] = run_ingest([MODE], progress=lambda _: None)
+    if shape == "array":  # a bare array of member rows is unambiguous
+        assert summary.ok, summary.error
+        count = rows(warehouse, f"select count(*) from {current('mode_memberships', 'raw_mode_entitlements')}")
+        assert count == [(len(mode_sim.directory.state_at(mode_sim.clock.now()).members),)]
+    else:
+        assert not summary.ok and "/memberships/lite has no `_embedded` object: unknown shape" in summary.error
+        assert rows(warehouse, "select count(*) from information_schema.tables "
+                               "where table_schema = 'raw_mode_entitlements'") == [(0,)]
+
+
 def test_scd2_keeps_what_changed_between_snapshots(warehouse, mode_sim, monkeypatch):
     from datetime import timedelta
 

@@ -57,7 +57,8 @@ EMPTY_ENVELOPE = "empty"
 ALL_ENVELOPES = (*ENVELOPES, HAL_ENVELOPE, *UNKNOWN_ENVELOPES, EMPTY_ENVELOPE)
 FILTERS = ("action", "entity_id", "entity_type", "entity_name", "username", "ip", "event_source")
 _FILTER_INDEX = {name: i for i, name in enumerate(FILTERS)}  # position in Record.keys
-_ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 429: "too_many_requests", 500: "internal_server_error",
+_ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              429: "too_many_requests", 500: "internal_server_error",
               502: "bad_gateway", 503: "service_unavailable"}
 
 

@@ -57,12 +57,25 @@ class ModeDirectory:
         self._base: list[ModeMember] = []
         for i, person in enumerate(timeline.users):
             activated = start - rng.randrange(10, 600) * DAY_US
-            member = ModeMember(person.guid, person.name, email_of(person.name), activated,
-                                admin=i < 3, groups=set(rng.sample(group_tokens, rng.choice((0, 1, 2)))))
+            member = ModeMember(
+                person.guid,
+                person.name,
+                email_of(person.name),
+                activated,
+                admin=i < 3,
+                groups=set(rng.sample(group_tokens, rng.choice((0, 1, 2)))),
+            )
             self._base.append(member)
         leaver = timeline.scenarios["leaver_activity"]
-        self._base.append(ModeMember(leaver["user_id"], leaver["username"], email_of(leaver["username"]),
-                                     start - 200 * DAY_US, groups={group_tokens[0]}))
+        self._base.append(
+            ModeMember(
+                leaver["user_id"],
+                leaver["username"],
+                email_of(leaver["username"]),
+                start - 200 * DAY_US,
+                groups={group_tokens[0]},
+            )
+        )
         for name, days in (("former_employee", 320), ("idle_viewer", 150)):
             self._base.append(ModeMember(hex12_from(rng), name, email_of(name), start - days * DAY_US))
         self._planted: list[tuple[int, int, str, tuple]] = []
@@ -71,7 +84,10 @@ class ModeDirectory:
         self._planted.append((at_us, -1, "admin", (grantee.token, True)))
         self.scenarios["unlogged_admin_grant"] = {
             "description": "a member becomes workspace admin with no audit log entry",
-            "member_token": grantee.token, "username": grantee.username, "at": iso_us(at_us)}
+            "member_token": grantee.token,
+            "username": grantee.username,
+            "at": iso_us(at_us),
+        }
         self._ignored: str | None = None
 
     def _derive(self) -> list[tuple[int, int, str, tuple]]:
@@ -106,7 +122,11 @@ class ModeDirectory:
                     base.groups.add(group)
             self.scenarios["removal_not_applied"] = {
                 "description": "group_member_removed logged, but the member is still in the group in later snapshots",
-                "event_id": event_id, "member_token": member, "group_token": group, "at": iso_us(time_us)}
+                "event_id": event_id,
+                "member_token": member,
+                "group_token": group,
+                "at": iso_us(time_us),
+            }
         changes += self._planted
         changes.sort(key=lambda c: (c[0], c[1]))
         return changes
@@ -120,8 +140,11 @@ class ModeDirectory:
     def state_at(self, moment: datetime | int) -> ModeState:
         at_us = moment if isinstance(moment, int) else to_us(moment)
         changes = self.changes()
-        members = {m.token: ModeMember(**{**m.__dict__, "groups": set(m.groups)}) for m in self._base
-                   if m.activated_us <= at_us}
+        members = {
+            m.token: ModeMember(**{**m.__dict__, "groups": set(m.groups)})
+            for m in self._base
+            if m.activated_us <= at_us
+        }
         for time_us, _, kind, args in changes:
             if time_us > at_us:
                 break

@@ -33,8 +33,8 @@ from .faults import FaultPlan
 from .history_primitives import TS_RETENTION, US, HistoryConfig, to_us
 from .http_server import Response
 from .simulator_base import AuditLogSimulator
-from .thoughtspot_history import ThoughtSpotTimeline
 from .thoughtspot_directory import ThoughtSpotDirectory
+from .thoughtspot_history import ThoughtSpotTimeline
 from .thoughtspot_orgs import DEFAULT_ORGS, OrgDirectory
 from .thoughtspot_state_api import STATE_ROUTES, handle_state
 from .vendor_samples import thoughtspot_samples

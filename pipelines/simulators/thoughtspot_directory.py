@@ -31,8 +31,12 @@ ALL_GROUP = "ALL_GROUP"
 ADMIN_GROUP = "Administrator"
 # Group privileges of the starting directory (the event-named groups keep the history's names).
 _GROUP_PRIVILEGES = {
-    "analysts": {"AUTHORING"}, "finance-viewers": set(), "sales-ops": {"DATADOWNLOADING"},
-    "data-eng": {"DATAMANAGEMENT", "CAN_CREATE_OR_EDIT_CONNECTIONS"}, "execs": {"AUTHORING"}, "support": set(),
+    "analysts": {"AUTHORING"},
+    "finance-viewers": set(),
+    "sales-ops": {"DATADOWNLOADING"},
+    "data-eng": {"DATAMANAGEMENT", "CAN_CREATE_OR_EDIT_CONNECTIONS"},
+    "execs": {"AUTHORING"},
+    "support": set(),
     "marketing": {"DATADOWNLOADING"},
 }
 _APPLIED = (b"USERS_CREATED", b"USERS_DELETED", b"PRINCIPALS_IN_GROUP_UPDATE", b"PRIVILEGE_CHANGES")
@@ -116,8 +120,7 @@ class ThoughtSpotDirectory:
         for guid, name in timeline.groups:
             self._base_groups.append(TsGroup(guid, name, 0, set(_GROUP_PRIVILEGES.get(name, set()))))
         admin_group = TsGroup(guid_of("admin-group"), ADMIN_GROUP, 0, {"ADMINISTRATION"})
-        user_admins = TsGroup(guid_of("user-admins"), "user-admins", 0, {"USER_ADMINISTRATION",
-                                                                         "GROUP_ADMINISTRATION"})
+        user_admins = TsGroup(guid_of("user-admins"), "user-admins", 0, {"USER_ADMINISTRATION", "GROUP_ADMINISTRATION"})
         self._base_groups += [admin_group, user_admins]
         for org in orgs[1:]:
             self._base_groups.append(TsGroup(guid_of(f"org-analysts:{org}"), f"analysts-{org}", org, {"AUTHORING"}))
@@ -141,23 +144,53 @@ class ThoughtSpotDirectory:
         self._base_users[19].status = "INACTIVE"
         # Accounts that never act: dormant (one never logged in at all, one local service account).
         for name, kind, days in (("dormant.contractor", "SAML_USER", 200), ("svc.reporting", "LOCAL_USER", 400)):
-            self._base_users.append(TsAccount(guid_of(name), name, email_of(name), kind, start - days * DAY_US, 0,
-                                              groups={by_name["analysts"].guid}))
+            self._base_users.append(
+                TsAccount(
+                    guid_of(name),
+                    name,
+                    email_of(name),
+                    kind,
+                    start - days * DAY_US,
+                    0,
+                    groups={by_name["analysts"].guid},
+                )
+            )
         # The leaver of the history exists until USERS_DELETED; the Mode leaver still has a ThoughtSpot account.
         leaver = timeline.scenarios["deleted_user_activity"]
-        self._base_users.append(TsAccount(leaver["user_guid"], leaver["user_name"], email_of(leaver["user_name"]),
-                                          "SAML_USER", start - 300 * DAY_US, 0, groups={by_name["sales-ops"].guid}))
-        self._base_users.append(TsAccount(guid_of("departed.analyst"), "departed.analyst",
-                                          email_of("departed.analyst"), "SAML_USER", start - 250 * DAY_US, 0,
-                                          groups={by_name["analysts"].guid}))
+        self._base_users.append(
+            TsAccount(
+                leaver["user_guid"],
+                leaver["user_name"],
+                email_of(leaver["user_name"]),
+                "SAML_USER",
+                start - 300 * DAY_US,
+                0,
+                groups={by_name["sales-ops"].guid},
+            )
+        )
+        self._base_users.append(
+            TsAccount(
+                guid_of("departed.analyst"),
+                "departed.analyst",
+                email_of("departed.analyst"),
+                "SAML_USER",
+                start - 250 * DAY_US,
+                0,
+                groups={by_name["analysts"].guid},
+            )
+        )
         # Drift: a user joins the Administrator group with no audit event (an unlogged grant).
         grantee = self._base_users[15]
         unlogged_us = timeline._anchor(0.3, hour=6)
         self._planted = [(unlogged_us, "join", (grantee.guid, admin_group.guid))]
         self.scenarios["unlogged_grant"] = {
             "description": "a user is added to the Administrator group (ADMINISTRATION) with no audit event",
-            "user_guid": grantee.guid, "user_name": grantee.name, "group_guid": admin_group.guid,
-            "group_name": ADMIN_GROUP, "at": iso_us(unlogged_us)}
+            "user_guid": grantee.guid,
+            "user_name": grantee.name,
+            "group_guid": admin_group.guid,
+            "group_name": ADMIN_GROUP,
+            "at": iso_us(unlogged_us),
+        }
 
     # -- history -> changes ---------------------------------------------------------------------------------------
     def _derive_changes(self) -> list[tuple[int, int, str, tuple]]:
@@ -194,10 +227,14 @@ class ThoughtSpotDirectory:
 
     def state_at(self, moment: datetime | int) -> TsState:
         at_us = moment if isinstance(moment, int) else to_us(moment)
-        users = {u.guid: TsAccount(**{**u.__dict__, "groups": set(u.groups)}) for u in self._base_users
-                 if u.created_us <= at_us}
-        groups = {g.guid: TsGroup(g.guid, g.name, g.org, set(g.privileges), list(g.sub_groups))
-                  for g in self._base_groups}
+        users = {
+            u.guid: TsAccount(**{**u.__dict__, "groups": set(u.groups)})
+            for u in self._base_users
+            if u.created_us <= at_us
+        }
+        groups = {
+            g.guid: TsGroup(g.guid, g.name, g.org, set(g.privileges), list(g.sub_groups)) for g in self._base_groups
+        }
         for time_us, _, kind, args in self.changes():
             if time_us > at_us:
                 break
@@ -221,5 +258,13 @@ def first_login_ms(account: TsAccount, state: TsState) -> int:
     return (account.created_us + HOUR_US) // 1000
 
 
-__all__ = ["ThoughtSpotDirectory", "TsState", "TsAccount", "TsGroup", "email_of", "guid_of", "first_login_ms",
-           "uuid4_from"]
+__all__ = [
+    "ThoughtSpotDirectory",
+    "TsState",
+    "TsAccount",
+    "TsGroup",
+    "email_of",
+    "guid_of",
+    "first_login_ms",
+    "uuid4_from",
+]

@@ -37,10 +37,14 @@ def _page(body: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, An
     if offset < 0 or size == 0 or size < -1:
         return "record_offset must be >= 0 and record_size positive (or -1 for all)."
     sort = body.get("sort_options") or {}
-    field = {"NAME": "name", "DISPLAY_NAME": "display_name", "CREATED": "creation_time_in_millis",
-             "MODIFIED": "modification_time_in_millis"}.get(sort.get("field_name") or "NAME", "name")
+    field = {
+        "NAME": "name",
+        "DISPLAY_NAME": "display_name",
+        "CREATED": "creation_time_in_millis",
+        "MODIFIED": "modification_time_in_millis",
+    }.get(sort.get("field_name") or "NAME", "name")
     rows = sorted(rows, key=lambda r: (r.get(field) or "", r["id"]), reverse=sort.get("order") == "DESC")
-    return rows[offset:] if size == -1 else rows[offset:offset + size]
+    return rows[offset:] if size == -1 else rows[offset : offset + size]
 
 
 def _ref(state: TsState, guids: list[str] | set[str]) -> list[dict[str, str]]:
@@ -51,18 +55,42 @@ def user_row(sim: ThoughtSpotSimulator, state: TsState, account: TsAccount, comp
     orgs = sim.org_directory
     created_ms = account.created_us // 1000
     row: dict[str, Any] = {
-        "id": account.guid, "name": account.name, "display_name": account.name.replace(".", " ").title(),
-        "visibility": "SHARABLE", "author_id": None, "can_change_password": account.account_type == "LOCAL_USER",
-        "complete_detail": complete, "creation_time_in_millis": created_ms, "current_org": {},
-        "deleted": False, "deprecated": False, "account_type": account.account_type,
-        "account_status": account.status, "email": account.email, "expiration_time_in_millis": None,
-        "external": False, "favorite_metadata": [], "first_login_time_in_millis": first_login_ms(account, state),
-        "group_mask": 0, "hidden": False, "home_liveboard": None, "incomplete_details": [],
-        "is_first_login": False, "modification_time_in_millis": created_ms, "modifier_id": None,
+        "id": account.guid,
+        "name": account.name,
+        "display_name": account.name.replace(".", " ").title(),
+        "visibility": "SHARABLE",
+        "author_id": None,
+        "can_change_password": account.account_type == "LOCAL_USER",
+        "complete_detail": complete,
+        "creation_time_in_millis": created_ms,
+        "current_org": {},
+        "deleted": False,
+        "deprecated": False,
+        "account_type": account.account_type,
+        "account_status": account.status,
+        "email": account.email,
+        "expiration_time_in_millis": None,
+        "external": False,
+        "favorite_metadata": [],
+        "first_login_time_in_millis": first_login_ms(account, state),
+        "group_mask": 0,
+        "hidden": False,
+        "home_liveboard": None,
+        "incomplete_details": [],
+        "is_first_login": False,
+        "modification_time_in_millis": created_ms,
+        "modifier_id": None,
         "orgs": [{"id": account.org, "name": orgs.name(account.org)}] if orgs.enabled else None,
-        "owner_id": None, "parent_type": "USER", "super_user": False, "system_user": account.system, "tags": [],
-        "tenant_id": "982d6da9-0000-4000-8000-000000000000", "welcome_email_sent": False,
-        "org_privileges": None, "preferred_locale": "en-US", "extended_properties": None,
+        "owner_id": None,
+        "parent_type": "USER",
+        "super_user": False,
+        "system_user": account.system,
+        "tags": [],
+        "tenant_id": "982d6da9-0000-4000-8000-000000000000",
+        "welcome_email_sent": False,
+        "org_privileges": None,
+        "preferred_locale": "en-US",
+        "extended_properties": None,
         "extended_preferences": None,
     }
     if complete:
@@ -70,8 +98,12 @@ def user_row(sim: ThoughtSpotSimulator, state: TsState, account: TsAccount, comp
         row["user_inherited_groups"] = _ref(state, state.inherited_groups(account))
         row["privileges"] = state.privileges(account)
     else:
-        row.update(user_groups=[], user_inherited_groups=[], privileges=[],
-                   incomplete_details=[{"reason": "USER_ADMINISTRATION privilege required for details"}])
+        row.update(
+            user_groups=[],
+            user_inherited_groups=[],
+            privileges=[],
+            incomplete_details=[{"reason": "USER_ADMINISTRATION privilege required for details"}],
+        )
     return row
 
 
@@ -79,25 +111,44 @@ def group_row(sim: ThoughtSpotSimulator, state: TsState, guid: str) -> dict[str,
     group = state.groups[guid]
     members = sorted(u.guid for u in state.users.values() if guid in u.groups)
     return {
-        "id": group.guid, "name": group.name, "display_name": group.name, "description": None,
-        "type": "LOCAL_GROUP", "visibility": "SHARABLE", "privileges": sorted(group.privileges), "roles": None,
+        "id": group.guid,
+        "name": group.name,
+        "display_name": group.name,
+        "description": None,
+        "type": "LOCAL_GROUP",
+        "visibility": "SHARABLE",
+        "privileges": sorted(group.privileges),
+        "roles": None,
         "users": [{"id": u, "name": state.users[u].name} for u in members],
         "sub_groups": _ref(state, group.sub_groups),
         "orgs": [{"id": str(group.org), "name": sim.org_directory.name(group.org)}],
-        "default_liveboards": [], "tags": [], "system_group": group.name == "ALL_GROUP", "deleted": False,
-        "deprecated": False, "hidden": False, "external": False, "author_id": None, "owner_id": None,
-        "modifier_id": None, "creation_time_in_millis": sim.timeline.start_us // 1000,
-        "modification_time_in_millis": sim.timeline.start_us // 1000, "parent_type": "GROUP",
+        "default_liveboards": [],
+        "tags": [],
+        "system_group": group.name == "ALL_GROUP",
+        "deleted": False,
+        "deprecated": False,
+        "hidden": False,
+        "external": False,
+        "author_id": None,
+        "owner_id": None,
+        "modifier_id": None,
+        "creation_time_in_millis": sim.timeline.start_us // 1000,
+        "modification_time_in_millis": sim.timeline.start_us // 1000,
+        "parent_type": "GROUP",
         "complete_detail": True,
     }
 
 
-def handle_state(sim: ThoughtSpotSimulator, directory: ThoughtSpotDirectory, route: str, body: dict[str, Any],
-                 token: _Token) -> Response:
+def handle_state(
+    sim: ThoughtSpotSimulator, directory: ThoughtSpotDirectory, route: str, body: dict[str, Any], token: _Token
+) -> Response:
     error: Callable[..., Response] = sim.error
     if route == ROLES_PATH:
-        return error(400, "Role-based access control (RBAC) is not enabled on this cluster: roles/search is "
-                          "available only with RBAC.")
+        return error(
+            400,
+            "Role-based access control (RBAC) is not enabled on this cluster: roles/search is "
+            "available only with RBAC.",
+        )
     state = directory.state_at(sim.clock.now())
     if route == GROUPS_PATH:
         if not token.admin:
@@ -108,9 +159,12 @@ def handle_state(sim: ThoughtSpotSimulator, directory: ThoughtSpotDirectory, rou
         if broken_from is not None and int(body.get("record_offset") or 0) >= broken_from:
             return error(500, f"Simulated failure of users/search at record_offset >= {broken_from}.")
         wanted_orgs = {str(o) for o in body.get("org_identifiers") or []}
-        rows = [user_row(sim, state, u, token.admin) for u in state.users.values()
-                if (token.org_id == 0 or u.org == token.org_id)
-                and (not wanted_orgs or str(u.org) in wanted_orgs or sim.org_directory.name(u.org) in wanted_orgs)]
+        rows = [
+            user_row(sim, state, u, token.admin)
+            for u in state.users.values()
+            if (token.org_id == 0 or u.org == token.org_id)
+            and (not wanted_orgs or str(u.org) in wanted_orgs or sim.org_directory.name(u.org) in wanted_orgs)
+        ]
     page = _page(body, rows)
     if isinstance(page, str):
         return error(400, page)
@@ -118,8 +172,11 @@ def handle_state(sim: ThoughtSpotSimulator, directory: ThoughtSpotDirectory, rou
     if sim.response_shape == "logs_object":
         return Response(200, json.dumps({"records": page}).encode())
     if sim.response_shape == "html":
-        return Response(200, b"<!DOCTYPE html><html><body>Sign in to ThoughtSpot</body></html>",
-                        content_type="text/html; charset=utf-8")
+        return Response(
+            200,
+            b"<!DOCTYPE html><html><body>Sign in to ThoughtSpot</body></html>",
+            content_type="text/html; charset=utf-8",
+        )
     return Response(200, json.dumps(page).encode())
 
 

@@ -88,15 +88,21 @@ class Snapshot:
 
     def report(self) -> None:
         counts = ", ".join(f"{len(rows)} {name}" for name, rows in self.tables.items())
-        record = logging.LogRecord("auditlake.ingest", logging.INFO, __file__, 0,
-                                   "%s (%s): snapshot %s complete: %s", (self.source, self.source_instance,
-                                   self.snapshot_at.strftime("%Y-%m-%dT%H:%M:%SZ"), counts), None)
+        record = logging.LogRecord(
+            "auditlake.ingest",
+            logging.INFO,
+            __file__,
+            0,
+            "%s (%s): snapshot %s complete: %s",
+            (self.source, self.source_instance, self.snapshot_at.strftime("%Y-%m-%dT%H:%M:%SZ"), counts),
+            None,
+        )
         record.snapshot_stats = self
         progress_logger.handle(record)
 
 
 def column_hints(spec: str) -> dict[str, Any]:
-    """"name type, name type" -> dlt column hints: every column exists (and is typed) even when a snapshot holds
+    """ "name type, name type" -> dlt column hints: every column exists (and is typed) even when a snapshot holds
     only nulls in it, so dbt's contract never meets a missing column."""
     hints = {}
     for item in spec.split(","):
@@ -105,12 +111,14 @@ def column_hints(spec: str) -> dict[str, Any]:
     return hints
 
 
-SNAPSHOT_RUN_COLUMNS = column_hints("source_instance text, snapshot_at timestamp, snapshot_date date, scope text, "
-                                    "row_counts text, is_complete bool")
+SNAPSHOT_RUN_COLUMNS = column_hints(
+    "source_instance text, snapshot_at timestamp, snapshot_date date, scope text, row_counts text, is_complete bool"
+)
 
 
-def snapshot_resources(fetch: Callable[[], Snapshot], tables: dict[str, str], snapshot_at: datetime,
-                       columns: dict[str, dict[str, Any]]) -> list[Any]:
+def snapshot_resources(
+    fetch: Callable[[], Snapshot], tables: dict[str, str], snapshot_at: datetime, columns: dict[str, dict[str, Any]]
+) -> list[Any]:
     """One scd2 resource per state table plus the append-only `snapshot_runs`; `fetch` runs once, before any row."""
     memo: dict[str, Snapshot] = {}
 
@@ -122,19 +130,32 @@ def snapshot_resources(fetch: Callable[[], Snapshot], tables: dict[str, str], sn
     def rows_of(table: str) -> Callable[[], Iterator[dict[str, Any]]]:
         def rows() -> Iterator[dict[str, Any]]:
             yield from snapshot().tables.get(table, [])
+
         rows.__name__ = table
         return rows
 
-    scd2 = {"disposition": "merge", "strategy": "scd2", "validity_column_names": VALIDITY_COLUMNS,
-            "boundary_timestamp": snapshot_at}
-    resources: list[Any] = [dlt.resource(rows_of(table), name=table, write_disposition=scd2,  # type: ignore[call-overload]
-                                         columns=columns[table]) for table in tables]
+    scd2 = {
+        "disposition": "merge",
+        "strategy": "scd2",
+        "validity_column_names": VALIDITY_COLUMNS,
+        "boundary_timestamp": snapshot_at,
+    }
+    resources: list[Any] = [
+        dlt.resource(
+            rows_of(table),
+            name=table,
+            write_disposition=scd2,  # type: ignore[call-overload]
+            columns=columns[table],
+        )
+        for table in tables
+    ]
 
     def snapshot_runs() -> Iterator[dict[str, Any]]:
         done = snapshot()
         done.report()
         yield done.run_row()
 
-    resources.append(dlt.resource(snapshot_runs, name=SNAPSHOTS_TABLE, write_disposition="append",
-                                  columns=SNAPSHOT_RUN_COLUMNS))
+    resources.append(
+        dlt.resource(snapshot_runs, name=SNAPSHOTS_TABLE, write_disposition="append", columns=SNAPSHOT_RUN_COLUMNS)
+    )
     return resources

@@ -49,16 +49,19 @@ def test_thoughtspot_pages_every_user_and_reads_groups_in_each_org(warehouse, ts
     assert loaded == {guid: row["account_status"] for guid, row in truth.items()}
     pages = [e for e in ts_sim.request_log if e["path"].endswith("users/search")]
     assert len(pages) == -(-len(truth) // 7) + 1  # every page, then the empty page that ends the walk
-    privileges = rows(warehouse, f"select user_id, list(privilege order by privilege) from "
-                                 f"{current('ts_user_privileges')} group by 1")
+    privileges = rows(
+        warehouse, f"select user_id, list(privilege order by privilege) from {current('ts_user_privileges')} group by 1"
+    )
     assert dict(privileges) == {g: row["privileges"] for g, row in truth.items() if row["privileges"]}
     # Groups are org-scoped: each org's groups come from a token minted in that org, and only those.
     state = ts_sim.directory.state_at(ts_sim.clock.now())
     by_org = rows(warehouse, f"select org_id, list(group_id order by group_id) from {current('ts_groups')} group by 1")
     assert {org: sorted(ids) for org, ids in by_org} == {
-        org: sorted(g.guid for g in state.groups.values() if g.org == org) for org in (0, 1, 2)}
-    assert rows(warehouse, "select count(*), bool_and(is_complete) from raw_thoughtspot_entitlements.snapshot_runs") \
-        == [(1, True)]
+        org: sorted(g.guid for g in state.groups.values() if g.org == org) for org in (0, 1, 2)
+    }
+    assert rows(
+        warehouse, "select count(*), bool_and(is_complete) from raw_thoughtspot_entitlements.snapshot_runs"
+    ) == [(1, True)]
 
 
 def test_a_token_expiring_mid_snapshot_is_renewed(warehouse, ts_sim, monkeypatch):
@@ -109,8 +112,9 @@ def test_rate_limits_are_retried_and_a_failed_page_records_no_snapshot(warehouse
     assert "after retries; the snapshot is not recorded" in summary.error
     assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.snapshot_runs") == [(1,)]
     assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users") == before
-    assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users where valid_to is not null") \
-        == [(0,)]
+    assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users where valid_to is not null") == [
+        (0,)
+    ]
 
 
 @pytest.mark.parametrize("shape", ["logs_object", "html"])
@@ -124,8 +128,9 @@ def test_an_unknown_body_fails_the_snapshot_loudly(warehouse, ts_sim, monkeypatc
     assert expected in summary.error
     # The state is still the first snapshot's: nothing retired, no second snapshot recorded.
     assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.snapshot_runs") == [(1,)]
-    assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users where valid_to is not null") \
-        == [(0,)]
+    assert rows(warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users where valid_to is not null") == [
+        (0,)
+    ]
 
 
 def test_a_user_without_the_privilege_gets_one_line_naming_it(warehouse, ts_sim, monkeypatch, capsys):
@@ -136,8 +141,10 @@ def test_a_user_without_the_privilege_gets_one_line_naming_it(warehouse, ts_sim,
     out = captured.out + captured.err
     failed = [line for line in out.splitlines() if "FAILED" in line]
     assert len(failed) == 1
-    assert "needs ORG_ADMINISTRATION (Can administer Org), or list the orgs to read in " \
-           "SOURCES__THOUGHTSPOT__ORG_IDS" in failed[0]
+    assert (
+        "needs ORG_ADMINISTRATION (Can administer Org), or list the orgs to read in "
+        "SOURCES__THOUGHTSPOT__ORG_IDS" in failed[0]
+    )
     # With the orgs named, the next refusal is the listing of users: partial rows are refused, not loaded.
     monkeypatch.setenv("SOURCES__THOUGHTSPOT__ORG_IDS", "0")
     assert cli.main(["ingest", "--source", TS]) == 1
@@ -192,8 +199,9 @@ def test_mode_lite_listing_shapes(warehouse, mode_sim, monkeypatch, shape):
         assert count == [(len(mode_sim.directory.state_at(mode_sim.clock.now()).members),)]
     else:
         assert not summary.ok and "/memberships/lite has no `_embedded` object: unknown shape" in summary.error
-        assert rows(warehouse, "select count(*) from information_schema.tables "
-                               "where table_schema = 'raw_mode_entitlements'") == [(0,)]
+        assert rows(
+            warehouse, "select count(*) from information_schema.tables where table_schema = 'raw_mode_entitlements'"
+        ) == [(0,)]
 
 
 def test_scd2_keeps_what_changed_between_snapshots(warehouse, mode_sim, monkeypatch):
@@ -206,8 +214,10 @@ def test_scd2_keeps_what_changed_between_snapshots(warehouse, mode_sim, monkeypa
     mode_sim.clock.advance(timedelta(days=9))
     assert run_ingest([MODE], progress=lambda _: None, snapshot_at=mode_sim.clock.now().isoformat())[0].ok
     leaver = mode_sim.scenarios["leaver_activity"]["user_id"]
-    versions = rows(warehouse, "select valid_from, valid_to from raw_mode_entitlements.mode_memberships "
-                               f"where member_token = '{leaver}'")
+    versions = rows(
+        warehouse,
+        f"select valid_from, valid_to from raw_mode_entitlements.mode_memberships where member_token = '{leaver}'",
+    )
     [(valid_from, valid_to)] = versions
     assert valid_from.isoformat()[:19] == first.isoformat()[:19] and valid_to is not None  # removed in between
     assert rows(warehouse, "select count(*) from raw_mode_entitlements.snapshot_runs") == [(2,)]

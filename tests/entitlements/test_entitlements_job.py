@@ -12,8 +12,10 @@ from tests.conftest import point_at
 
 
 def test_entitlements_job_snapshots_checks_and_builds_the_review(warehouse, monkeypatch, capsys, tmp_path):
-    with ThoughtSpotSimulator(history=HistoryConfig(days=5, events_per_day=80, seed=31)) as ts, \
-            ModeSimulator(history=HistoryConfig(days=5, events_per_day=30, seed=32)) as mode:
+    with (
+        ThoughtSpotSimulator(history=HistoryConfig(days=5, events_per_day=80, seed=31)) as ts,
+        ModeSimulator(history=HistoryConfig(days=5, events_per_day=30, seed=32)) as mode,
+    ):
         point_at(monkeypatch, ts, "thoughtspot")
         point_at(monkeypatch, mode, "mode")
         outcome = run_job("entitlements", {}, log_path=tmp_path / "run.log")
@@ -26,10 +28,12 @@ def test_entitlements_job_snapshots_checks_and_builds_the_review(warehouse, monk
     # The audit sources are not part of this job: no audit event was read, so no login is known yet.
     assert not any(name == "coverage" for _, name in checks)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        per_product = dict(con.execute("select source_system, count(*) from compliance.rpt_access_review "
-                                       "group by 1").fetchall())
-        admins = con.execute("select count(*) from compliance.rpt_access_review where source_system = 'mode' "
-                             "and is_privileged").fetchone()[0]
+        per_product = dict(
+            con.execute("select source_system, count(*) from compliance.rpt_access_review group by 1").fetchall()
+        )
+        admins = con.execute(
+            "select count(*) from compliance.rpt_access_review where source_system = 'mode' and is_privileged"
+        ).fetchone()[0]
     state = mode.directory.state_at(mode.clock.now())
     assert per_product["mode"] == len(state.members)
     assert admins == sum(m.admin for m in state.members.values())

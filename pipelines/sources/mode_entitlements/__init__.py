@@ -36,12 +36,15 @@ SOURCE_NAME = "mode_entitlements"
 DEFAULT_BASE_URL = "https://app.mode.com"
 PER_PAGE = 30
 REQUIRED_VARIABLES = ("SOURCES__MODE__WORKSPACE", "SOURCES__MODE__API_TOKEN", "SOURCES__MODE__API_SECRET")
-TOKEN_NEEDED = ("a Workspace API token (it acts as a workspace admin; member tokens cannot list members or groups): "
-                "set SOURCES__MODE__API_TOKEN / __API_SECRET to one")
+TOKEN_NEEDED = (
+    "a Workspace API token (it acts as a workspace admin; member tokens cannot list members or groups): "
+    "set SOURCES__MODE__API_TOKEN / __API_SECRET to one"
+)
 COLUMNS = {
     "mode_memberships": column_hints(
         "source_instance text, member_token text, username text, email text, display_name text, is_admin bool, "
-        "state text, activated_at timestamp, managed_by_scim bool"),
+        "state text, activated_at timestamp, managed_by_scim bool"
+    ),
     "mode_groups": column_hints("source_instance text, group_token text, group_name text, group_type text, state text"),
     "mode_group_memberships": column_hints("source_instance text, group_token text, member_token text"),
 }
@@ -57,11 +60,14 @@ class ModeStateClient:
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Response:
         try:
-            return self._http.get(self.base + path, params=params, auth=self._auth,
-                                  headers={"Accept": "application/hal+json"})
+            return self._http.get(
+                self.base + path, params=params, auth=self._auth, headers={"Accept": "application/hal+json"}
+            )
         except RequestException as exc:
-            raise SourceError(f"could not reach Mode at {self.base} ({type(exc).__name__}: {scrub(str(exc))[:200]}): "
-                              "check SOURCES__MODE__BASE_URL and the network") from None
+            raise SourceError(
+                f"could not reach Mode at {self.base} ({type(exc).__name__}: {scrub(str(exc))[:200]}): "
+                "check SOURCES__MODE__BASE_URL and the network"
+            ) from None
 
     def body(self, response: Response, path: str, lists_ok: bool = False) -> Any:
         if response.status_code == 401:
@@ -69,20 +75,25 @@ class ModeStateClient:
         if response.status_code == 403:
             raise SourceError(f"Mode refused {path} (HTTP 403): listing members and groups needs {TOKEN_NEEDED}")
         if response.status_code == 404 and path in ("", "/groups"):
-            raise SourceError(f"Mode answered 404 to {path or 'the workspace'}: check SOURCES__MODE__WORKSPACE "
-                              f"({self.workspace!r}); groups also need the Business plan")
+            raise SourceError(
+                f"Mode answered 404 to {path or 'the workspace'}: check SOURCES__MODE__WORKSPACE "
+                f"({self.workspace!r}); groups also need the Business plan"
+            )
         if response.status_code >= 400:
             retried = " after retries" if response.status_code == 429 or response.status_code >= 500 else ""
-            raise SourceError(f"Mode {path} failed with HTTP {response.status_code}{retried}; the snapshot is not "
-                              "recorded")
+            raise SourceError(
+                f"Mode {path} failed with HTTP {response.status_code}{retried}; the snapshot is not recorded"
+            )
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            raise SourceError(f"Mode {path} returned a body that is not JSON: is SOURCES__MODE__BASE_URL "
-                              "right?") from None
+            raise SourceError(
+                f"Mode {path} returned a body that is not JSON: is SOURCES__MODE__BASE_URL right?"
+            ) from None
         if not isinstance(body, dict) and not (lists_ok and isinstance(body, list)):
-            raise SourceError(f"Mode {path} returned a JSON {type(body).__name__}, expected a HAL object: "
-                              "unknown shape")
+            raise SourceError(
+                f"Mode {path} returned a JSON {type(body).__name__}, expected a HAL object: unknown shape"
+            )
         return body
 
     @staticmethod
@@ -136,8 +147,9 @@ def _timestamp(value: Any, username: str) -> Any:
     try:
         return as_utc(str(value))
     except ValueError:
-        raise SourceError(f"Mode membership {username!r} has activated_at {str(value)[:40]!r}, not ISO-8601: "
-                          "unknown shape") from None
+        raise SourceError(
+            f"Mode membership {username!r} has activated_at {str(value)[:40]!r}, not ISO-8601: unknown shape"
+        ) from None
 
 
 def member_row(instance: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -146,10 +158,17 @@ def member_row(instance: str, row: dict[str, Any]) -> dict[str, Any]:
         raise SourceError("Mode membership without member_username/username and member_token: unknown shape")
     if not isinstance(row.get("admin"), bool):
         raise SourceError(f"Mode membership {username!r} has no boolean `admin` (documented, required): unknown shape")
-    return {"source_instance": instance, "member_token": row["member_token"], "username": username,
-            "email": (row.get("email") or None), "display_name": row.get("name"), "is_admin": row["admin"],
-            "state": row.get("state"), "activated_at": _timestamp(row.get("activated_at"), username),
-            "managed_by_scim": row.get("managed_by_scim")}
+    return {
+        "source_instance": instance,
+        "member_token": row["member_token"],
+        "username": username,
+        "email": (row.get("email") or None),
+        "display_name": row.get("name"),
+        "is_admin": row["admin"],
+        "state": row.get("state"),
+        "activated_at": _timestamp(row.get("activated_at"), username),
+        "managed_by_scim": row.get("managed_by_scim"),
+    }
 
 
 @dlt.source(name=SOURCE_NAME, section="mode")
@@ -172,15 +191,23 @@ def mode_entitlements_source(
         snapshot = Snapshot(SOURCE_NAME, workspace, at, scope=[f"workspace {workspace}", listing])
         snapshot.tables["mode_memberships"] = [member_row(workspace, m) for m in members]
         groups = client.listing("/groups", "groups", "token")
-        snapshot.tables["mode_groups"] = [{"source_instance": workspace, "group_token": g["token"],
-                                           "group_name": g.get("name"), "group_type": g.get("group_type"),
-                                           "state": g.get("state")} for g in groups]
+        snapshot.tables["mode_groups"] = [
+            {
+                "source_instance": workspace,
+                "group_token": g["token"],
+                "group_name": g.get("name"),
+                "group_type": g.get("group_type"),
+                "state": g.get("state"),
+            }
+            for g in groups
+        ]
         snapshot.tables["mode_group_memberships"] = []
         for group in groups:
             path = f"/groups/{group['token']}/memberships"
             for row in client.listing(path, "group_memberships", "member_token"):
                 snapshot.tables["mode_group_memberships"].append(
-                    {"source_instance": workspace, "group_token": group["token"], "member_token": row["member_token"]})
+                    {"source_instance": workspace, "group_token": group["token"], "member_token": row["member_token"]}
+                )
         return snapshot
 
     spec = next(s for s in BUILT_IN if s.name == SOURCE_NAME)

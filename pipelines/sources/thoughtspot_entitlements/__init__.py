@@ -43,21 +43,27 @@ from pipelines.sources.thoughtspot_entitlements.ts_entitlements_client import (
 )
 
 SOURCE_NAME = "thoughtspot_entitlements"
-REQUIRED_VARIABLES = ("SOURCES__THOUGHTSPOT__BASE_URL", "SOURCES__THOUGHTSPOT__USERNAME",
-                      "SOURCES__THOUGHTSPOT__SECRET_KEY (or __PASSWORD)")
+REQUIRED_VARIABLES = (
+    "SOURCES__THOUGHTSPOT__BASE_URL",
+    "SOURCES__THOUGHTSPOT__USERNAME",
+    "SOURCES__THOUGHTSPOT__SECRET_KEY (or __PASSWORD)",
+)
 
 COLUMNS = {
     "ts_orgs": column_hints("source_instance text, org_id bigint, org_name text"),
     "ts_users": column_hints(
         "source_instance text, user_id text, user_name text, display_name text, email text, account_type text, "
         "account_status text, is_deleted bool, is_super_user bool, is_system_user bool, created_at timestamp, "
-        "first_login_at timestamp, expires_at timestamp, org_ids text"),
-    "ts_user_groups": column_hints("source_instance text, user_id text, group_id text, group_name text, "
-                                   "membership text"),
+        "first_login_at timestamp, expires_at timestamp, org_ids text"
+    ),
+    "ts_user_groups": column_hints(
+        "source_instance text, user_id text, group_id text, group_name text, membership text"
+    ),
     "ts_user_privileges": column_hints("source_instance text, user_id text, privilege text"),
     "ts_groups": column_hints(
         "source_instance text, org_id bigint, group_id text, group_name text, display_name text, group_type text, "
-        "privileges text, roles text, sub_group_ids text, is_system_group bool"),
+        "privileges text, roles text, sub_group_ids text, is_system_group bool"
+    ),
 }
 
 
@@ -91,39 +97,62 @@ def user_tables(instance: str, users: list[dict[str, Any]]) -> dict[str, list[di
     accounts, memberships, privileges = [], [], []
     for user in users:
         if user.get("complete_detail") is False:
-            raise SourceError("ThoughtSpot users/search returned partial rows (complete_detail false): the API user "
-                              f"needs {PRIVILEGE_NEEDED[USERS_PATH]} to read groups and privileges")
+            raise SourceError(
+                "ThoughtSpot users/search returned partial rows (complete_detail false): the API user "
+                f"needs {PRIVILEGE_NEEDED[USERS_PATH]} to read groups and privileges"
+            )
         uid = user["id"]
-        accounts.append({
-            "source_instance": instance, "user_id": uid, "user_name": user["name"],
-            "display_name": user.get("display_name"), "email": (user.get("email") or None),
-            "account_type": user.get("account_type"), "account_status": user.get("account_status"),
-            "is_deleted": bool(user.get("deleted")), "is_super_user": bool(user.get("super_user")),
-            "is_system_user": bool(user.get("system_user")),
-            "created_at": ms_to_utc(user.get("creation_time_in_millis"), "creation_time_in_millis"),
-            "first_login_at": ms_to_utc(user.get("first_login_time_in_millis"), "first_login_time_in_millis"),
-            "expires_at": ms_to_utc(user.get("expiration_time_in_millis"), "expiration_time_in_millis"),
-            # null orgs = a cluster without Orgs: every account is in the Primary Org (as cs_tools reads it).
-            "org_ids": as_json(_org_ids(user.get("orgs")) or [0]),
-        })
+        accounts.append(
+            {
+                "source_instance": instance,
+                "user_id": uid,
+                "user_name": user["name"],
+                "display_name": user.get("display_name"),
+                "email": (user.get("email") or None),
+                "account_type": user.get("account_type"),
+                "account_status": user.get("account_status"),
+                "is_deleted": bool(user.get("deleted")),
+                "is_super_user": bool(user.get("super_user")),
+                "is_system_user": bool(user.get("system_user")),
+                "created_at": ms_to_utc(user.get("creation_time_in_millis"), "creation_time_in_millis"),
+                "first_login_at": ms_to_utc(user.get("first_login_time_in_millis"), "first_login_time_in_millis"),
+                "expires_at": ms_to_utc(user.get("expiration_time_in_millis"), "expiration_time_in_millis"),
+                # null orgs = a cluster without Orgs: every account is in the Primary Org (as cs_tools reads it).
+                "org_ids": as_json(_org_ids(user.get("orgs")) or [0]),
+            }
+        )
         for kind, key in (("direct", "user_groups"), ("inherited", "user_inherited_groups")):
             for group in _refs(user, key, "users/search"):
-                memberships.append({"source_instance": instance, "user_id": uid, "group_id": group["id"],
-                                    "group_name": group.get("name"), "membership": kind})
+                memberships.append(
+                    {
+                        "source_instance": instance,
+                        "user_id": uid,
+                        "group_id": group["id"],
+                        "group_name": group.get("name"),
+                        "membership": kind,
+                    }
+                )
         for privilege in _strings(user, "privileges", "users/search"):
             privileges.append({"source_instance": instance, "user_id": uid, "privilege": privilege})
     return {"ts_users": accounts, "ts_user_groups": memberships, "ts_user_privileges": privileges}
 
 
 def group_rows(instance: str, org: int, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{
-        "source_instance": instance, "org_id": org, "group_id": g["id"], "group_name": g["name"],
-        "display_name": g.get("display_name"), "group_type": g.get("type"),
-        "privileges": as_json(_strings(g, "privileges", "groups/search")),
-        "roles": as_json(sorted(r["id"] for r in _refs(g, "roles", "groups/search"))),
-        "sub_group_ids": as_json(sorted(s["id"] for s in _refs(g, "sub_groups", "groups/search"))),
-        "is_system_group": bool(g.get("system_group")),
-    } for g in groups]
+    return [
+        {
+            "source_instance": instance,
+            "org_id": org,
+            "group_id": g["id"],
+            "group_name": g["name"],
+            "display_name": g.get("display_name"),
+            "group_type": g.get("type"),
+            "privileges": as_json(_strings(g, "privileges", "groups/search")),
+            "roles": as_json(sorted(r["id"] for r in _refs(g, "roles", "groups/search"))),
+            "sub_group_ids": as_json(sorted(s["id"] for s in _refs(g, "sub_groups", "groups/search"))),
+            "is_system_group": bool(g.get("system_group")),
+        }
+        for g in groups
+    ]
 
 
 @dlt.source(name=SOURCE_NAME, section="thoughtspot")
@@ -141,8 +170,9 @@ def thoughtspot_entitlements_source(
         raise SourceNotConfigured(SOURCE_NAME, REQUIRED_VARIABLES)
     base_url = require_safe_url(base_url, "SOURCES__THOUGHTSPOT__BASE_URL")
     if not 1 <= entitlements_page_size <= 100_000:
-        raise SourceError("SOURCES__THOUGHTSPOT__ENTITLEMENTS_PAGE_SIZE must be 1..100000 (the vendor warns "
-                          "against -1: page instead)")
+        raise SourceError(
+            "SOURCES__THOUGHTSPOT__ENTITLEMENTS_PAGE_SIZE must be 1..100000 (the vendor warns against -1: page instead)"
+        )
     wanted: list[int] | None = None
     if org_ids:
         try:
@@ -164,13 +194,16 @@ def thoughtspot_entitlements_source(
         if wanted is not None and listed is not None:
             unknown = sorted(set(wanted) - set(orgs))
             if unknown:
-                raise SourceError(f"{ENV_ORG_IDS} names orgs {unknown} that orgs/search does not list "
-                                  f"({sorted(orgs)}): fix the variable")
+                raise SourceError(
+                    f"{ENV_ORG_IDS} names orgs {unknown} that orgs/search does not list "
+                    f"({sorted(orgs)}): fix the variable"
+                )
         if wanted is not None:
             orgs = {o: orgs.get(o) for o in wanted}
         snapshot = Snapshot(SOURCE_NAME, instance, at, scope=[f"org {o}" for o in orgs])
-        snapshot.tables["ts_orgs"] = [{"source_instance": instance, "org_id": o, "org_name": name}
-                                      for o, name in sorted(orgs.items())]
+        snapshot.tables["ts_orgs"] = [
+            {"source_instance": instance, "org_id": o, "org_name": name} for o, name in sorted(orgs.items())
+        ]
         # An Org 0 (cluster administrator) token lists every account with its orgs[]; without Org 0 in scope, each
         # org's own token lists its members (merged by id).
         users: dict[str, dict[str, Any]] = {}

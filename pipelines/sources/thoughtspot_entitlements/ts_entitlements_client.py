@@ -43,8 +43,15 @@ def _detail(response: Response) -> str:
 
 
 class ThoughtSpotStateClient:
-    def __init__(self, base_url: str, username: str, secret_key: str | None, password: str | None,
-                 page_size: int = 500, token_validity_seconds: int = 3600) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        secret_key: str | None,
+        password: str | None,
+        page_size: int = 500,
+        token_validity_seconds: int = 3600,
+    ) -> None:
         self.base_url = base_url
         self._username = username
         self._secret_key = secret_key
@@ -70,9 +77,11 @@ class ThoughtSpotStateClient:
         try:
             return self._http.post(self.base_url + path, data=orjson.dumps(body), headers=headers)
         except RequestException as exc:
-            raise SourceError(f"could not reach ThoughtSpot at {self.base_url} ({type(exc).__name__}: "
-                              f"{scrub(str(exc))[:200]}): check SOURCES__THOUGHTSPOT__BASE_URL and the "
-                              "network") from None
+            raise SourceError(
+                f"could not reach ThoughtSpot at {self.base_url} ({type(exc).__name__}: "
+                f"{scrub(str(exc))[:200]}): check SOURCES__THOUGHTSPOT__BASE_URL and the "
+                "network"
+            ) from None
 
     def token(self, org: int) -> str:
         """A full-access token minted in `org` (sent explicitly). Tokens live an hour; a snapshot takes minutes."""
@@ -81,15 +90,19 @@ class ThoughtSpotStateClient:
             body["secret_key" if self._secret_key else "password"] = self._secret_key or self._password
             response = self._send(TOKEN_PATH, body, None)
             if response.status_code in (400, 401, 403):
-                raise SourceError(f"ThoughtSpot refused a token for Org {org} (HTTP {response.status_code})"
-                                  f"{_detail(response)}: check {ENV_USERNAME}, its secret, and that the user is a "
-                                  f"member of Org {org} (or drop it from {ENV_ORG_IDS})")
+                raise SourceError(
+                    f"ThoughtSpot refused a token for Org {org} (HTTP {response.status_code})"
+                    f"{_detail(response)}: check {ENV_USERNAME}, its secret, and that the user is a "
+                    f"member of Org {org} (or drop it from {ENV_ORG_IDS})"
+                )
             self._check(response, TOKEN_PATH, org)
             try:
                 token = orjson.loads(response.content)["token"]
             except (orjson.JSONDecodeError, KeyError, TypeError):
-                raise SourceError("ThoughtSpot auth/token/full answered without a token: is "
-                                  "SOURCES__THOUGHTSPOT__BASE_URL the ThoughtSpot Cloud URL?") from None
+                raise SourceError(
+                    "ThoughtSpot auth/token/full answered without a token: is "
+                    "SOURCES__THOUGHTSPOT__BASE_URL the ThoughtSpot Cloud URL?"
+                ) from None
             register_secret(token)
             self._tokens[org] = token
         return self._tokens[org]
@@ -98,26 +111,36 @@ class ThoughtSpotStateClient:
         what = path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1]
         if response.status_code == 401:
             self._tokens.pop(org, None)
-            raise SourceError(f"ThoughtSpot answered 401 to {what} in Org {org}{_detail(response)}: check that "
-                              f"{ENV_USERNAME} may use the REST API")
+            raise SourceError(
+                f"ThoughtSpot answered 401 to {what} in Org {org}{_detail(response)}: check that "
+                f"{ENV_USERNAME} may use the REST API"
+            )
         if response.status_code == 403:
-            raise SourceError(f"ThoughtSpot refused {what} in Org {org} (HTTP 403){_detail(response)}: the API user "
-                              f"in {ENV_USERNAME} needs {PRIVILEGE_NEEDED.get(path, 'ADMINISTRATION')}")
+            raise SourceError(
+                f"ThoughtSpot refused {what} in Org {org} (HTTP 403){_detail(response)}: the API user "
+                f"in {ENV_USERNAME} needs {PRIVILEGE_NEEDED.get(path, 'ADMINISTRATION')}"
+            )
         if response.status_code >= 400:
             retried = " after retries" if response.status_code == 429 or response.status_code >= 500 else ""
-            raise SourceError(f"ThoughtSpot {what} in Org {org} failed with HTTP {response.status_code}"
-                              f"{_detail(response)}{retried}; the snapshot is not recorded")
+            raise SourceError(
+                f"ThoughtSpot {what} in Org {org} failed with HTTP {response.status_code}"
+                f"{_detail(response)}{retried}; the snapshot is not recorded"
+            )
 
     def _array(self, response: Response, path: str, org: int) -> list[dict[str, Any]]:
         self._check(response, path, org)
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            raise SourceError(f"ThoughtSpot {path} in Org {org} returned a body that is not JSON: is "
-                              "SOURCES__THOUGHTSPOT__BASE_URL the ThoughtSpot Cloud URL?") from None
+            raise SourceError(
+                f"ThoughtSpot {path} in Org {org} returned a body that is not JSON: is "
+                "SOURCES__THOUGHTSPOT__BASE_URL the ThoughtSpot Cloud URL?"
+            ) from None
         if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
-            raise SourceError(f"ThoughtSpot {path} in Org {org} returned a JSON {type(body).__name__}, expected an "
-                              "array of objects (documented): unknown shape, the snapshot is not recorded")
+            raise SourceError(
+                f"ThoughtSpot {path} in Org {org} returned a JSON {type(body).__name__}, expected an "
+                "array of objects (documented): unknown shape, the snapshot is not recorded"
+            )
         return body
 
     def orgs(self, refusal_ok: bool = False) -> list[dict[str, Any]] | None:
@@ -133,15 +156,21 @@ class ThoughtSpotStateClient:
         can repeat rows), in a stable NAME order."""
         rows: dict[str, dict[str, Any]] = {}
         for page in range(MAX_PAGES):
-            body = {"record_offset": page * self.page_size, "record_size": self.page_size,
-                    "sort_options": {"field_name": "NAME", "order": "ASC"}, **(extra or {})}
+            body = {
+                "record_offset": page * self.page_size,
+                "record_size": self.page_size,
+                "sort_options": {"field_name": "NAME", "order": "ASC"},
+                **(extra or {}),
+            }
             batch = self._array(self._send(path, body, org), path, org)
             if not batch:
                 return list(rows.values())
             for row in batch:
                 key = row.get("id")
                 if not isinstance(key, str) or not isinstance(row.get("name"), str):
-                    raise SourceError(f"ThoughtSpot {path} in Org {org} returned a row without a string id and name "
-                                      "(both documented as required): unknown shape, the snapshot is not recorded")
+                    raise SourceError(
+                        f"ThoughtSpot {path} in Org {org} returned a row without a string id and name "
+                        "(both documented as required): unknown shape, the snapshot is not recorded"
+                    )
                 rows[key] = row
         raise SourceError(f"ThoughtSpot {path} in Org {org} returned more than {MAX_PAGES} pages: paging does not end")

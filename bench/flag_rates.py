@@ -58,7 +58,7 @@ def _pct(value: float | None) -> str:
 
 def build_warehouse(warehouse: Path, days: int, events_per_day: int, seed: int) -> tuple[dict, dict]:
     """Ingest the simulators' history into `warehouse` and `dbt build` it, like `auditlake demo`."""
-    from pipelines.ingest import run_ingest
+    from pipelines.ingest_runner import run_ingest
     from pipelines.warehouse.dbt_runner import run_dbt
 
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)

@@ -8,7 +8,6 @@ before the call (a plugin, a test) gets its assets, checks and jobs like the bui
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource
 
 
 def build_definitions() -> dg.Definitions:
@@ -33,7 +32,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=all_checks(),
         jobs=[refresh_job, backfill_job, transform_job, entitlements_job],
         schedules=[refresh_schedule, entitlements_schedule],
-        resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
+        resources={"dbt": dbt_resource()},
         loggers={"console": dg.colored_console_logger, "step_progress": step_progress_logger_def()},
         # Steps run one after another in the run's own process: one DuckDB writer at a time,
         # and no per-step interpreter start-up (each costs ~20 s with dbt and dlt imports on 2 cores).

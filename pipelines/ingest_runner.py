@@ -6,10 +6,13 @@ The sources themselves know nothing of this module.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from pipelines import settings
 from pipelines.sources import registry
@@ -19,6 +22,7 @@ from pipelines.sources import registry
 class IngestSummary:
     source: str
     source_instance: Optional[str] = None
+    fetched: int = 0
     new_events: int = 0
     duplicates: int = 0
     quarantined: int = 0
@@ -39,7 +43,9 @@ class IngestSummary:
             return self.notice or f"{self.source}: skipped, not configured"
         name = f"{self.source} ({self.source_instance})" if self.source_instance else self.source
         if self.error:
-            return f"{name}: FAILED: {self.error}"
+            kept = f" (kept {self.windows} windows up to {_fmt(self.window_end)})" if self.windows and self.window_end \
+                else ""
+            return f"{name}: FAILED{kept}: {self.error}"
         if self.snapshot:
             return f"{name}: {self.snapshot}"
         span = ""
@@ -49,6 +55,22 @@ class IngestSummary:
             f"{name}: {self.new_events} new events, {self.duplicates} re-read duplicates absorbed, "
             f"{self.quarantined} quarantined records, {self.windows} windows covered{span}"
         )
+
+
+    def metadata(self) -> dict[str, Any]:
+        """What Dagster records on the source's assets (and `auditlake run` prints)."""
+        if self.snapshot:  # a state source: the complete snapshot, no windows
+            return {"source": self.source, "source_instance": self.source_instance, "snapshot": self.snapshot}
+        return {
+            "source": self.source,
+            "windows": self.windows,
+            "fetched": self.fetched,
+            "new_events": self.new_events,
+            "duplicates_absorbed": self.duplicates,
+            "quarantined": self.quarantined,
+            "covered_from": self.window_start.isoformat() if self.window_start else None,
+            "covered_until": self.window_end.isoformat() if self.window_end else None,
+        }
 
 
 def _fmt(moment: datetime) -> str:
@@ -148,6 +170,11 @@ def build_source(
         overrides["since"] = since
     if until is not None:
         overrides["until"] = until
+    # Batching is optional for a source: one whose factory takes no `max_windows` / `resume` loads in one go.
+    accepted = inspect.signature(factory).parameters
+    for optional in BATCHING_ARGUMENTS:
+        if optional not in accepted:
+            overrides.pop(optional, None)
     try:
         return factory(**overrides)
     except Exception as exc:  # dlt may wrap what the source function raised
@@ -167,19 +194,57 @@ class _WindowCollector(logging.Handler):
         super().__init__(level=logging.INFO)
         self.progress = progress
         self.windows: list[Any] = []
-        self.snapshots: list[Any] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         stats = getattr(record, "window_stats", None)
         if stats is not None:
             self.windows.append(stats)
-        snapshot = getattr(record, "snapshot_stats", None)
-        if snapshot is not None:
-            self.snapshots.append(snapshot)
         try:
             self.progress(record.getMessage())
         except Exception:  # progress display must never break a load
             pass
+
+
+@contextlib.contextmanager
+def window_accounting(pipeline: Any, progress: Callable[[str], None] = lambda _: None) -> Iterator[list[Any]]:
+    """Around one `pipeline.run` of a source (also dagster-dlt's `dlt.run`): secrets scrubbed from logs, dlt
+    told to stamp `_dlt_load_id`, each window's stats collected (the yielded list), and after the load a
+    re-read's counts corrected from the load itself. Without it a re-read reports emitted rows as new."""
+    from pipelines.sources.common.log_filters import install_log_filters
+    from pipelines.sources.common.reread_accounting import enable_load_ids, settle_reread_counts
+    from pipelines.sources.common.window_report import progress_logger
+
+    install_log_filters()
+    enable_load_ids()
+    collector = _WindowCollector(progress)
+    progress_logger.addHandler(collector)
+    previous_level = progress_logger.level
+    progress_logger.setLevel(logging.INFO)
+    try:
+        yield collector.windows
+    finally:
+        progress_logger.removeHandler(collector)
+        progress_logger.setLevel(previous_level)
+    trace = pipeline.last_trace
+    info = trace.last_load_info if trace is not None else None
+    if info is not None:
+        settle_reread_counts(pipeline, info.loads_ids, collector.windows)
+
+
+ENV_BATCH_WINDOWS = "AUDITLAKE_BATCH_WINDOWS"
+BATCHING_ARGUMENTS = ("max_windows", "resume")
+DEFAULT_BATCH_WINDOWS = 8
+
+
+def batch_windows() -> int:
+    """How many windows (per instance and org) one load commits: a failure keeps every batch before it.
+
+    AUDITLAKE_BATCH_WINDOWS (default 8, about a week of 24 h windows); 0 commits the whole run at once.
+    """
+    raw = os.environ.get(ENV_BATCH_WINDOWS, str(DEFAULT_BATCH_WINDOWS)).strip()
+    if not raw.isdigit():
+        raise ValueError(f"{ENV_BATCH_WINDOWS}={raw!r} must be a whole number of windows (0: no batches)")
+    return int(raw)
 
 
 def run_ingest(
@@ -187,48 +252,43 @@ def run_ingest(
     progress: Callable[[str], None] = print,
     **overrides: Any,
 ) -> list[IngestSummary]:
-    """Run each configured source's pipeline in turn; never raises for one source's failure."""
+    """Run each configured source's pipeline in turn; never raises for one source's failure.
+
+    Each source is loaded in batches of `batch_windows()` windows, one dlt load (rows and cursor together)
+    per batch, so a failure or Ctrl-C at window 9 of 30 keeps 8 and the next run resumes after them.
+    """
     from pipelines.sources.common.log_filters import install_log_filters
     from pipelines.sources.common.redaction import scrub
-    from pipelines.sources.common.reread_accounting import enable_load_ids, settle_reread_counts
     from pipelines.sources.common.window_report import progress_logger
 
     install_log_filters()
+    batch = batch_windows()
     summaries = []
     for source in registry.names() if sources is None else sources:
         summary = IngestSummary(source=source)
-        collector = _WindowCollector(progress)
-        progress_logger.addHandler(collector)
-        previous_level = progress_logger.level
-        progress_logger.setLevel(logging.INFO)
-        try:
-            notices: list[str] = []
+        kept: list[Any] = []
+        notices: list[str] = []
 
-            def notice(line: str) -> None:
+        def notice(line: str) -> None:
+            if "not configured" in line:
                 notices.append(line)
-                progress(line)
+            progress(line)
 
-            dlt_source = build_source(source, progress=notice, **overrides)
-            if dlt_source is None:
+        snapshots = _SnapshotCatcher()
+        progress_logger.addHandler(snapshots)
+        try:
+            if not _load_in_batches(source, notice, batch, overrides, kept):
                 summary.skipped = True
                 summary.notice = " ".join(notices)
-                summaries.append(summary)
-                continue
-            pipeline = make_pipeline(source)
-            enable_load_ids()
-            # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
-            info = pipeline.run(dlt_source, loader_file_format="parquet")
-            settle_reread_counts(pipeline, info.loads_ids, collector.windows)
         except Exception as exc:  # one source failing must not stop the other
             if was_interrupted(exc):
                 raise KeyboardInterrupt from None
             summary.error = _error_line(exc, scrub)
         finally:
-            progress_logger.removeHandler(collector)
-            progress_logger.setLevel(previous_level)
-        _fill(summary, collector.windows)
-        if collector.snapshots and not summary.error:
-            snap = collector.snapshots[-1]
+            progress_logger.removeHandler(snapshots)
+        _fill(summary, kept)
+        if snapshots.taken and not summary.error:
+            snap = snapshots.taken[-1]
             summary.source_instance = snap.source_instance
             counts = ", ".join(f"{len(rows)} {table}" for table, rows in snap.tables.items())
             summary.snapshot = f"complete snapshot at {_fmt(snap.snapshot_at)}: {counts}"
@@ -236,13 +296,77 @@ def run_ingest(
     return summaries
 
 
+class _SnapshotCatcher(logging.Handler):
+    """Keeps the state sources' "snapshot complete" records (their `snapshot_stats`) for the summary line."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.taken: list[Any] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        snapshot = getattr(record, "snapshot_stats", None)
+        if snapshot is not None:
+            self.taken.append(snapshot)
+
+
+def _load_in_batches(source: str, progress: Callable[[str], None], batch: int, overrides: dict[str, Any],
+                     kept: list[Any]) -> bool:
+    """Load `source` batch after batch into `kept` (the committed windows); False when it is not configured."""
+    from collections import Counter
+
+    from pipelines.sources.common.windows import iso_z
+
+    # One end for every batch, so the batches together read exactly what one run would.
+    arguments = dict(overrides, until=overrides.get("until") or iso_z(settings.utc_now()))
+    if "max_windows" not in inspect.signature(_source_factory(source)).parameters:
+        batch = 0  # a source without batching support commits its whole run at once
+    if batch:
+        arguments["max_windows"] = batch
+    pipeline = None
+    while True:
+        dlt_source = build_source(source, progress=progress, **arguments)
+        if dlt_source is None:
+            return False
+        if pipeline is None:
+            pipeline = make_pipeline(source)
+            if pipeline.has_pending_data:
+                pipeline = _finish_interrupted_load(source, pipeline, progress)
+        with window_accounting(pipeline, progress) as windows:
+            # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
+            pipeline.run(dlt_source, loader_file_format="parquet")
+        kept.extend(windows)
+        per_read = Counter((w.source_instance, w.org_id) for w in windows)
+        if not batch or not per_read or max(per_read.values()) < batch:
+            return True
+        if arguments.get("since"):  # a re-read keeps no cursor: the next batch starts where this one ended
+            arguments["since"] = iso_z(max(w.window.end for w in windows))
+        else:  # continue at the cursor this batch committed, without re-reading the overlap again
+            arguments["resume"] = True
+
+
+def _finish_interrupted_load(source: str, pipeline: Any, progress: Callable[[str], None]) -> Any:
+    """A killed run left a package extracted or normalized but not loaded: finish it first (else dlt loads
+    only that and extracts nothing of this batch). A package cut short mid-write cannot be finished: then
+    the local working folder is dropped and dlt restores the cursor from the warehouse (state of completed
+    loads only), so its windows are read again and the merge keys absorb any rows already loaded."""
+    try:
+        with window_accounting(pipeline, progress):
+            pipeline.run(loader_file_format="parquet")
+        return pipeline
+    except Exception as exc:  # noqa: BLE001 - any failure here means the package is unusable
+        progress(f"{source}: the interrupted load cannot be finished ({type(exc).__name__}); discarding it, "
+                 "its windows are read again from the cursor saved in the warehouse")
+        pipeline.drop()
+        return make_pipeline(source)
+
+
 def _fill(summary: IngestSummary, windows: list[Any]) -> None:
-    # A failed run loads nothing (state and rows are committed together), so report no counts.
-    if not windows or summary.error:
-        summary.windows = len(windows) if not summary.error else 0
+    # Only committed batches are counted: a failed batch loads nothing (state and rows commit together).
+    summary.windows = len(windows)
+    if not windows:
         return
     summary.source_instance = windows[0].source_instance
-    summary.windows = len(windows)
+    summary.fetched = sum(w.fetched for w in windows)
     summary.new_events = sum(w.new_events for w in windows)
     summary.duplicates = sum(w.duplicates for w in windows)
     summary.quarantined = sum(w.quarantined for w in windows)

@@ -1,4 +1,4 @@
-"""dlt sources as Dagster assets: one multi-asset per registered source, run through dagster-dlt's resource.
+"""dlt sources as Dagster assets: one multi-asset per registered source, run by the same runner as the CLI.
 
 No `from __future__ import annotations` here or in dbt_assets.py: Dagster reads the Config annotations at runtime.
 
@@ -8,16 +8,13 @@ the dlt source an asset runs is built from the real configuration when the run s
 
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any, Optional
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource
 
-from pipelines import settings
-from pipelines.orchestration.translators import DLT_TRANSLATOR, raw_asset_key, raw_asset_specs
+from pipelines.orchestration.translators import raw_asset_key, raw_asset_specs
 from pipelines.sources import registry
-from pipelines.sources.registry import SNAPSHOTS_TABLE, WINDOWS_TABLE, SourceSpec
+from pipelines.sources.registry import SourceSpec
 from pipelines.warehouse.locks import warehouse_write_lock
 
 INGEST_CHECK = "ingest"
@@ -45,49 +42,6 @@ def ingest_run_config(since: str | None = None, until: str | None = None,
     return {"ops": {ingest_op_name(s): {"config": {"since": since, "until": until}} for s in names}}
 
 
-def _snapshot_metadata(spec: SourceSpec, since: datetime) -> dict[str, Any]:
-    """The complete snapshot this run committed, read back from snapshot_runs."""
-    import duckdb
-
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        row = con.execute(
-            f"""select source_instance, snapshot_at, row_counts from {spec.dataset}.{SNAPSHOTS_TABLE}
-                where _dlt_load_id in (select load_id from {spec.dataset}._dlt_loads where inserted_at >= ?)
-                order by snapshot_at desc limit 1""",
-            [since],
-        ).fetchone()
-    if row is None:
-        return {"snapshot": "none committed"}
-    return {"source_instance": row[0], "snapshot_at": row[1].isoformat(), "row_counts": row[2]}
-
-
-def _load_metadata(spec: SourceSpec, since: datetime) -> dict[str, Any]:
-    """What this run fetched, read back from the ingest_windows rows it committed."""
-    import duckdb
-
-    if spec.is_state:
-        return _snapshot_metadata(spec, since)
-
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        row = con.execute(
-            f"""select count(*), coalesce(sum(fetched), 0), coalesce(sum(new_events), 0),
-                       coalesce(sum(duplicates), 0), coalesce(sum(quarantined), 0), min(window_start), max(window_end)
-                from {spec.dataset}.{WINDOWS_TABLE} where fetched_at >= ?""",
-            [since],
-        ).fetchone()
-    assert row is not None  # an aggregate always answers one row
-    windows, fetched, new, duplicates, quarantined, first, last = row
-    return {
-        "windows": windows,
-        "fetched": fetched,
-        "new_events": new,
-        "duplicates_absorbed": duplicates,
-        "quarantined": quarantined,
-        "covered_from": first.isoformat() if first else None,
-        "covered_until": last.isoformat() if last else None,
-    }
-
-
 def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     specs = raw_asset_specs(spec)
     events_key = raw_asset_key(spec, spec.events_table)
@@ -105,49 +59,35 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                      f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into "
                      f"{spec.dataset}."),
     )
-    def _ingest(context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig) -> Iterator[Any]:
-        from pipelines.ingest_runner import build_source, error_line, make_pipeline, was_interrupted
+    def _ingest(context: dg.AssetExecutionContext, config: IngestConfig) -> Iterator[Any]:
+        # The same runner as `auditlake ingest`: batches committed as they finish, re-read accounting after
+        # each load. (dagster-dlt's `dlt.run` is one load per call, which cannot keep progress batch by batch.)
+        from pipelines.ingest_runner import run_ingest
 
         overrides = {} if spec.is_state else {k: v for k, v in {"since": config.since, "until": config.until}.items()
                                               if v}
-        materialized: set[dg.AssetKey] = set()
-        started = settings.utc_now()
-        try:
-            dlt_source = build_source(spec.name, progress=context.log.info, **overrides)
-            if dlt_source is None:
-                # Not configured: report it and let the rest of the graph run (dbt reads empty raw tables).
-                for asset in specs:
-                    yield dg.MaterializeResult(asset_key=asset.key, metadata={"status": "skipped", "source": spec.name})
-                yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True,
-                                          metadata={"status": "skipped: not configured"})
-                return
-            with warehouse_write_lock():
-                for result in dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=make_pipeline(spec.name),
-                                      dagster_dlt_translator=DLT_TRANSLATOR, loader_file_format="parquet"):
-                    if result.asset_key is not None:
-                        materialized.add(result.asset_key)
-                    yield result
-                summary = _load_metadata(spec, started)
-        except Exception as exc:  # isolation: this source fails its own check, the rest of the run goes on
-            if was_interrupted(exc):
-                raise KeyboardInterrupt from None
-            line = error_line(exc)
-            context.log.error(f"{spec.name}: FAILED: {line}")
-            # The raw tables still hold everything loaded before (finished windows included): downstream models
-            # build from that, so the other sources reach analysts. The failure is on this source's ingest check.
+        with warehouse_write_lock():
+            (summary,) = run_ingest([spec.name], progress=context.log.info, **overrides)
+        if summary.skipped:
+            # Not configured: report it and let the rest of the graph run (dbt reads empty raw tables).
             for asset in specs:
-                if asset.key not in materialized:
-                    yield dg.MaterializeResult(asset_key=asset.key,
-                                               metadata={"status": "failed", "error": line, "source": spec.name})
-            yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=False,
-                                      severity=dg.AssetCheckSeverity.ERROR, metadata={"error": line})
+                yield dg.MaterializeResult(asset_key=asset.key, metadata={"status": "skipped", "source": spec.name})
+            yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True,
+                                      metadata={"status": "skipped: not configured"})
             return
-        context.log.info(f"{spec.name}: {summary}")
-        # Tables dlt did not report (the sidecars of one events resource; a snapshot table empty this time).
+        metadata = summary.metadata()
+        if summary.error:
+            # Isolation: the raw tables still hold everything loaded before (finished batches included), so
+            # downstream models build and the other sources reach analysts; the failure is on this check.
+            context.log.error(summary.line())
+            metadata.update(status="failed", error=summary.error)
         for asset in specs:
-            if asset.key not in materialized:
-                yield dg.MaterializeResult(asset_key=asset.key, metadata={"source": spec.name, **summary})
-        yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True, metadata=summary)
+            yield dg.MaterializeResult(asset_key=asset.key, metadata=metadata)
+        if summary.error:
+            yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=False,
+                                      severity=dg.AssetCheckSeverity.ERROR, metadata={"error": summary.line()})
+        else:
+            yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True, metadata=metadata)
 
     return _ingest
 

@@ -1,8 +1,8 @@
 """Every Dagster asset key of auditlake is decided here.
 
 The join between ingestion and dbt is explicit: a raw table's asset key is [dataset, table] (`raw_asset_key`);
-the dlt translator gives the assets it loads that key, and the dbt translator gives each dbt source the same key,
-so the raw tables are the upstream of the staging models in one graph.
+the ingest assets (dlt_assets.py) are specified with that key, and the dbt translator gives each dbt source the
+same key, so the raw tables are the upstream of the staging models in one graph.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
-from dagster_dlt import DagsterDltTranslator
-from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.sources import registry
 from pipelines.sources.registry import SourceSpec
@@ -35,18 +33,6 @@ def raw_asset_specs(spec: SourceSpec) -> list[dg.AssetSpec]:
     ]
 
 
-class RawTableTranslator(DagsterDltTranslator):
-    """What dagster-dlt reports for a loaded resource: key [dataset, table], no upstream stub."""
-
-    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
-        spec = super().get_asset_spec(data)
-        source = registry.get(data.resource.source_name)
-        return spec.replace_attributes(
-            key=raw_asset_key(source, data.resource.name), deps=[], group_name=RAW_GROUP,
-            description=source.table_descriptions().get(data.resource.name, source.description), kinds=DLT_KINDS,
-        )
-
-
 class LayeredDbtTranslator(DagsterDbtTranslator):
     """Models are keyed [schema, model] (e.g. core/fct_audit_events) and grouped by layer; sources are raw keys."""
 
@@ -61,5 +47,4 @@ class LayeredDbtTranslator(DagsterDbtTranslator):
         return spec.replace_attributes(key=dg.AssetKey([schema, props["name"]]), group_name=group)
 
 
-DLT_TRANSLATOR = RawTableTranslator()
 DBT_TRANSLATOR = LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

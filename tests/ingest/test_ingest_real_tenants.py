@@ -204,3 +204,75 @@ def test_a_window_that_fails_at_the_floor_marks_nothing_done(warehouse, monkeypa
         failed = _quiet(until=sim.clock.now().isoformat())
         assert failed.error is not None and "floor" in failed.error and "cursor did not move" in failed.error
         assert not table_exists(warehouse, "raw_thoughtspot", "ingest_windows")
+
+
+# --------------------------------------------------------------------------- keep progress
+
+
+def test_a_failure_mid_backfill_keeps_the_finished_batches_and_the_next_run_resumes_there(warehouse, monkeypatch):
+    with ThoughtSpotSimulator(history=history(days=29, per_day=40)) as sim:
+        point_at_thoughtspot(monkeypatch, sim)
+        monkeypatch.setenv("AUDITLAKE_BATCH_WINDOWS", "8")
+        window_lines: list[str] = []
+
+        def break_after_the_eighth_window(line: str) -> None:
+            if " window " in line and "fetched" in line:
+                window_lines.append(line)
+                if len(window_lines) == 8:
+                    sim.response_shape = "html"  # every later window fails (read per request)
+
+        until = sim.clock.now().isoformat()
+        failed = only(run_ingest(["thoughtspot"], progress=break_after_the_eighth_window, until=until))
+        assert failed.error is not None and failed.windows == 8
+        assert "kept 8 windows" in failed.line()
+        kept = rows(warehouse, "select count(*), max(window_end) from raw_thoughtspot.ingest_windows")
+        assert kept[0][0] == 8
+        cursor = _instances("thoughtspot", "security_audit_events")[sim.host_id]["cursor"]
+        assert cursor.startswith(kept[0][1].astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+
+        sim.response_shape = "array"
+        resumed = only(run_ingest(["thoughtspot"], progress=lambda _: None, until=until))
+        assert resumed.error is None, resumed.error
+        assert resumed.window_start == kept[0][1] - timedelta(minutes=60)  # the overlap before the cursor
+        ids = event_ids(warehouse, TS_EVENTS)
+        assert len(ids) == len(set(ids)) and set(ids) == sim.expected_event_ids()
+
+
+def test_a_refused_password_suggests_the_secret_key(warehouse, monkeypatch):
+    with ThoughtSpotSimulator(history=history(days=1, per_day=10), password="right-password-1") as sim:
+        monkeypatch.setenv("SOURCES__THOUGHTSPOT__BASE_URL", sim.base_url)
+        monkeypatch.setenv("SOURCES__THOUGHTSPOT__USERNAME", sim.username)
+        monkeypatch.setenv("SOURCES__THOUGHTSPOT__PASSWORD", "wrong-password-1")
+        failed = _quiet(until=sim.clock.now().isoformat())
+        assert failed.error is not None and "SOURCES__THOUGHTSPOT__PASSWORD" in failed.error
+        assert "multi-factor" in failed.error and "SOURCES__THOUGHTSPOT__SECRET_KEY" in failed.error
+        assert "wrong-password-1" not in failed.error and "right-password-1" not in failed.error
+
+
+def test_a_package_cut_short_by_a_kill_is_discarded_and_its_windows_read_again(warehouse, monkeypatch):
+    import shutil
+
+    from pipelines import settings
+    from pipelines.ingest_runner import build_source
+
+    with ThoughtSpotSimulator(history=history(days=5, per_day=40)) as sim:
+        point_at_thoughtspot(monkeypatch, sim)
+        until = sim.clock.now().isoformat()
+        assert _quiet(until=until, start=(sim.clock.now() - timedelta(days=6)).isoformat()).error is None
+        loaded = set(event_ids(warehouse, TS_EVENTS))
+        # The next run is killed while it writes its package: extracted, its job folder never written.
+        sim.add_events(6, sim.clock.now() - timedelta(minutes=20), sim.clock.now() - timedelta(minutes=10))
+        sim.clock.advance(timedelta(minutes=40))
+        until = sim.clock.now().isoformat()
+        pipeline = make_pipeline("thoughtspot")
+        pipeline.extract(build_source("thoughtspot", progress=lambda _: None, until=until))
+        extracted = list((settings.pipelines_dir() / "auditlake_thoughtspot" / "normalize" / "extracted").glob("*"))
+        assert extracted and pipeline.has_pending_data
+        for package in extracted:
+            shutil.rmtree(package / "new_jobs")
+        lines: list[str] = []
+        rerun = only(run_ingest(["thoughtspot"], progress=lines.append, until=until))
+        assert rerun.error is None, rerun.error
+        assert any("interrupted load cannot be finished" in line for line in lines)
+        ids = event_ids(warehouse, TS_EVENTS)
+        assert len(ids) == len(set(ids)) and set(ids) == sim.expected_event_ids() and loaded < set(ids)

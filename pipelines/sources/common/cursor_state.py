@@ -111,14 +111,22 @@ class WindowRun:
         end = self.bounds.until or now
         if self._state is None:
             assert self.bounds.since is not None
-            return plan_windows(self.bounds.since, end, self.bounds.window)  # refused earlier beyond retention
-        begin = self._state.first_window_start(self.bounds.first_start or settings.backfill_start(end))
+            # Refused earlier when beyond retention.
+            return self._batch(plan_windows(self.bounds.since, end, self.bounds.window))
+        if self.bounds.resume and self._state.cursor is not None:
+            begin = self._state.cursor
+        else:
+            begin = self._state.first_window_start(self.bounds.first_start or settings.backfill_start(end))
         wanted = begin
         begin, horizon = within_retention(begin, self.bounds.retention, now)
         # The default first start is the horizon itself (computed a moment earlier): nothing to warn about.
         if horizon is not None and horizon - wanted > _UNWORTHY_OF_WARNING:
             self._warn_unrecoverable(horizon)
-        return plan_windows(begin, end, self.bounds.window)
+        return self._batch(plan_windows(begin, end, self.bounds.window))
+
+    def _batch(self, windows: list[Window]) -> list[Window]:
+        limit = self.bounds.max_windows
+        return windows if limit is None else windows[:limit]
 
     def _warn_unrecoverable(self, horizon: datetime) -> None:
         retention = self.bounds.retention

@@ -105,6 +105,10 @@ class RunBounds:
     window: timedelta = settings.MAX_WINDOW  # the longest request window
     # When the run was asked for: retention is judged once, so every org of a run gets the same windows.
     asked_at: datetime = field(default_factory=settings.utc_now, compare=False)
+    # Batching by the runner (commit every N windows): read at most this many windows per instance and org...
+    max_windows: int | None = None
+    # ...and continue exactly at the saved cursor, without the overlap re-read the batch before already did.
+    resume: bool = False
 
     @classmethod
     def parse(
@@ -118,6 +122,8 @@ class RunBounds:
         retention: timedelta | None,
         window_hours: float = 24,
         window_variable: str = "window_hours",
+        max_windows: int | None = None,
+        resume: bool = False,
     ) -> "RunBounds":
         try:
             window = timedelta(hours=float(window_hours))
@@ -135,6 +141,8 @@ class RunBounds:
             since=parse_bound(since, "since"),
             retention=retention,
             window=window,
+            max_windows=None if max_windows is None else max(1, int(max_windows)),
+            resume=bool(resume),
         )
         if bounds.since is not None:
             check_reread_range(product, bounds.since, bounds.until, settings.utc_now(), retention)

@@ -135,17 +135,19 @@ def mode_source(
     start: Optional[str] = None,
     until: Optional[str] = None,
     since: Optional[str] = None,
+    max_windows: Optional[int] = None,
+    resume: bool = False,
 ) -> DltResource:
     """Mode audit logs, incremental in windows of at most 24 h with an overlap re-read.
 
-    start / until / since: the run's range, see `RunBounds` in pipelines/sources/common/windows.py;
+    start / until / since / max_windows / resume: the run's range, see `RunBounds` in common/windows.py;
     Mode documents no retention, so any since before until is accepted.
     """
     require_configuration("mode", dict(zip(REQUIRED_VARIABLES, (workspace, api_token, api_secret))))
     base_url = require_safe_url(base_url or DEFAULT_BASE_URL, ENV_BASE_URL)
     # Mode documents no retention limit for audit logs, so a re-read may reach any date.
     bounds = RunBounds.parse("Mode", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since, None,
-                             window_hours, f"{PREFIX}WINDOW_HOURS")
+                             window_hours, f"{PREFIX}WINDOW_HOURS", max_windows, resume)
     concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)
     client = ModeClient(base_url, workspace, api_token, api_secret,
                         check_timeout(request_timeout_seconds, f"{PREFIX}REQUEST_TIMEOUT_SECONDS"))

@@ -171,17 +171,19 @@ def thoughtspot_source(
     start: Optional[str] = None,
     until: Optional[str] = None,
     since: Optional[str] = None,
+    max_windows: Optional[int] = None,
+    resume: bool = False,
 ) -> DltResource:
     """ThoughtSpot security audit events, incremental in windows of at most 24 h with an overlap re-read.
 
     org_ids: the orgs to read (default: every org the account may read), see org_scopes.py.
-    start / until / since: the run's range, see `RunBounds` in pipelines/sources/common/windows.py;
+    start / until / since / max_windows / resume: the run's range, see `RunBounds` in common/windows.py;
     since is refused when older than ThoughtSpot's 30-day retention.
     """
     require_configuration("thoughtspot", dict(zip(REQUIRED_VARIABLES, (base_url, username, secret_key or password))))
     base_url = require_safe_url(base_url, ENV_BASE_URL)
     bounds = RunBounds.parse("ThoughtSpot", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since,
-                             settings.VENDOR_RETENTION, window_hours, f"{PREFIX}WINDOW_HOURS")
+                             settings.VENDOR_RETENTION, window_hours, f"{PREFIX}WINDOW_HOURS", max_windows, resume)
     concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)
     wanted_orgs = parse_org_ids(org_ids)
     # Org 0 first: it discovers the other orgs; `get_all_logs` true only matters to its all-orgs read.

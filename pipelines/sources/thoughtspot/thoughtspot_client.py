@@ -10,6 +10,7 @@ RUNTIME__REQUEST_BACKOFF_FACTOR); the timeout is SOURCES__THOUGHTSPOT__REQUEST_T
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from typing import Any
@@ -115,6 +116,12 @@ def logs_records(status: int, content: bytes) -> list[Any]:
     return records
 
 
+# Tokens outlive one client: the runner builds a source per batch of windows, and each would otherwise mint
+# its own. Keyed by cluster, account, org and a digest of the credential; values are (token, renew at).
+_shared_tokens: dict[tuple[str, str, int, str], tuple[str, float]] = {}
+_shared_lock = threading.Lock()
+
+
 class ThoughtSpotTokenAuth(AuthBase):
     """Adds `Authorization: Bearer`, fetching a full-access token when none is valid.
 
@@ -124,23 +131,24 @@ class ThoughtSpotTokenAuth(AuthBase):
 
     def __init__(self, client: "ThoughtSpotClient"):
         self._client = client
-        self._token: str | None = None
-        self._renew_at = 0.0
-        self._lock = threading.Lock()  # windows are fetched from several threads; mint one token, not four
+        self._key = client.token_key()
 
     def invalidate(self, token: str | None = None) -> None:
         """Forget the token (only if it still is `token`: another thread may have renewed it already)."""
-        with self._lock:
-            if token is None or token == self._token:
-                self._token = None
+        with _shared_lock:
+            held = _shared_tokens.get(self._key)
+            if held is not None and (token is None or held[0] == token):
+                del _shared_tokens[self._key]
 
     def token(self) -> str:
-        with self._lock:
-            if self._token is None or time.monotonic() >= self._renew_at:
-                self._token, validity = self._client.request_token()
+        # One lock for all: windows are fetched from several threads; mint one token, not four.
+        with _shared_lock:
+            held = _shared_tokens.get(self._key)
+            if held is None or time.monotonic() >= held[1]:
+                token, validity = self._client.request_token()
                 # Renew ahead of expiry: a fifth of the validity, at most 60 s early.
-                self._renew_at = time.monotonic() + validity - min(60.0, validity / 5)
-            return self._token
+                held = _shared_tokens[self._key] = (token, time.monotonic() + validity - min(60.0, validity / 5))
+            return held[0]
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
@@ -180,6 +188,10 @@ class ThoughtSpotClient:
             session=http.session,
         ))
         self.token_requests = 0
+
+    def token_key(self) -> tuple[str, str, int, str]:
+        credential = hashlib.sha256(f"{self._secret_key or ''}\0{self._password or ''}".encode()).hexdigest()
+        return (self.base_url, self._username, self.org_id, credential)
 
     def for_org(self, org_id: int, get_all_logs: bool) -> "ThoughtSpotClient":
         """The same account and settings with its own token in `org_id`."""
@@ -241,13 +253,7 @@ class ThoughtSpotClient:
     def fetch_window(self, window: Window) -> list[Any]:
         """All security audit records in [start, end] (both inclusive, epoch ms) of this client's org scope,
         parsed, as the vendor sent them. WindowUnavailable when ThoughtSpot keeps timing out or failing (5xx)."""
-        body = _logs_body(window, self.get_all_logs)
-        token = self.auth.token()
-        response = self._send("POST", LOGS_PATH, data=body, splittable=True)
-        if response.status_code == 401:
-            # Expired or revoked before our own renewal time: renew once and try again.
-            self.auth.invalidate(token)
-            response = self._send("POST", LOGS_PATH, data=body, splittable=True)
+        response = self._authed("POST", LOGS_PATH, data=_logs_body(window, self.get_all_logs), splittable=True)
         if response.status_code == 401:
             raise SourceError(
                 f"ThoughtSpot answered 401 to logs/fetch even with a fresh token{_error_detail(response)}: "
@@ -270,7 +276,7 @@ class ThoughtSpotClient:
     def search_orgs(self) -> list[int] | None:
         """Ids from orgs/search {} with this client's token, or None when refused (the account lacks cluster
         administration, or Orgs are off). From Org 0 a cluster administrator sees every org."""
-        response = self._send("POST", ORGS_PATH, data=b"{}")
+        response = self._authed("POST", ORGS_PATH, data=b"{}")
         if response.status_code in (400, 403, 404):
             return None
         self._raise_for_status(response, "orgs/search")
@@ -278,7 +284,7 @@ class ThoughtSpotClient:
 
     def session_orgs(self) -> list[int] | None:
         """Ids of the orgs the account belongs to (auth/session/user `orgs`); None when Orgs are off."""
-        response = self._send("GET", SESSION_PATH)
+        response = self._authed("GET", SESSION_PATH)
         if response.status_code in (400, 403, 404):
             return None
         self._raise_for_status(response, "auth/session/user")
@@ -292,6 +298,15 @@ class ThoughtSpotClient:
         return response.content
 
     # -- plumbing ----------------------------------------------------------------
+
+    def _authed(self, method: str, path: str, **kwargs: Any) -> Response:
+        """A bearer-token request; a token expired or revoked before our own renewal time is renewed once."""
+        token = self.auth.token()
+        response = self._send(method, path, **kwargs)
+        if response.status_code == 401:
+            self.auth.invalidate(token)
+            response = self._send(method, path, **kwargs)
+        return response
 
     def _send(self, method: str, path: str, use_auth: bool = True, splittable: bool = False,
               **kwargs: Any) -> Response:

@@ -15,7 +15,14 @@ def build_definitions() -> dg.Definitions:
     from pipelines.orchestration.dbt_assets import dbt_models, dbt_resource
     from pipelines.orchestration.dlt_assets import build_ingest_assets
     from pipelines.orchestration.job_runner import step_progress_logger_def
-    from pipelines.orchestration.jobs import backfill_job, refresh_job, refresh_schedule, transform_job
+    from pipelines.orchestration.jobs import (
+        backfill_job,
+        entitlements_job,
+        entitlements_schedule,
+        refresh_job,
+        refresh_schedule,
+        transform_job,
+    )
     from pipelines.orchestration.publish_asset import build_publish_asset
 
     # Published once the core and compliance models are built (their keys start with the schema).
@@ -23,8 +30,8 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*build_ingest_assets(), dbt_models, published],
         asset_checks=all_checks(),
-        jobs=[refresh_job, backfill_job, transform_job],
-        schedules=[refresh_schedule],
+        jobs=[refresh_job, backfill_job, transform_job, entitlements_job],
+        schedules=[refresh_schedule, entitlements_schedule],
         resources={"dbt": dbt_resource()},
         loggers={"console": dg.colored_console_logger, "step_progress": step_progress_logger_def()},
         # Steps run one after another in the run's own process: one DuckDB writer at a time,

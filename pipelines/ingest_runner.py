@@ -32,6 +32,7 @@ class IngestSummary:
     error: Optional[str] = None  # None on success
     skipped: bool = False  # credentials absent: nothing attempted
     notice: str = ""  # for a skipped source: which variables to set
+    snapshot: Optional[str] = None  # state sources: what the complete snapshot held
 
     @property
     def ok(self) -> bool:
@@ -45,6 +46,8 @@ class IngestSummary:
             kept = f" (kept {self.windows} windows up to {_fmt(self.window_end)})" if self.windows and self.window_end \
                 else ""
             return f"{name}: FAILED{kept}: {self.error}"
+        if self.snapshot:
+            return f"{name}: {self.snapshot}"
         span = ""
         if self.window_start and self.window_end:
             span = f" ({_fmt(self.window_start)} .. {_fmt(self.window_end)})"
@@ -56,6 +59,8 @@ class IngestSummary:
 
     def metadata(self) -> dict[str, Any]:
         """What Dagster records on the source's assets (and `auditlake run` prints)."""
+        if self.snapshot:  # a state source: the complete snapshot, no windows
+            return {"source": self.source, "source_instance": self.source_instance, "snapshot": self.snapshot}
         return {
             "source": self.source,
             "windows": self.windows,
@@ -254,6 +259,7 @@ def run_ingest(
     """
     from pipelines.sources.common.log_filters import install_log_filters
     from pipelines.sources.common.redaction import scrub
+    from pipelines.sources.common.window_report import progress_logger
 
     install_log_filters()
     batch = batch_windows()
@@ -268,6 +274,8 @@ def run_ingest(
                 notices.append(line)
             progress(line)
 
+        snapshots = _SnapshotCatcher()
+        progress_logger.addHandler(snapshots)
         try:
             if not _load_in_batches(source, notice, batch, overrides, kept):
                 summary.skipped = True
@@ -276,9 +284,29 @@ def run_ingest(
             if was_interrupted(exc):
                 raise KeyboardInterrupt from None
             summary.error = _error_line(exc, scrub)
+        finally:
+            progress_logger.removeHandler(snapshots)
         _fill(summary, kept)
+        if snapshots.taken and not summary.error:
+            snap = snapshots.taken[-1]
+            summary.source_instance = snap.source_instance
+            counts = ", ".join(f"{len(rows)} {table}" for table, rows in snap.tables.items())
+            summary.snapshot = f"complete snapshot at {_fmt(snap.snapshot_at)}: {counts}"
         summaries.append(summary)
     return summaries
+
+
+class _SnapshotCatcher(logging.Handler):
+    """Keeps the state sources' "snapshot complete" records (their `snapshot_stats`) for the summary line."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.taken: list[Any] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        snapshot = getattr(record, "snapshot_stats", None)
+        if snapshot is not None:
+            self.taken.append(snapshot)
 
 
 def _load_in_batches(source: str, progress: Callable[[str], None], batch: int, overrides: dict[str, Any],

@@ -26,6 +26,8 @@ ENV_PUBLISHED = "AUDITLAKE_PUBLISHED"
 ENV_FRESHNESS_MINUTES = "AUDITLAKE_FRESHNESS_MINUTES"
 ENV_SCHEDULE_CRON = "AUDITLAKE_SCHEDULE_CRON"
 ENV_SCHEDULE_ENABLED = "AUDITLAKE_SCHEDULE_ENABLED"
+ENV_SNAPSHOT_CRON = "AUDITLAKE_SNAPSHOT_CRON"
+ENV_SNAPSHOT_MAX_AGE_HOURS = "AUDITLAKE_SNAPSHOT_MAX_AGE_HOURS"
 # Events may reach the vendor API up to 30 minutes late: coverage is judged up to now minus this.
 VENDOR_LATENCY = timedelta(minutes=30)
 
@@ -153,6 +155,21 @@ def freshness_limit() -> timedelta:
 def schedule_cron() -> str:
     """How often the schedule runs ingest -> transform -> checks (default every 15 minutes)."""
     return os.environ.get(ENV_SCHEDULE_CRON, "*/15 * * * *")
+
+
+def snapshot_cron() -> str:
+    """When the entitlement snapshots are taken (default daily at 05:00 UTC)."""
+    return os.environ.get(ENV_SNAPSHOT_CRON, "0 5 * * *")
+
+
+def snapshot_max_age() -> timedelta:
+    """How old the last complete entitlement snapshot may be before its freshness check fails (default 26 h:
+    a daily schedule plus slack)."""
+    raw = os.environ.get(ENV_SNAPSHOT_MAX_AGE_HOURS, "26")
+    try:
+        return timedelta(hours=float(raw))
+    except ValueError:
+        raise ValueError(f"{ENV_SNAPSHOT_MAX_AGE_HOURS}={raw!r} is not a number of hours") from None
 
 
 def schedule_enabled() -> bool:

@@ -65,6 +65,102 @@ def mart_findings(con) -> list[tuple[str, int, dict[str, int]]]:
     return findings
 
 
+def access_review_findings(con) -> list[str]:
+    """The access review's findings by name (who, in which product), from the entitlement state."""
+    import duckdb
+
+    def names(where: str) -> str:
+        try:
+            rows = con.execute(
+                f"select source_system || ':' || account_name from compliance.rpt_access_review as r where {where} "
+                "order by 1"
+            ).fetchall()
+        except duckdb.Error as exc:  # a mart this line joins may have changed shape: say so, keep the report
+            return f"(unavailable: {str(exc).splitlines()[0][:80]})"
+        return ", ".join(r[0] for r in rows[:12]) + (f" (+{len(rows) - 12} more)" if len(rows) > 12 else "") or "-"
+
+    totals = con.execute(
+        """select count(*), count(*) filter (where is_privileged), count(*) filter (where account_type = 'local'
+                  and status = 'active'), min(first_snapshot_at), count(distinct snapshot_at)
+           from compliance.rpt_access_review"""
+    ).fetchone()
+    if not totals[0]:
+        return ["\naccess review: no entitlement snapshot yet (run the `entitlements` job)"]
+    drift = con.execute(
+        "select drift_type || ' ' || change || ': ' || source_system || ':' || coalesce(account_name, account_id) "
+        "from compliance.rpt_entitlement_drift order by 1"
+    ).fetchall()
+    return [
+        f"\naccess review (compliance.rpt_access_review, state as of now; snapshots since {totals[3]:%Y-%m-%d}):",
+        f"  accounts {totals[0]}, holding an admin privilege {totals[1]}, active local (non-SSO) accounts {totals[2]}",
+        f"  dormant (incl. never logged in):     {names('is_dormant')}",
+        f"  cross-product leavers (still active): {names('is_cross_product_leaver')}",
+        f"  removed, yet active after removal:   {names('has_activity_after_removal')}",
+        f"  newly privileged via self-grant:     {names(SELF_GRANT_WHERE)}",
+        "  unmatched across products:           " + ", ".join(
+            f"{system} {n}" for system, n in con.execute(
+                "select source_system, count(*) from compliance.rpt_access_review where is_unmatched group by 1 "
+                "order by 1").fetchall()) + " accounts (no account with the same e-mail in the other product)",
+        "  state vs log drift (compliance.rpt_entitlement_drift): " + (", ".join(r[0] for r in drift) or "none"),
+        "  API tokens never revoked (neither vendor lists tokens: from the log, with the creator's state now): "
+        + _tokens(con),
+    ]
+
+
+def _tokens(con) -> str:
+    import duckdb
+
+    try:
+        rows = con.execute(
+            """select t.source_system || ':' || coalesce(t.token_name, t.token_id) || ' created by '
+                      || coalesce(t.actor_name, t.actor_id) || ' (' || coalesce(r.status, 'no account') ||
+                      case when r.is_privileged then ', holds ' || r.privileges else '' end || ')'
+               from compliance.rpt_api_tokens as t
+               left join compliance.rpt_access_review as r
+                 on r.source_system = t.source_system and r.source_instance = t.source_instance
+                and r.account_id = t.actor_id
+               where t.is_never_revoked order by 1"""
+        ).fetchall()
+    except duckdb.Error as exc:  # rpt_api_tokens may have changed shape: say so, keep the report
+        return f"(unavailable: {str(exc).splitlines()[0][:80]})"
+    return ", ".join(r[0] for r in rows) or "none"
+
+
+# An account that now holds a P0 privilege and granted access to itself (rpt_privileged_changes.is_self_grant).
+SELF_GRANT_WHERE = """r.is_privileged and exists (
+    select 1 from compliance.rpt_privileged_changes as p
+    where p.source_system = r.source_system and p.is_self_grant
+      and (p.changed_by_id = r.account_id or lower(p.changed_by) = lower(r.account_name)))"""
+
+
+def take_snapshots(simulators: list, days: int, progress=print) -> int:
+    """Entitlement snapshots over the simulated history (every 5 days, and now), as a daily schedule would have
+    taken them: each simulator's clock is moved back to the snapshot's moment, so the state served is the state
+    then. Returns how many were taken."""
+    from datetime import timedelta
+
+    from pipelines.ingest_runner import run_ingest
+
+    state_sources = [spec.name for spec in registry.state_sources()]
+    taken = 0
+    for back in sorted(set(range(days - 1, 0, -5)) | {0}, reverse=True):
+        shift = timedelta(days=back)
+        for sim in simulators:
+            sim.clock.advance(-shift)
+        try:
+            moment = simulators[0].clock.now().isoformat()
+            summaries = run_ingest(state_sources, progress=lambda _line: None, snapshot_at=moment)
+        finally:
+            for sim in simulators:
+                sim.clock.advance(shift)
+        failed = [s.line() for s in summaries if s.error]
+        if failed:
+            raise RuntimeError("entitlement snapshot failed: " + "; ".join(failed))
+        taken += 1
+    progress(f"entitlement snapshots: {taken} (every 5 days over the history, and now)")
+    return taken
+
+
 def report(outcome, out=sys.stdout) -> None:
     from pipelines.commands.run import print_summary
     from pipelines.warehouse import health as wc
@@ -74,7 +170,7 @@ def report(outcome, out=sys.stdout) -> None:
     print_summary(outcome, out=out)
     with wc.open_warehouse() as con:
         print("\nevents in core.fct_audit_events:", file=out)
-        for spec in registry.all_sources():
+        for spec in registry.event_sources():
             if spec.feeds_dbt:
                 counts = wc.fact_event_counts(con, spec.name)
                 print(f"  {spec.name:12s} {sum(counts.values()):>8,}", file=out)
@@ -82,6 +178,8 @@ def report(outcome, out=sys.stdout) -> None:
         for mart, rows, flags in mart_findings(con):
             flagged = ", ".join(f"{k}={v}" for k, v in flags.items() if v) or "-"
             print(f"  compliance.{mart:30s} {rows:>7,}  {flagged}", file=out)
+        for line in access_review_findings(con):
+            print(line, file=out)
     print(
         f"\nwarehouse (writer):    {settings.warehouse_path()}\n"
         f"analysts' copy:        {published}  (replaced after each successful run; query it any time)\n"
@@ -108,11 +206,14 @@ def main(args: argparse.Namespace) -> int:
     mode_history = HistoryConfig(seed=args.seed + 1, days=days, events_per_day=max(20, args.events_per_day // 4))
     histories = {"thoughtspot": ts_history, "mode": mode_history}
     with contextlib.ExitStack() as stack:
+        simulators = []
         for spec in registry.simulated():
             simulator = stack.enter_context(spec.simulator_class()(history=histories.get(spec.name, ts_history)))
             os.environ.update(spec.environment_for(simulator))
+            simulators.append(simulator)
             print(f"simulator: {spec.title} at {simulator.base_url}")
         os.environ.pop("SOURCES__THOUGHTSPOT__PASSWORD", None)
+        take_snapshots(simulators, days)
         print(f"history: {days} days, ~{args.events_per_day} ThoughtSpot events/day; warehouse {warehouse}")
         print("running ingest -> dbt build -> checks -> publish (about a minute) ...", flush=True)
         outcome = run_pipeline(verbose=args.verbose, progress=wants_progress(args))

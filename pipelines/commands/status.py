@@ -15,7 +15,20 @@ def status_lines(con) -> tuple[list[str], bool]:
     limit = settings.freshness_limit()
     lines: list[str] = []
     healthy = True
-    for spec in registry.all_sources():
+    for spec in registry.state_sources():
+        snapshots = wc.last_snapshots(con, spec.name)
+        if not snapshots:
+            lines.append(f"{spec.name}: no complete snapshot yet (no entitlement state to review)")
+        max_age = settings.snapshot_max_age()
+        for instance, snap in snapshots.items():
+            age = now - snap.last
+            healthy &= age <= max_age
+            lines.append(
+                f"{spec.name} {instance}: last complete snapshot {snap.last:%Y-%m-%d %H:%M} UTC "
+                f"({age.total_seconds() / 3600:.1f} h ago, {'fresh' if age <= max_age else 'STALE'}); "
+                f"{snap.count} snapshots since {snap.first:%Y-%m-%d %H:%M} UTC; rows {snap.row_counts}"
+            )
+    for spec in registry.event_sources():
         source = spec.name
         fetched = wc.last_fetch(con, source)
         if not fetched:

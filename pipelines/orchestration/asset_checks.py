@@ -25,7 +25,49 @@ def raw_events_key(source: str) -> dg.AssetKey:
     return raw_asset_key(spec, spec.events_table)
 
 
+def _checks_for_state_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
+    """A snapshot source has no windows: what matters is that a COMPLETE snapshot is recent (drift between
+    snapshots and the audit log is a dbt test on compliance.rpt_entitlement_drift, its one home)."""
+    source, product = spec.name, spec.title
+
+    @dg.asset_check(
+        asset=raw_asset_key(spec, spec.events_table),
+        name="snapshot_freshness",
+        description=(
+            f"The last complete {product} snapshot is younger than AUDITLAKE_SNAPSHOT_MAX_AGE_HOURS (default 26). "
+            "If it fails, the daily entitlements schedule is off or every snapshot since failed (a failed page "
+            "records none): read the last `entitlements` run's log, fix the cause, run the job again."
+        ),
+    )
+    def snapshot_freshness() -> dg.AssetCheckResult:
+        now = settings.utc_now()
+        limit = settings.snapshot_max_age()
+        with wc.open_warehouse() as con:
+            snapshots = wc.last_snapshots(con, source)
+        if not snapshots:
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"note": f"{product} has no complete snapshot yet: no state can be read; run the "
+                                  "`entitlements` job (or `auditlake ingest --source " + source + "`)"},
+            )
+        stale = sorted(i for i, s in snapshots.items() if now - s.last > limit)
+        return dg.AssetCheckResult(
+            passed=not stale,
+            metadata={
+                "last_complete_snapshot": {i: s.last.isoformat() for i, s in snapshots.items()},
+                "first_snapshot": {i: s.first.isoformat() for i, s in snapshots.items()},
+                "stale_instances": stale,
+                "limit_hours": limit.total_seconds() / 3600,
+            },
+        )
+
+    return [snapshot_freshness]
+
+
 def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
+    if spec.is_state:
+        return _checks_for_state_source(spec)
     source = spec.name
     key = raw_asset_key(spec, spec.events_table)
     product = spec.title
@@ -119,7 +161,7 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
 )
 def raw_fact_reconciliation() -> dg.AssetCheckResult:
     with wc.open_warehouse() as con:
-        fed = [spec.name for spec in registry.all_sources() if spec.feeds_dbt]
+        fed = [spec.name for spec in registry.event_sources() if spec.feeds_dbt]
         mismatches = {s: wc.reconciliation(con, s) for s in fed}
         counts = {s: wc.fact_event_counts(con, s) for s in fed}
     bad = [f"{s} {i}: raw {r} vs fact {f}" for s, rows in mismatches.items() for i, r, f in rows]

@@ -37,7 +37,8 @@ def ingest_run_config(since: str | None = None, until: str | None = None,
                       sources: tuple[str, ...] | None = None) -> dict[str, Any]:
     if not (since or until):
         return {}
-    names = sources or registry.names()
+    # Only audit sources re-read a range; a snapshot is always of now.
+    names = sources or tuple(spec.name for spec in registry.event_sources())
     return {"ops": {ingest_op_name(s): {"config": {"since": since, "until": until}} for s in names}}
 
 
@@ -53,14 +54,18 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             "network, a vendor error); finished windows are kept, and the other sources still load, transform and "
             "publish in the same run. Fix the cause, then `auditlake run` again."))],
         pool=WAREHOUSE_POOL,
-        description=f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into {spec.dataset}.",
+        description=(f"Take a complete snapshot of {spec.title} into {spec.dataset} (scd2: changes only, with validity "
+                     "ranges); a failed page fails the snapshot." if spec.is_state else
+                     f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into "
+                     f"{spec.dataset}."),
     )
     def _ingest(context: dg.AssetExecutionContext, config: IngestConfig) -> Iterator[Any]:
         # The same runner as `auditlake ingest`: batches committed as they finish, re-read accounting after
         # each load. (dagster-dlt's `dlt.run` is one load per call, which cannot keep progress batch by batch.)
         from pipelines.ingest_runner import run_ingest
 
-        overrides = {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
+        overrides = {} if spec.is_state else {k: v for k, v in {"since": config.since, "until": config.until}.items()
+                                              if v}
         with warehouse_write_lock():
             (summary,) = run_ingest([spec.name], progress=context.log.info, **overrides)
         if summary.skipped:

@@ -5,20 +5,30 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines import settings
+from pipelines.sources import registry
 
 # Runs with this tag queue behind each other (dagster_home/dagster.yaml): DuckDB has one writer.
 WRITER_TAGS = {"auditlake/warehouse": "write"}
 
+
+def _default_status() -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if settings.schedule_enabled() else dg.DefaultScheduleStatus.STOPPED
+
+# The entitlement snapshot assets (state sources): taken daily by their own job, not every 15 minutes.
+SNAPSHOT_ASSETS = dg.AssetSelection.assets(
+    *(dg.AssetKey([spec.dataset, table]) for spec in registry.state_sources() for table in spec.tables)
+)
+
 refresh_job = dg.define_asset_job(
     name="refresh",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - SNAPSHOT_ASSETS,
     tags=WRITER_TAGS,
     description="Fetch new audit events from every configured source, rebuild the models, run all checks, publish the analysts' copy.",
 )
 
 backfill_job = dg.define_asset_job(
     name="backfill",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - SNAPSHOT_ASSETS,
     tags=WRITER_TAGS,
     description=(
         "Re-read a past date range (within the vendors' 30-day retention) without moving the cursor: set `since` and "
@@ -31,6 +41,30 @@ transform_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("catalogue", "staging", "core", "compliance"),
     tags=WRITER_TAGS,
     description="`dbt build` only (what `auditlake transform` runs): seeds, models and their tests, no ingest.",
+)
+
+entitlements_job = dg.define_asset_job(
+    name="entitlements",
+    # The snapshots, what reads them, and the models those read in turn (seeds, the audit fact: built from the raw
+    # audit tables as they are, so the job also works on a warehouse the refresh job has not built yet).
+    selection=SNAPSHOT_ASSETS | (SNAPSHOT_ASSETS.downstream().upstream() - dg.AssetSelection.groups("raw")),
+    tags=WRITER_TAGS,
+    description=(
+        "Take a complete entitlement snapshot of every configured ThoughtSpot org and Mode workspace (users, groups, "
+        "privileges), then rebuild what reads them (access review, drift) and publish."
+    ),
+)
+
+entitlements_schedule = dg.ScheduleDefinition(
+    name="entitlements_schedule",
+    job=entitlements_job,
+    cron_schedule=settings.snapshot_cron(),
+    execution_timezone="UTC",
+    default_status=_default_status(),
+    description=(
+        "One entitlement snapshot a day (AUDITLAKE_SNAPSHOT_CRON, default 05:00 UTC): the state history the access "
+        "review reads. Starts switched on when AUDITLAKE_SCHEDULE_ENABLED=1."
+    ),
 )
 
 refresh_schedule = dg.ScheduleDefinition(

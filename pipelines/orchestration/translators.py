@@ -25,14 +25,12 @@ def raw_asset_key(spec: SourceSpec, table: str) -> dg.AssetKey:
 
 
 def raw_asset_specs(spec: SourceSpec) -> list[dg.AssetSpec]:
-    """The assets one source's ingest materialises: its events table and the two sidecar tables."""
-    assets = [dg.AssetSpec(key=raw_asset_key(spec, spec.events_table), group_name=RAW_GROUP, kinds=DLT_KINDS,
-                           description=spec.description)]
-    assets += [
+    """The assets one source's ingest materialises: its events table and the two sidecar tables, or (a state
+    source) its snapshot tables and snapshot_runs."""
+    return [
         dg.AssetSpec(key=raw_asset_key(spec, table), group_name=RAW_GROUP, kinds=DLT_KINDS, description=text)
-        for table, text in registry.SIDECAR_TABLES.items()
+        for table, text in spec.table_descriptions().items()
     ]
-    return assets
 
 
 class LayeredDbtTranslator(DagsterDbtTranslator):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class SimClock:
@@ -25,7 +25,7 @@ class SimClock:
     def now(self) -> datetime:
         with self._lock:
             offset = self._offset
-        return datetime.now(timezone.utc) + offset
+        return datetime.now(UTC) + offset
 
     def advance(self, delta: timedelta) -> datetime:
         """Move the clock forward by `delta` (negative moves it back) and return the new now."""

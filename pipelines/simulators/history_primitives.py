@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 try:  # orjson is a project dependency; the fallback keeps the simulators importable anywhere.
     import orjson
@@ -29,7 +30,7 @@ DAY_US = 86_400 * US
 MINUTE_US = 60 * US
 HOUR_US = 60 * MINUTE_US
 TS_RETENTION = timedelta(days=30)  # ThoughtSpot keeps security events 30 days
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def iso_us(value: int) -> str:
 
 def uuid4_from(rng: random.Random) -> str:
     """A random (version 4) UUID drawn from `rng`; formatted by hand because uuid.UUID is slow at volume."""
-    h = "%032x" % rng.getrandbits(128)
+    h = f"{rng.getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 

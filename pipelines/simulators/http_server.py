@@ -116,7 +116,7 @@ class SimulatorBase:
     def fault_response(self, fault: Fault) -> Response:
         raise NotImplementedError
 
-    def handle(self, request: "_Handler", method: str, path: str, query: str, body: bytes) -> Response:
+    def handle(self, request: _Handler, method: str, path: str, query: str, body: bytes) -> Response:
         raise NotImplementedError
 
 
@@ -125,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the vendors' load balancers do
     server_version = "auditlake-simulator"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the simulator keeps its own secret-free request_log
 
     def _serve(self) -> None:

@@ -32,7 +32,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -40,7 +40,9 @@ from .clock import SimClock
 from .faults import FaultPlan
 from .history_primitives import HistoryConfig, to_us
 from .http_server import Response
+from .mode_directory import ModeDirectory
 from .mode_history import ModeTimeline
+from .mode_state_api import STATE_RESOURCES, handle_state
 from .simulator_base import AuditLogSimulator
 from .timeline import Record
 from .vendor_samples import mode_samples
@@ -55,7 +57,8 @@ EMPTY_ENVELOPE = "empty"
 ALL_ENVELOPES = (*ENVELOPES, HAL_ENVELOPE, *UNKNOWN_ENVELOPES, EMPTY_ENVELOPE)
 FILTERS = ("action", "entity_id", "entity_type", "entity_name", "username", "ip", "event_source")
 _FILTER_INDEX = {name: i for i, name in enumerate(FILTERS)}  # position in Record.keys
-_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 429: "too_many_requests", 500: "internal_server_error",
+_ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              429: "too_many_requests", 500: "internal_server_error",
               502: "bad_gateway", 503: "service_unavailable"}
 
 
@@ -65,8 +68,8 @@ def _parse_timestamp(text: str) -> datetime:
         value = value[:-1] + "+00:00"
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 class ModeSimulator(AuditLogSimulator):
@@ -89,6 +92,8 @@ class ModeSimulator(AuditLogSimulator):
         host: str = "127.0.0.1",
         port: int = 0,
         include_vendor_samples: bool = False,
+        admin_token: bool = True,
+        memberships_listing: bool = False,
     ) -> None:
         super().__init__(history, faults, clock, host, port, late_minutes)
         if envelope not in ALL_ENVELOPES:
@@ -104,6 +109,12 @@ class ModeSimulator(AuditLogSimulator):
         self.timeline = ModeTimeline(self.history, self.history_end(), late_minutes, workspace)
         if include_vendor_samples:
             self._plant_vendor_samples(mode_samples)
+        # Members, admins and groups on any date, derived from the history (mode_state_api.py).
+        self.directory = ModeDirectory(self.timeline)
+        self.admin_token = admin_token  # False: a token without workspace-admin rights (listings answer 403)
+        self.memberships_listing = memberships_listing  # True: the documented /memberships list answers too
+        self.state_max_per_page = 30  # Mode's silent per_page cap; tests lower it to exercise paging
+        self.memberships_lite_shape = "hal"  # or "array", or "unknown" (mode_state_api.py)
         self._token_id = hashlib.sha256(self.api_token.encode()).hexdigest()[:12]
         self._expected_auth = "Basic " + base64.b64encode(f"{self.api_token}:{self.api_secret}".encode()).decode()
         self._pages: OrderedDict[tuple, list[bytes]] = OrderedDict()
@@ -124,6 +135,8 @@ class ModeSimulator(AuditLogSimulator):
 
     def handle(self, request, method: str, path: str, query: str, body: bytes) -> Response:
         parts = [p for p in path.split("/") if p]
+        if len(parts) >= 2 and parts[0] == "api" and (len(parts) == 2 or parts[2] in STATE_RESOURCES):
+            return self._state(request, method, parts, query)
         if len(parts) != 3 or parts[0] != "api" or parts[2] != "audit_logs":
             return self.error(404, f"No route matches {path}")
         if method not in ("GET", "HEAD"):
@@ -139,6 +152,17 @@ class ModeSimulator(AuditLogSimulator):
             return self.error(404, f"Workspace {parts[1]!r} not found")
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         return self._audit_logs(request, params)
+
+    def _state(self, request, method: str, parts: list[str], query: str) -> Response:
+        """Memberships and groups: HAL resources (Basic auth, then the workspace, then the listing)."""
+        if method not in ("GET", "HEAD"):
+            return self.error(405, f"{method} is not allowed: use GET", {"Allow": "GET"})
+        given = request.headers.get("Authorization") or ""
+        if not secrets.compare_digest(given.encode(), self._expected_auth.encode()):
+            return self._json(401, {"id": "unauthorized", "message": "unauthorized"})
+        if parts[1] != self.workspace:
+            return self.error(404, f"Workspace {parts[1]!r} not found")
+        return handle_state(self, parts[2:], query)
 
     def _bad(self, *messages: str) -> Response:
         return self._json(400, {"errors": list(messages)})

@@ -8,9 +8,9 @@ the same for both and lives here.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from .clock import SimClock
 from .faults import Fault, FaultPlan

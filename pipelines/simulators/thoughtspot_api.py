@@ -33,8 +33,10 @@ from .faults import FaultPlan
 from .history_primitives import TS_RETENTION, US, HistoryConfig, to_us
 from .http_server import Response
 from .simulator_base import AuditLogSimulator
+from .thoughtspot_directory import ThoughtSpotDirectory
 from .thoughtspot_history import ThoughtSpotTimeline
 from .thoughtspot_orgs import DEFAULT_ORGS, OrgDirectory
+from .thoughtspot_state_api import STATE_ROUTES, handle_state
 from .vendor_samples import thoughtspot_samples
 
 TOKEN_PATH = "/api/rest/2.0/auth/token/full"
@@ -46,7 +48,7 @@ SESSION_PATH = "/api/rest/2.0/auth/session/user"
 RESPONSE_SHAPES = ("array", "logs_object", "html")
 _HTML_PAGE = (b"<!DOCTYPE html><html><head><title>ThoughtSpot</title></head><body><div id=\"login\">"
               b"Sign in to ThoughtSpot</div></body></html>")
-_ROUTES = {TOKEN_PATH: "POST", LOGS_PATH: "POST", ORGS_PATH: "POST", SESSION_PATH: "GET"}
+_ROUTES = {TOKEN_PATH: "POST", LOGS_PATH: "POST", ORGS_PATH: "POST", SESSION_PATH: "GET", **STATE_ROUTES}
 DEFAULT_TOKEN_VALIDITY_SECONDS = 300
 MAX_WINDOW_MS = 86_400_000
 _ERROR_CODES = {400: 10002, 415: 10002, 401: 10097, 403: 10023, 500: 10038}
@@ -109,6 +111,10 @@ class ThoughtSpotSimulator(AuditLogSimulator):
                                             time_format)
         if include_vendor_samples:
             self._plant_vendor_samples(thoughtspot_samples)
+        # Users, groups and privileges on any date, derived from the history (users/groups/roles search).
+        self.directory = ThoughtSpotDirectory(self.timeline, self.org_directory.orgs)
+        # A page that always fails: users/search from this record_offset on answers 500 (a snapshot must then fail).
+        self.users_search_fails_from_offset: int | None = None
         self._tokens: dict[str, _Token] = {}
         self._token_lock = threading.Lock()
         self._token_serial = 0
@@ -172,6 +178,8 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             return payload
         if route == ORGS_PATH:
             return self._search_orgs(payload, token)
+        if route in STATE_ROUTES:
+            return handle_state(self, self.directory, route, payload, token)
         return self._fetch_logs(payload, token)
 
     def _json_body(self, request, body: bytes) -> dict[str, Any] | Response:

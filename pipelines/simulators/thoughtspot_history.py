@@ -4,11 +4,11 @@ the planted findings (`scenarios`) the demo and the dbt tests look for."""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from itertools import accumulate
-from typing import Any, Callable
+from typing import Any
 
 from .event_vocabulary import (
     BUSINESS_HOURS_UTC,
@@ -198,7 +198,7 @@ class ThoughtSpotTimeline(Timeline):
             "ROLES_REMOVED": lambda rng, a: {"groupNames": group(rng)[1], "roleIds": [guid(rng)]},
             "USER_GROUPS_CREATED": lambda rng, a: {"groupNames": group(rng)[1]},
             "USER_GROUPS_DELETED": lambda rng, a: {"groupGUIDs": [{"id": guid(rng)}]},
-            "USER_GROUP_MODIFIED": lambda rng, a: dict(zip(("groupGUID", "groupName"), group(rng))),
+            "USER_GROUP_MODIFIED": lambda rng, a: dict(zip(("groupGUID", "groupName"), group(rng), strict=True)),
             "PRINCIPALS_IN_GROUP_UPDATE": lambda rng, a: {"groupID": group(rng)[0],
                                                           "requestedUsersInGroup": members(rng, a)},
             "PRIVILEGE_CHANGES": privileges,

@@ -21,8 +21,9 @@ import random
 import threading
 from array import array
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from .event_vocabulary import BUSINESS_HOURS_UTC
 from .history_primitives import DAY_US, HOUR_US, MINUTE_US, US, HistoryConfig, day_seed, iso_us, to_us

@@ -20,6 +20,15 @@ SIDECAR_TABLES = {
     QUARANTINE_TABLE: "Records the API returned that could not be parsed, kept verbatim with the reason.",
     WINDOWS_TABLE: "One row per time window fetched: the coverage and duplicate counts behind the evidence mart.",
 }
+# A state source (kind="state": entitlement snapshots) writes its state tables plus this one: one row per COMPLETE
+# snapshot (written last, in the same load, so a snapshot that failed on any page leaves no row).
+SNAPSHOTS_TABLE = "snapshot_runs"
+SNAPSHOTS_DESCRIPTION = (
+    "One row per complete entitlement snapshot (instance, snapshot_at, row counts): the first row is the earliest date "
+    "the state can be read for; a failed page fails the snapshot, which then leaves no row."
+)
+EVENTS_KIND = "events"
+STATE_KIND = "state"
 ENTRY_POINT_GROUP = "auditlake.sources"
 
 
@@ -47,10 +56,26 @@ class SourceSpec:
     simulator_environment: str | None = None  # "module:function(sim) -> {env var: value}" pointing the source at it
     feeds_dbt: bool = True  # whether dbt models read its raw tables (the dbt sources test checks both ways)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    # "events": a windowed audit log (events_table + the two sidecars). "state": full snapshots of who holds what
+    # (state_tables kept as dlt scd2 history, plus SNAPSHOTS_TABLE, which is then its events_table).
+    kind: str = EVENTS_KIND
+    state_tables: dict[str, str] = field(default_factory=dict, compare=False)  # table -> description
+
+    @property
+    def is_state(self) -> bool:
+        return self.kind == STATE_KIND
 
     @property
     def tables(self) -> tuple[str, ...]:
+        if self.is_state:
+            return (*self.state_tables, SNAPSHOTS_TABLE)
         return (self.events_table, *SIDECAR_TABLES)
+
+    def table_descriptions(self) -> dict[str, str]:
+        """Every raw table this source writes, with what it holds (the asset descriptions)."""
+        if self.is_state:
+            return {**self.state_tables, SNAPSHOTS_TABLE: SNAPSHOTS_DESCRIPTION}
+        return {self.events_table: self.description, **SIDECAR_TABLES}
 
     def factory(self) -> Callable[..., Any]:
         return _load(self.source_factory)
@@ -102,6 +127,50 @@ BUILT_IN: tuple[SourceSpec, ...] = (
         simulator="pipelines.simulators:ModeSimulator",
         simulator_environment="pipelines.simulators.serve:environment",
     ),
+    # Entitlement snapshots read the same tenants with the same credentials (dlt section of the audit source), so
+    # the audit source's simulator environment configures them too: they name no simulator of their own.
+    SourceSpec(
+        name="thoughtspot_entitlements",
+        title="ThoughtSpot entitlements",
+        description="ThoughtSpot users, groups, memberships and privileges per org, one snapshot per run (scd2).",
+        source_factory="pipelines.sources.thoughtspot_entitlements:thoughtspot_entitlements_source",
+        dataset="raw_thoughtspot_entitlements",
+        events_table=SNAPSHOTS_TABLE,
+        event_time_column="snapshot_at",
+        config_variables=(
+            "SOURCES__THOUGHTSPOT__BASE_URL",
+            "SOURCES__THOUGHTSPOT__USERNAME",
+            "SOURCES__THOUGHTSPOT__SECRET_KEY (or __PASSWORD)",
+        ),
+        retention=None,
+        max_window=timedelta(days=1),
+        kind=STATE_KIND,
+        state_tables={
+            "ts_orgs": "ThoughtSpot orgs (orgs/search), scd2 validity per row.",
+            "ts_users": "ThoughtSpot accounts (users/search from Org 0): status, account type, email, created.",
+            "ts_user_groups": "Account x group, direct or inherited (users/search user_groups / user_inherited_groups).",
+            "ts_user_privileges": "Account x effective privilege (users/search privileges).",
+            "ts_groups": "Groups per org (groups/search): type, privileges, roles, sub-groups.",
+        },
+    ),
+    SourceSpec(
+        name="mode_entitlements",
+        title="Mode entitlements",
+        description="Mode workspace members (admin flag), groups and group memberships, one snapshot per run (scd2).",
+        source_factory="pipelines.sources.mode_entitlements:mode_entitlements_source",
+        dataset="raw_mode_entitlements",
+        events_table=SNAPSHOTS_TABLE,
+        event_time_column="snapshot_at",
+        config_variables=("SOURCES__MODE__WORKSPACE", "SOURCES__MODE__API_TOKEN", "SOURCES__MODE__API_SECRET"),
+        retention=None,
+        max_window=timedelta(days=1),
+        kind=STATE_KIND,
+        state_tables={
+            "mode_memberships": "Workspace members (memberships or memberships/lite): admin flag, state, email.",
+            "mode_groups": "Workspace groups (Business plan).",
+            "mode_group_memberships": "Group x member_token (groups/{token}/memberships).",
+        },
+    ),
 )
 
 _registered: dict[str, SourceSpec] = {}
@@ -147,6 +216,14 @@ def get(name: str) -> SourceSpec:
         if spec.name == name:
             return spec
     raise KeyError(f"unknown source {name!r}: choose one of {', '.join(names())}")
+
+
+def event_sources() -> tuple[SourceSpec, ...]:
+    return tuple(spec for spec in all_sources() if not spec.is_state)
+
+
+def state_sources() -> tuple[SourceSpec, ...]:
+    return tuple(spec for spec in all_sources() if spec.is_state)
 
 
 def simulated() -> tuple[SourceSpec, ...]:

@@ -109,6 +109,27 @@ def last_fetch(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, datetim
     )
 
 
+@dataclass
+class Snapshots:
+    first: datetime  # the earliest moment state can be read for
+    last: datetime
+    count: int
+    row_counts: str  # JSON text: rows per table in the last snapshot
+
+
+def last_snapshots(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Snapshots]:
+    """Per instance of a state source: its first and last COMPLETE snapshot."""
+    schema = registry.get(source).dataset
+    if not table_exists(con, schema, registry.SNAPSHOTS_TABLE):
+        return {}
+    rows = con.execute(
+        f"""select source_instance, min(snapshot_at), max(snapshot_at), count(*),
+                   arg_max(row_counts, snapshot_at)
+            from {schema}.{registry.SNAPSHOTS_TABLE} where is_complete group by 1 order by 1"""
+    ).fetchall()
+    return {instance: Snapshots(first, last, n, counts) for instance, first, last, n, counts in rows}
+
+
 def quarantined(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, str, int]]:
     """(source_instance, reason, records) set aside because they could not be parsed."""
     schema = registry.get(source).dataset

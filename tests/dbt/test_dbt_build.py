@@ -183,13 +183,11 @@ def test_leavers_still_active_are_caught(warehouse: Path) -> None:
     assert status == [("alice", "active"), ("departed", "deleted"), ("former.employee", "deleted")]
 
 
-def test_access_review_flags_dormant_accounts(warehouse: Path) -> None:
-    rows = dict(q(warehouse, "select user_name, is_dormant from compliance.rpt_access_review"
-                             " where source_system = 'thoughtspot'"))
-    assert rows["carol"] is True and rows["alice"] is False and rows["former.employee"] is False
-    assert "bob" not in rows  # failed logins alone do not make an account
-    privileged = dict(q(warehouse, "select user_name, is_privileged from compliance.rpt_access_review"))
-    assert privileged["root.admin"] and privileged["jane"] and not privileged["alice"]
+def test_access_review_reads_state_not_events(warehouse: Path) -> None:
+    # The review lists who HOLDS access, from entitlement snapshots (tests/entitlements/ cover it end to end);
+    # these audit events alone are no snapshot, so there is nothing to review, rather than accounts guessed from acts.
+    assert q(warehouse, "select count(*) from compliance.rpt_access_review") == [(0,)]
+    assert q(warehouse, "select count(*) from compliance.rpt_entitlement_drift") == [(0,)]
 
 
 def test_exports_tokens_and_audit_log_reads(warehouse: Path) -> None:

@@ -27,20 +27,42 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "dbt")]
 
 from auditlake_dbt_fixtures import create_raw_tables  # noqa: E402  (contract-derived DDL)
+
 from pipelines.warehouse.dbt_runner import run_dbt  # noqa: E402
 
 # Background mix per product, weights out of ~100 (logins and report edits dominate, as in real tenants).
 TS_MIX = {
-    "LOGIN_SUCCESSFUL": 34, "LOGOUT_SUCCESSFUL": 14, "LOGIN_FAILED": 4, "AUTH_TOKEN_CREATED_SUCCESSFULLY": 6,
-    "CREATE_ANSWER": 8, "UPDATE_ANSWERS": 8, "DELETE_ANSWERS": 2, "CREATE_PINBOARD": 5, "UPDATE_PINBOARDS": 7,
-    "SHARE_OBJECTS": 3, "USERS_MODIFIED": 2, "PRINCIPALS_IN_GROUP_UPDATE": 2, "PRIVILEGE_CHANGES": 1,
-    "EDIT_CONNECTION": 1, "USERS_CREATED": 1, "USERS_DELETED": 1, "ACCOUNT_LOCKED": 1,
+    "LOGIN_SUCCESSFUL": 34,
+    "LOGOUT_SUCCESSFUL": 14,
+    "LOGIN_FAILED": 4,
+    "AUTH_TOKEN_CREATED_SUCCESSFULLY": 6,
+    "CREATE_ANSWER": 8,
+    "UPDATE_ANSWERS": 8,
+    "DELETE_ANSWERS": 2,
+    "CREATE_PINBOARD": 5,
+    "UPDATE_PINBOARDS": 7,
+    "SHARE_OBJECTS": 3,
+    "USERS_MODIFIED": 2,
+    "PRINCIPALS_IN_GROUP_UPDATE": 2,
+    "PRIVILEGE_CHANGES": 1,
+    "EDIT_CONNECTION": 1,
+    "USERS_CREATED": 1,
+    "USERS_DELETED": 1,
+    "ACCOUNT_LOCKED": 1,
 }
 MODE_MIX = {
-    "report_activity_report_edited": 30, "report_activity_sql_added": 15, "report_activity_report_created": 10,
-    "export_data_sql_exported": 8, "export_data_report_exported_csv": 6, "collection_member_added": 5,
-    "group_member_added": 5, "org_user_role_changed": 3, "connection_member_added_with_role": 2,
-    "audit_log_accessed": 2, "api_token_member_key_generated": 1, "org_user_invited": 2,
+    "report_activity_report_edited": 30,
+    "report_activity_sql_added": 15,
+    "report_activity_report_created": 10,
+    "export_data_sql_exported": 8,
+    "export_data_report_exported_csv": 6,
+    "collection_member_added": 5,
+    "group_member_added": 5,
+    "org_user_role_changed": 3,
+    "connection_member_added_with_role": 2,
+    "audit_log_accessed": 2,
+    "api_token_member_key_generated": 1,
+    "org_user_invited": 2,
 }
 USERS = 500
 TS_SHARE = 0.7  # of events
@@ -51,8 +73,9 @@ def _weighted(mix: dict[str, int]) -> str:
     return "[" + ", ".join(f"'{n}'" for n in names) + "]"
 
 
-def synthesise(con: duckdb.DuckDBPyConnection, count: int, first: int, start: datetime, end: datetime,
-               loaded_at: datetime | None) -> None:
+def synthesise(
+    con: duckdb.DuckDBPyConnection, count: int, first: int, start: datetime, end: datetime, loaded_at: datetime | None
+) -> None:
     """Insert `count` events (ids first..first+count-1) spread evenly over [start, end) into both raw tables.
 
     loaded_at None: each event is loaded 1-45 minutes after it happened (history); else that instant.
@@ -132,16 +155,20 @@ def windows(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, fetc
 
 def timed_build(warehouse: Path, workdir: Path) -> float:
     began = time.perf_counter()
-    run_dbt(["build", "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"), "--quiet"],
-            warehouse=warehouse)
+    run_dbt(
+        ["build", "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"), "--quiet"],
+        warehouse=warehouse,
+    )
     return time.perf_counter() - began
 
 
 def slowest_nodes(workdir: Path, count: int) -> list[tuple[float, str]]:
     """The `count` slowest models / tests of the last build, from dbt's run_results.json."""
     results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
-    timed = [(r["execution_time"], r["unique_id"].split(".")[0] + " " + ".".join(r["unique_id"].split(".")[2:]))
-             for r in results]
+    timed = [
+        (r["execution_time"], r["unique_id"].split(".")[0] + " " + ".".join(r["unique_id"].split(".")[2:]))
+        for r in results
+    ]
     return sorted(timed, reverse=True)[:count]
 
 
@@ -184,8 +211,9 @@ def main() -> int:
     parser.add_argument("--new", type=int, default=10_000, help="new events added before the timed build")
     parser.add_argument("--days", type=int, default=365, help="days the history spans")
     parser.add_argument("--keep", action="store_true", help="keep the warehouses (printed paths)")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="print the N slowest nodes of each incremental build")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="print the N slowest nodes of each incremental build"
+    )
     args = parser.parse_args()
     now = datetime.now(timezone.utc).replace(microsecond=0)
     results = {}

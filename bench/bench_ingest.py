@@ -44,8 +44,13 @@ def _serve(conn, ts_events: int, mode_events: int, days: int, end_iso: str, mode
     ts_history = HistoryConfig(seed=7, days=days, events_per_day=max(1, ts_events // days), end=end)
     mode_history = HistoryConfig(seed=8, days=days, events_per_day=max(1, mode_events // days), end=end)
     ts = ThoughtSpotSimulator(history=ts_history, secret_key=TS_SECRET, late_minutes=0)
-    mode = ModeSimulator(history=mode_history, api_token=MODE_TOKEN, api_secret=MODE_SECRET,
-                         page_size=mode_page_size, log_own_access=False)
+    mode = ModeSimulator(
+        history=mode_history,
+        api_token=MODE_TOKEN,
+        api_secret=MODE_SECRET,
+        page_size=mode_page_size,
+        log_own_access=False,
+    )
     # Keep every generated day in memory so the simulator generates each day once (during the baseline
     # fetch) and the timed ingest measures our side, not the simulator's generation.
     for sim in (ts, mode):
@@ -83,8 +88,12 @@ def _fetch_mode_bytes(base_url: str, workspace: str, start: datetime, end: datet
         params = {"start_timestamp": iso_z(window.start), "end_timestamp": iso_z(window.end)}
         page = 0
         while True:
-            response = requests.get(f"{base_url}/api/{workspace}/audit_logs", params=params,
-                                    auth=(MODE_TOKEN, MODE_SECRET), headers={"Accept": "application/json"})
+            response = requests.get(
+                f"{base_url}/api/{workspace}/audit_logs",
+                params=params,
+                auth=(MODE_TOKEN, MODE_SECRET),
+                headers={"Accept": "application/json"},
+            )
             path = folder / f"mode_{i:03d}_{page:05d}.json"
             path.write_bytes(response.content)
             files.append(path)
@@ -155,18 +164,27 @@ def main() -> int:
 
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(child, args.ts_events, args.mode_events, args.days,
-                                              end.isoformat(), args.mode_page_size), daemon=True)
+    server = ctx.Process(
+        target=_serve,
+        args=(child, args.ts_events, args.mode_events, args.days, end.isoformat(), args.mode_page_size),
+        daemon=True,
+    )
     server.start()
     tmp = Path(tempfile.mkdtemp(prefix="auditlake-bench-"))
     try:
         info = parent.recv()
-        os.environ.update({
-            "SOURCES__THOUGHTSPOT__BASE_URL": info["ts"], "SOURCES__THOUGHTSPOT__USERNAME": info["ts_user"],
-            "SOURCES__THOUGHTSPOT__SECRET_KEY": TS_SECRET, "SOURCES__MODE__BASE_URL": info["mode"],
-            "SOURCES__MODE__WORKSPACE": info["workspace"], "SOURCES__MODE__API_TOKEN": MODE_TOKEN,
-            "SOURCES__MODE__API_SECRET": MODE_SECRET, "AUDITLAKE_PIPELINES_DIR": str(tmp / "dlt"),
-        })
+        os.environ.update(
+            {
+                "SOURCES__THOUGHTSPOT__BASE_URL": info["ts"],
+                "SOURCES__THOUGHTSPOT__USERNAME": info["ts_user"],
+                "SOURCES__THOUGHTSPOT__SECRET_KEY": TS_SECRET,
+                "SOURCES__MODE__BASE_URL": info["mode"],
+                "SOURCES__MODE__WORKSPACE": info["workspace"],
+                "SOURCES__MODE__API_TOKEN": MODE_TOKEN,
+                "SOURCES__MODE__API_SECRET": MODE_SECRET,
+                "AUDITLAKE_PIPELINES_DIR": str(tmp / "dlt"),
+            }
+        )
         raw = tmp / "raw"
         raw.mkdir()
         results = []
@@ -177,8 +195,10 @@ def main() -> int:
                 select, key = "select * from read_json({files})", "log"
             else:
                 files = _fetch_mode_bytes(info["mode"], info["workspace"], start, end, raw)
-                select, key = ("select unnest(entry) from (select unnest(audit_logs) as entry from read_json({files}))",
-                               "id")
+                select, key = (
+                    "select unnest(entry) from (select unnest(audit_logs) as entry from read_json({files}))",
+                    "id",
+                )
             fetch_seconds = time.perf_counter() - t0
             size = sum(f.stat().st_size for f in files)
             base_seconds, base_rows, distinct = _duckdb_baseline(files, tmp / f"baseline_{source}.duckdb", select, key)
@@ -187,10 +207,13 @@ def main() -> int:
             cold_start = time.perf_counter() - t0
             ingest_seconds, rows, steps = _ingest(source, tmp / "warehouse" / "auditlake.duckdb", start, end)
             if rows != distinct:
-                print(f"WARNING: {source}: {rows} rows loaded, the simulator served {distinct} distinct events",
-                      file=sys.stderr)
-            results.append((source, rows, size, fetch_seconds, base_seconds, base_rows, ingest_seconds, cold_start,
-                            steps))
+                print(
+                    f"WARNING: {source}: {rows} rows loaded, the simulator served {distinct} distinct events",
+                    file=sys.stderr,
+                )
+            results.append(
+                (source, rows, size, fetch_seconds, base_seconds, base_rows, ingest_seconds, cold_start, steps)
+            )
             print(f"{source}: done ({rows} events)", flush=True)
     finally:
         parent.send("stop")
@@ -205,21 +228,38 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     print()
-    header = ("source", "events", "MB", "http fetch s", "duckdb read_json s", "ingest s",
-              "extract / normalize / load s", "ingest ev/s", "read_json ev/s", "ratio", "cold start s")
+    header = (
+        "source",
+        "events",
+        "MB",
+        "http fetch s",
+        "duckdb read_json s",
+        "ingest s",
+        "extract / normalize / load s",
+        "ingest ev/s",
+        "read_json ev/s",
+        "ratio",
+        "cold start s",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for source, rows, size, fetch_s, base_s, base_rows, ingest_s, cold_s, steps in results:
         split = " / ".join(f"{steps.get(name, 0):.1f}" for name in ("extract", "normalize", "load"))
-        print(f"| {source} | {rows:,} | {size / 1e6:.0f} | {fetch_s:.1f} | {base_s:.2f} | {ingest_s:.1f} | {split} | "
-              f"{rows / ingest_s:,.0f} | {base_rows / base_s:,.0f} | {ingest_s / base_s:.1f}x | {cold_s:.1f} |")
+        print(
+            f"| {source} | {rows:,} | {size / 1e6:.0f} | {fetch_s:.1f} | {base_s:.2f} | {ingest_s:.1f} | {split} | "
+            f"{rows / ingest_s:,.0f} | {base_rows / base_s:,.0f} | {ingest_s / base_s:.1f}x | {cold_s:.1f} |"
+        )
     ts = results[0]
     verdict = "meets" if ts[6] / ts[4] <= 3 else "misses"
-    print(f"\nThoughtSpot ingest / DuckDB read_json = {ts[6] / ts[4]:.1f}x ({verdict} the <= 3x target). "
-          "'http fetch s' is the same windows fetched once, without parsing: the simulator's serving cost. "
-          "'cold start s' is a warm-up ingest of one hour (imports, first connections), not counted in 'ingest s'.")
-    print(f"load average (1/5/15 min) at start: {', '.join(f'{x:.2f}' for x in load_at_start)}; at the end: "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print(
+        f"\nThoughtSpot ingest / DuckDB read_json = {ts[6] / ts[4]:.1f}x ({verdict} the <= 3x target). "
+        "'http fetch s' is the same windows fetched once, without parsing: the simulator's serving cost. "
+        "'cold start s' is a warm-up ingest of one hour (imports, first connections), not counted in 'ingest s'."
+    )
+    print(
+        f"load average (1/5/15 min) at start: {', '.join(f'{x:.2f}' for x in load_at_start)}; at the end: "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
     return 0
 
 

@@ -25,8 +25,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines import settings  # noqa: E402
-from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator  # noqa: E402
+from pipelines import settings
+from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
 
 
 @dataclass
@@ -66,18 +66,25 @@ def build_warehouse(warehouse: Path, days: int, events_per_day: int, seed: int) 
     ts_history = HistoryConfig(seed=seed, days=days, events_per_day=events_per_day)
     mode_history = HistoryConfig(seed=seed + 1, days=days, events_per_day=max(20, events_per_day // 4))
     with ThoughtSpotSimulator(history=ts_history) as ts, ModeSimulator(history=mode_history) as mode:
-        os.environ.update({
-            "SOURCES__THOUGHTSPOT__BASE_URL": ts.base_url, "SOURCES__THOUGHTSPOT__USERNAME": ts.username,
-            "SOURCES__THOUGHTSPOT__SECRET_KEY": ts.secret_key,
-            "SOURCES__MODE__BASE_URL": mode.base_url, "SOURCES__MODE__WORKSPACE": mode.workspace,
-            "SOURCES__MODE__API_TOKEN": mode.api_token, "SOURCES__MODE__API_SECRET": mode.api_secret,
-        })
+        os.environ.update(
+            {
+                "SOURCES__THOUGHTSPOT__BASE_URL": ts.base_url,
+                "SOURCES__THOUGHTSPOT__USERNAME": ts.username,
+                "SOURCES__THOUGHTSPOT__SECRET_KEY": ts.secret_key,
+                "SOURCES__MODE__BASE_URL": mode.base_url,
+                "SOURCES__MODE__WORKSPACE": mode.workspace,
+                "SOURCES__MODE__API_TOKEN": mode.api_token,
+                "SOURCES__MODE__API_SECRET": mode.api_secret,
+            }
+        )
         os.environ.pop("SOURCES__THOUGHTSPOT__PASSWORD", None)
         for summary in run_ingest(["thoughtspot", "mode"], progress=lambda _: None):
             if summary.error:
                 raise SystemExit(f"ingest of {summary.source} failed: {summary.error}")
-        run_dbt(["build", "--target-path", str(warehouse.parent / "target"),
-                 "--log-path", str(warehouse.parent / "logs")], warehouse=warehouse)
+        run_dbt(
+            ["build", "--target-path", str(warehouse.parent / "target"), "--log-path", str(warehouse.parent / "logs")],
+            warehouse=warehouse,
+        )
         return dict(ts.scenarios), dict(mode.scenarios)
 
 
@@ -93,8 +100,9 @@ def _scenario_event_ids(scenarios: dict) -> set[str]:
 
 def measure(con: duckdb.DuckDBPyConnection, ts: dict, mode: dict) -> list[FlagRate]:
     planted_any = sorted(_scenario_event_ids(ts) | _scenario_event_ids(mode))
-    con.execute("create or replace temp table planted_any as select unnest(?::varchar[]) as source_event_id",
-                [planted_any])
+    con.execute(
+        "create or replace temp table planted_any as select unnest(?::varchar[]) as source_event_id", [planted_any]
+    )
 
     def by_event(mart: str, flag: str, planted_ids: list[str]) -> FlagRate:
         """Marts with one row per event: planted = the scenario's events; background = no scenario's."""
@@ -109,7 +117,9 @@ def measure(con: duckdb.DuckDBPyConnection, ts: dict, mode: dict) -> list[FlagRa
                 count(*) filter (where not any_scenario and flagged), count(*) filter (where planted),
                 count(*) filter (where planted and flagged), count(*) filter (where flagged)
             from rows
-            """, [planted_ids]).fetchone()
+            """,
+            [planted_ids],
+        ).fetchone()
         return FlagRate(f"{mart}.{flag}", *row)
 
     def by_predicate(mart: str, flag: str, planted_sql: str, params: list) -> FlagRate:
@@ -121,12 +131,18 @@ def measure(con: duckdb.DuckDBPyConnection, ts: dict, mode: dict) -> list[FlagRa
                 count(*) filter (where planted), count(*) filter (where planted and flagged),
                 count(*) filter (where flagged)
             from rows
-            """, params).fetchone()
+            """,
+            params,
+        ).fetchone()
         return FlagRate(f"{mart}.{flag}", *row)
 
     brute, locked = ts["brute_force"], ts["account_locked"]
-    self_grant_ids = [ts["self_grant"]["membership_event_id"], ts["self_grant"]["privilege_event_id"],
-                      ts["self_grant"]["roles_event_id"], mode["self_grant"]["event_id"]]
+    self_grant_ids = [
+        ts["self_grant"]["membership_event_id"],
+        ts["self_grant"]["privilege_event_id"],
+        ts["self_grant"]["roles_event_id"],
+        mode["self_grant"]["event_id"],
+    ]
     admin_grant_ids = [ts["self_grant"]["privilege_event_id"], mode["self_grant"]["event_id"]]
     off_hours_ids = ts["off_hours_connection_changes"]["event_ids"] + mode["off_hours_connection_changes"]["event_ids"]
     leaver_ids = [ts["deleted_user_activity"]["deletion_event_id"], mode["leaver_activity"]["removal_event_id"]]
@@ -137,16 +153,23 @@ def measure(con: duckdb.DuckDBPyConnection, ts: dict, mode: dict) -> list[FlagRa
         by_event("rpt_privileged_changes", "is_admin_grant", admin_grant_ids),
         by_event("rpt_privileged_changes", "is_off_hours", off_hours_ids),
         by_event("rpt_connection_changes", "is_off_hours", off_hours_ids),
-        by_predicate("rpt_authentication_failures", "is_brute_force_by_user", brute_rows,
-                     [brute["user_name"], brute["ip"]]),
+        by_predicate(
+            "rpt_authentication_failures", "is_brute_force_by_user", brute_rows, [brute["user_name"], brute["ip"]]
+        ),
         by_predicate("rpt_authentication_failures", "is_brute_force_by_ip", "actor_ip = ?", [brute["ip"]]),
-        by_predicate("rpt_authentication_failures", "is_followed_by_success", brute_rows,
-                     [brute["user_name"], brute["ip"]]),
-        by_predicate("rpt_authentication_failures", "is_lockout", "user_name = ? and lockouts > 0",
-                     [locked["user_name"]]),
+        by_predicate(
+            "rpt_authentication_failures", "is_followed_by_success", brute_rows, [brute["user_name"], brute["ip"]]
+        ),
+        by_predicate(
+            "rpt_authentication_failures", "is_lockout", "user_name = ? and lockouts > 0", [locked["user_name"]]
+        ),
         by_event("rpt_user_lifecycle", "activity_after_deletion", leaver_ids),
-        by_predicate("rpt_data_exports", "is_anomalous", "user_name = ? and export_date = ?::date",
-                     [burst["username"], burst["burst_day"]]),
+        by_predicate(
+            "rpt_data_exports",
+            "is_anomalous",
+            "user_name = ? and export_date = ?::date",
+            [burst["username"], burst["burst_day"]],
+        ),
         by_event("rpt_api_tokens", "is_never_revoked", [mode["api_token_never_revoked"]["created_event_id"]]),
     ]
 
@@ -163,13 +186,24 @@ def measure_with_simulated_tenants_calendar(warehouse: Path, ts: dict, mode: dic
 
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute("update core.source_instance_calendars set time_zone = 'UTC',"
-                    " business_days_isodow = '1 2 3 4 5 6 7', business_hours_start = 9, business_hours_end = 17")
+        con.execute(
+            "update core.source_instance_calendars set time_zone = 'UTC',"
+            " business_days_isodow = '1 2 3 4 5 6 7', business_hours_start = 9, business_hours_end = 17"
+        )
     finally:
         con.close()
-    run_dbt(["run", "--select", "rpt_privileged_changes rpt_connection_changes",
-             "--target-path", str(warehouse.parent / "target"), "--log-path", str(warehouse.parent / "logs")],
-            warehouse=warehouse)
+    run_dbt(
+        [
+            "run",
+            "--select",
+            "rpt_privileged_changes rpt_connection_changes",
+            "--target-path",
+            str(warehouse.parent / "target"),
+            "--log-path",
+            str(warehouse.parent / "logs"),
+        ],
+        warehouse=warehouse,
+    )
     con = duckdb.connect(str(warehouse))
     try:
         return [rate for rate in measure(con, ts, mode) if rate.flag.endswith("is_off_hours")]
@@ -181,8 +215,16 @@ def render(rates: list[FlagRate], markdown: bool) -> str:
     header = ["flag", "rows", "background rate", "planted", "precision", "recall"]
     lines = []
     for r in rates:
-        lines.append([r.flag, str(r.rows), f"{_pct(r.background_rate)} ({r.background_flagged}/{r.background_rows})",
-                      str(r.planted), _pct(r.precision), _pct(r.recall)])
+        lines.append(
+            [
+                r.flag,
+                str(r.rows),
+                f"{_pct(r.background_rate)} ({r.background_flagged}/{r.background_rows})",
+                str(r.planted),
+                _pct(r.precision),
+                _pct(r.recall),
+            ]
+        )
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         out += ["| " + " | ".join(f"`{c}`" if i == 0 else c for i, c in enumerate(line)) + " |" for line in lines]
@@ -198,8 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-per-day", type=int, default=400, help="ThoughtSpot events per day (demo: 400).")
     parser.add_argument("--seed", type=int, default=7, help="Simulator seed (demo: 7).")
     parser.add_argument("--markdown", action="store_true", help="Print a markdown table.")
-    parser.add_argument("--warehouse", type=Path, default=None,
-                        help="Build the warehouse here and keep it (default: a temporary directory, removed).")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        help="Build the warehouse here and keep it (default: a temporary directory, removed).",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")

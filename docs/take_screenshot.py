@@ -31,8 +31,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 PLAYWRIGHT_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "auditlake-screenshot"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 # Runs in node with playwright-core (which gives each launch a fresh, empty profile).
@@ -157,7 +162,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "asset-graph.png"))
     parser.add_argument("--no-demo", action="store_true", help="Skip the demo run: nodes show 'Never materialized'.")
-    parser.add_argument("--zoom", type=float, default=0.66, help="Graph zoom in the shot (>= 0.6 for full node detail).")
+    parser.add_argument(
+        "--zoom", type=float, default=0.66, help="Graph zoom in the shot (>= 0.6 for full node detail)."
+    )
     args = parser.parse_args()
 
     chromium = shutil.which("chromium") or sys.exit("chromium not found: apt-get install -y chromium")
@@ -172,8 +179,16 @@ def main() -> None:
         shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
         env = _env(home, tmp / "demo" / "auditlake.duckdb")
         if not args.no_demo:
-            demo = [str(VENV_BIN / "auditlake"), "demo", "--warehouse", env["AUDITLAKE_WAREHOUSE"], "--days", "5",
-                    "--events-per-day", "100"]
+            demo = [
+                str(VENV_BIN / "auditlake"),
+                "demo",
+                "--warehouse",
+                env["AUDITLAKE_WAREHOUSE"],
+                "--days",
+                "5",
+                "--events-per-day",
+                "100",
+            ]
             subprocess.run(demo, cwd=REPO_ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
         port = _free_port()
@@ -182,7 +197,11 @@ def main() -> None:
         with log.open("wb") as log_file:
             server = subprocess.Popen(
                 [str(VENV_BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: SIGTERM reaches the code server too
             )
         try:
@@ -190,8 +209,15 @@ def main() -> None:
             script = PLAYWRIGHT_DIR / "shoot.mjs"  # next to node_modules so the import resolves
             script.write_text(SHOOT_JS)
             subprocess.run(
-                ["node", str(script), url, str(Path(args.out).resolve()), chromium, str(args.zoom),
-                 json.dumps(CHROMIUM_ARGS)],
+                [
+                    "node",
+                    str(script),
+                    url,
+                    str(Path(args.out).resolve()),
+                    chromium,
+                    str(args.zoom),
+                    json.dumps(CHROMIUM_ARGS),
+                ],
                 check=True,
             )
         finally:

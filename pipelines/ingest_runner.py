@@ -10,9 +10,10 @@ import contextlib
 import inspect
 import logging
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any
 
 from pipelines import settings
 from pipelines.sources import registry
@@ -21,18 +22,18 @@ from pipelines.sources import registry
 @dataclass
 class IngestSummary:
     source: str
-    source_instance: Optional[str] = None
+    source_instance: str | None = None
     fetched: int = 0
     new_events: int = 0
     duplicates: int = 0
     quarantined: int = 0
     windows: int = 0
-    window_start: Optional[datetime] = None
-    window_end: Optional[datetime] = None
-    error: Optional[str] = None  # None on success
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    error: str | None = None  # None on success
     skipped: bool = False  # credentials absent: nothing attempted
     notice: str = ""  # for a skipped source: which variables to set
-    snapshot: Optional[str] = None  # state sources: what the complete snapshot held
+    snapshot: str | None = None  # state sources: what the complete snapshot held
 
     @property
     def ok(self) -> bool:
@@ -43,8 +44,11 @@ class IngestSummary:
             return self.notice or f"{self.source}: skipped, not configured"
         name = f"{self.source} ({self.source_instance})" if self.source_instance else self.source
         if self.error:
-            kept = f" (kept {self.windows} windows up to {_fmt(self.window_end)})" if self.windows and self.window_end \
+            kept = (
+                f" (kept {self.windows} windows up to {_fmt(self.window_end)})"
+                if self.windows and self.window_end
                 else ""
+            )
             return f"{name}: FAILED{kept}: {self.error}"
         if self.snapshot:
             return f"{name}: {self.snapshot}"
@@ -55,7 +59,6 @@ class IngestSummary:
             f"{name}: {self.new_events} new events, {self.duplicates} re-read duplicates absorbed, "
             f"{self.quarantined} quarantined records, {self.windows} windows covered{span}"
         )
-
 
     def metadata(self) -> dict[str, Any]:
         """What Dagster records on the source's assets (and `auditlake run` prints)."""
@@ -100,7 +103,7 @@ def _unwrap(exc: BaseException) -> BaseException:
     from pipelines.sources.common.errors import SourceError, SourceNotConfigured
 
     seen = set()
-    current: Optional[BaseException] = exc
+    current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, (SourceError, SourceNotConfigured)):
             return current
@@ -110,9 +113,10 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def was_interrupted(exc: BaseException) -> bool:
-    """dlt wraps a Ctrl-C raised inside a source (PipelineStepFailed from KeyboardInterrupt): an interrupt, not a failure."""
+    """dlt wraps a Ctrl-C raised inside a source (PipelineStepFailed from KeyboardInterrupt): an interrupt,
+    not a failure."""
     seen: set[int] = set()
-    current: Optional[BaseException] = exc
+    current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, KeyboardInterrupt):
             return True
@@ -150,8 +154,8 @@ def _own_errors() -> tuple[type, ...]:
 def build_source(
     source: str,
     progress: Callable[[str], None] = print,
-    since: Optional[str] = None,
-    until: Optional[str] = None,
+    since: str | None = None,
+    until: str | None = None,
     **overrides: Any,
 ):  # -> DltSource | None
     """The configured dlt source, or None (after a one-line notice) when its credentials are absent.
@@ -269,7 +273,7 @@ def run_ingest(
         kept: list[Any] = []
         notices: list[str] = []
 
-        def notice(line: str) -> None:
+        def notice(line: str, notices: list[str] = notices) -> None:
             if "not configured" in line:
                 notices.append(line)
             progress(line)
@@ -309,8 +313,9 @@ class _SnapshotCatcher(logging.Handler):
             self.taken.append(snapshot)
 
 
-def _load_in_batches(source: str, progress: Callable[[str], None], batch: int, overrides: dict[str, Any],
-                     kept: list[Any]) -> bool:
+def _load_in_batches(
+    source: str, progress: Callable[[str], None], batch: int, overrides: dict[str, Any], kept: list[Any]
+) -> bool:
     """Load `source` batch after batch into `kept` (the committed windows); False when it is not configured."""
     from collections import Counter
 
@@ -353,9 +358,11 @@ def _finish_interrupted_load(source: str, pipeline: Any, progress: Callable[[str
         with window_accounting(pipeline, progress):
             pipeline.run(loader_file_format="parquet")
         return pipeline
-    except Exception as exc:  # noqa: BLE001 - any failure here means the package is unusable
-        progress(f"{source}: the interrupted load cannot be finished ({type(exc).__name__}); discarding it, "
-                 "its windows are read again from the cursor saved in the warehouse")
+    except Exception as exc:
+        progress(
+            f"{source}: the interrupted load cannot be finished ({type(exc).__name__}); discarding it, "
+            "its windows are read again from the cursor saved in the warehouse"
+        )
         pipeline.drop()
         return make_pipeline(source)
 

@@ -40,7 +40,6 @@ DEFAULT_OVERLAP_MINUTES = 60
 MAX_WINDOW = timedelta(hours=24)
 
 
-
 class ConfigurationError(Exception):
     """A setting, path or argument that cannot work as given; the CLI prints the message (problem and fix), exit 2."""
 

@@ -18,7 +18,7 @@ def utc_moment(text: str) -> str:
         ) from None
 
 
-def int_between(low: int, high: int | None = None):  # noqa: ANN201 - an argparse type factory
+def int_between(low: int, high: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -50,10 +50,19 @@ def check_range(
 
 def add_progress_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--progress", dest="progress", action="store_true", default=None,
-                       help="print progress as work goes (default when the output is a terminal)")
-    group.add_argument("--quiet", dest="progress", action="store_false",
-                       help="print only the summary (default when the output is not a terminal, e.g. cron)")
+    group.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="print progress as work goes (default when the output is a terminal)",
+    )
+    group.add_argument(
+        "--quiet",
+        dest="progress",
+        action="store_false",
+        help="print only the summary (default when the output is not a terminal, e.g. cron)",
+    )
 
 
 def wants_progress(args: argparse.Namespace) -> bool:

@@ -16,19 +16,24 @@ import sys
 from pathlib import Path
 
 from pipelines import settings
-from pipelines.commands.arguments import add_progress_flags, wants_progress, int_between
+from pipelines.commands.arguments import add_progress_flags, int_between, wants_progress
 from pipelines.sources import registry
 
 DEMO_WAREHOUSE = Path("warehouse/demo/auditlake.duckdb")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--warehouse", default=str(DEMO_WAREHOUSE),
-                        help="Demo DuckDB file, recreated (default: warehouse/demo/ in the project home).")
-    parser.add_argument("--days", type=int_between(1, 30), default=30,
-                        help="Days of simulated history (1-30: the vendors' retention).")
-    parser.add_argument("--events-per-day", type=int_between(1, 1_000_000), default=400,
-                        help="Simulated ThoughtSpot events per day.")
+    parser.add_argument(
+        "--warehouse",
+        default=str(DEMO_WAREHOUSE),
+        help="Demo DuckDB file, recreated (default: warehouse/demo/ in the project home).",
+    )
+    parser.add_argument(
+        "--days", type=int_between(1, 30), default=30, help="Days of simulated history (1-30: the vendors' retention)."
+    )
+    parser.add_argument(
+        "--events-per-day", type=int_between(1, 1_000_000), default=400, help="Simulated ThoughtSpot events per day."
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
     add_progress_flags(parser)
@@ -97,10 +102,15 @@ def access_review_findings(con) -> list[str]:
         f"  cross-product leavers (still active): {names('is_cross_product_leaver')}",
         f"  removed, yet active after removal:   {names('has_activity_after_removal')}",
         f"  newly privileged via self-grant:     {names(SELF_GRANT_WHERE)}",
-        "  unmatched across products:           " + ", ".join(
-            f"{system} {n}" for system, n in con.execute(
+        "  unmatched across products:           "
+        + ", ".join(
+            f"{system} {n}"
+            for system, n in con.execute(
                 "select source_system, count(*) from compliance.rpt_access_review where is_unmatched group by 1 "
-                "order by 1").fetchall()) + " accounts (no account with the same e-mail in the other product)",
+                "order by 1"
+            ).fetchall()
+        )
+        + " accounts (no account with the same e-mail in the other product)",
         "  state vs log drift (compliance.rpt_entitlement_drift): " + (", ".join(r[0] for r in drift) or "none"),
         "  API tokens never revoked (neither vendor lists tokens: from the log, with the creator's state now): "
         + _tokens(con),
@@ -184,7 +194,7 @@ def report(outcome, out=sys.stdout) -> None:
         f"\nwarehouse (writer):    {settings.warehouse_path()}\n"
         f"analysts' copy:        {published}  (replaced after each successful run; query it any time)\n"
         f"query it:  AUDITLAKE_WAREHOUSE={settings.warehouse_path()} auditlake query "
-        "\"select * from compliance.rpt_authentication_failures where is_brute_force\"\n"
+        '"select * from compliance.rpt_authentication_failures where is_brute_force"\n'
         f"   or:     python -c \"import duckdb; print(duckdb.connect('{published}', read_only=True)"
         ".sql('select event_category, count(*) from core.fct_audit_events group by 1'))\"",
         file=out,
@@ -195,8 +205,11 @@ def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.job_runner import run_pipeline
     from pipelines.simulators import HistoryConfig
 
-    warehouse = settings.in_home(args.warehouse) if args.warehouse == str(DEMO_WAREHOUSE) else \
-        Path(args.warehouse).expanduser().resolve()
+    warehouse = (
+        settings.in_home(args.warehouse)
+        if args.warehouse == str(DEMO_WAREHOUSE)
+        else Path(args.warehouse).expanduser().resolve()
+    )
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
     _reset(warehouse)
     # The demo's runs go to its own Dagster instance beside its warehouse, never into the real history.

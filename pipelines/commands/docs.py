@@ -38,7 +38,21 @@ def main(args: argparse.Namespace) -> int:
     print(f"serving on http://127.0.0.1:{args.port}  (Ctrl-C to stop)", flush=True)
     # Loopback only: the docs describe the warehouse's tables and columns.
     return subprocess.call(
-        [dbt_executable(), "docs", "serve", "--host", "127.0.0.1", "--port", str(args.port), "--no-browser",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(site)],
+        [
+            dbt_executable(),
+            "docs",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port),
+            "--no-browser",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(site),
+        ],
         cwd=DBT_PROJECT_DIR,
     )

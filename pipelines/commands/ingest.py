@@ -45,8 +45,9 @@ def main(args: argparse.Namespace) -> int:
     # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
     with warehouse_write_lock():
         show = wants_progress(args)
-        summaries = run_ingest(selected, progress=(lambda line: print(line, flush=True)) if show else (lambda _: None),
-                               **overrides)
+        summaries = run_ingest(
+            selected, progress=(lambda line: print(line, flush=True)) if show else (lambda _: None), **overrides
+        )
     for summary in summaries:
         if summary.skipped and show:
             continue  # its notice was printed as it happened

@@ -18,8 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sql", help='SQL to run, e.g. "select * from compliance.rpt_access_review where is_dormant"')
     parser.add_argument("--max-rows", type=int_between(1), default=50, help="rows to print (default 50)")
     parser.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
-    parser.add_argument("--warehouse", type=Path,
-                        help="DuckDB file to read (default: the analysts' published copy, AUDITLAKE_PUBLISHED)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        help="DuckDB file to read (default: the analysts' published copy, AUDITLAKE_PUBLISHED)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -29,8 +32,9 @@ def main(args: argparse.Namespace) -> int:
         args._parser.error('empty SQL: pass a query, e.g. auditlake query "select count(*) from core.fct_audit_events"')
     path = args.warehouse.expanduser().resolve() if args.warehouse else settings.published_path()
     if not path.exists():
-        raise ConfigurationError(f"no warehouse at {path}: run `auditlake run` (or `auditlake demo`) first, "
-                                 "or pass --warehouse")
+        raise ConfigurationError(
+            f"no warehouse at {path}: run `auditlake run` (or `auditlake demo`) first, or pass --warehouse"
+        )
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:

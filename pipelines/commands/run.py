@@ -10,13 +10,13 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from pipelines import settings
-from pipelines.commands.arguments import add_progress_flags, wants_progress, check_range, utc_moment
+from pipelines.commands.arguments import add_progress_flags, check_range, utc_moment, wants_progress
 
 if TYPE_CHECKING:
     from pipelines.orchestration.job_runner import RunOutcome
 
 
-def print_summary(outcome: "RunOutcome", out: TextIO = sys.stdout) -> None:
+def print_summary(outcome: RunOutcome, out: TextIO = sys.stdout) -> None:
     state = "succeeded" if outcome.ok else ("finished with failures" if outcome.success else "FAILED")
     print(f"run {outcome.run_id[:8]} {state} in {outcome.seconds:.0f} s", file=out)
     if outcome.log_path:
@@ -37,7 +37,7 @@ def print_summary(outcome: "RunOutcome", out: TextIO = sys.stdout) -> None:
     print_checks(outcome, out=out)
 
 
-def print_checks(outcome: "RunOutcome", out: TextIO = sys.stdout) -> None:
+def print_checks(outcome: RunOutcome, out: TextIO = sys.stdout) -> None:
     passed = sum(c.passed for c in outcome.checks)
     warned = [c for c in outcome.checks if not c.passed and not c.blocking]
     failed = [c for c in outcome.checks if c.blocking]
@@ -51,10 +51,15 @@ def print_checks(outcome: "RunOutcome", out: TextIO = sys.stdout) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", type=utc_moment,
-                        help="Backfill: re-read events from this UTC date/time (within vendor retention).")
-    parser.add_argument("--until", type=utc_moment, help="Backfill: re-read events up to this UTC date/time (default now).")
-    parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs here instead of a file.")
+    parser.add_argument(
+        "--since", type=utc_moment, help="Backfill: re-read events from this UTC date/time (within vendor retention)."
+    )
+    parser.add_argument(
+        "--until", type=utc_moment, help="Backfill: re-read events up to this UTC date/time (default now)."
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="Stream Dagster's and dbt's logs here instead of a file."
+    )
     add_progress_flags(parser)
 
 

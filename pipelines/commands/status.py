@@ -54,8 +54,10 @@ def status_lines(con) -> tuple[list[str], bool]:
         if spec.retention:
             # Coverage is never over-claimed: what the vendor no longer holds cannot be fetched again.
             horizon = now - spec.retention
-            lines.append(f"  {spec.title} keeps {spec.retention.days} days: events before {horizon:%Y-%m-%d %H:%M} UTC "
-                         "that are not loaded here are unrecoverable")
+            lines.append(
+                f"  {spec.title} keeps {spec.retention.days} days: events before {horizon:%Y-%m-%d %H:%M} UTC "
+                "that are not loaded here are unrecoverable"
+            )
         if quarantined:
             lines.append(f"  {quarantined} quarantined records in {spec.dataset}.{registry.QUARANTINE_TABLE}:")
             lines += [f"    {n} x {cls}" for cls, n, _ in groups[:5]]

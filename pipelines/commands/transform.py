@@ -13,16 +13,21 @@ from pipelines.commands.arguments import add_progress_flags, wants_progress
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-s", "--select", nargs="+", metavar="SELECTOR",
+        "-s",
+        "--select",
+        nargs="+",
+        metavar="SELECTOR",
         help="dbt node selection, as `dbt build --select` (e.g. fct_audit_events+ or compliance)",
     )
     parser.add_argument("--exclude", nargs="+", metavar="SELECTOR", help="dbt nodes to leave out")
     parser.add_argument(
-        "--full-refresh", action="store_true",
+        "--full-refresh",
+        action="store_true",
         help="rebuild incremental models from the raw tables instead of adding new rows",
     )
     parser.add_argument(
-        "--warehouse", type=Path,
+        "--warehouse",
+        type=Path,
         help=f"DuckDB file (default: ${settings.ENV_WAREHOUSE} or {settings.DEFAULT_WAREHOUSE})",
     )
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
@@ -50,8 +55,9 @@ def main(args: argparse.Namespace) -> int:
             print(f"auditlake transform: nothing matches --select {' '.join(args.select or [])}", file=sys.stderr)
             return 2
     run_config = {"ops": {"dbt_models": {"config": {"full_refresh": bool(args.full_refresh)}}}}
-    outcome = run_job("transform", run_config, verbose=args.verbose, asset_selection=selection,
-                      progress=wants_progress(args))
+    outcome = run_job(
+        "transform", run_config, verbose=args.verbose, asset_selection=selection, progress=wants_progress(args)
+    )
     print_summary(outcome)
     if outcome.interrupted:
         raise KeyboardInterrupt

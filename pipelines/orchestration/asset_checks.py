@@ -48,8 +48,10 @@ def _checks_for_state_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"note": f"{product} has no complete snapshot yet: no state can be read; run the "
-                                  "`entitlements` job (or `auditlake ingest --source " + source + "`)"},
+                metadata={
+                    "note": f"{product} has no complete snapshot yet: no state can be read; run the "
+                    "`entitlements` job (or `auditlake ingest --source " + source + "`)"
+                },
             )
         stale = sorted(i for i, s in snapshots.items() if now - s.last > limit)
         return dg.AssetCheckResult(
@@ -91,8 +93,10 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"note": f"{product} has never been fetched successfully: configure it (see `auditlake ingest`) "
-                                  "or read its ingest check"},
+                metadata={
+                    "note": f"{product} has never been fetched successfully: configure it (see `auditlake ingest`) "
+                    "or read its ingest check"
+                },
             )
         stale = {i: t for i, t in fetched.items() if now - t > limit}
         return dg.AssetCheckResult(
@@ -144,8 +148,10 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
         return dg.AssetCheckResult(
             passed=total == 0,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"quarantined": total,
-                      "by_reason": [f"{n} x {cls} (e.g. {example[:160]})" for cls, n, example in groups[:10]]},
+            metadata={
+                "quarantined": total,
+                "by_reason": [f"{n} x {cls} (e.g. {example[:160]})" for cls, n, example in groups[:10]],
+            },
         )
 
     return [freshness, coverage, quarantined_records]
@@ -202,8 +208,11 @@ def unmapped_event_types() -> dg.AssetCheckResult:
 def field_drift() -> dg.AssetCheckResult:
     with wc.open_warehouse() as con:
         findings = wc.field_drift(con)
-    return dg.AssetCheckResult(passed=not findings, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"drift": findings[:20], "signs": len(findings)})
+    return dg.AssetCheckResult(
+        passed=not findings,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"drift": findings[:20], "signs": len(findings)},
+    )
 
 
 @dg.asset_check(
@@ -221,8 +230,11 @@ def integrity_chain_verified() -> dg.AssetCheckResult:
 
     with wc.open_warehouse() as con:
         problems = verify_integrity_chain(con)
-    return dg.AssetCheckResult(passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
-                               metadata={"problems": [str(p) for p in problems[:50]], "count": len(problems)})
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"problems": [str(p) for p in problems[:50]], "count": len(problems)},
+    )
 
 
 def all_checks() -> list[dg.AssetChecksDefinition]:

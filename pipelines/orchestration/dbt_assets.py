@@ -4,7 +4,6 @@
 dbt runs: dagster-dbt's `DbtCliResource`, with the dbt executable installed beside this interpreter.
 """
 
-
 import os
 from collections.abc import Iterator
 from typing import Any

@@ -6,9 +6,8 @@ The asset specs come from the source registry, so no source has to be built (or 
 the dlt source an asset runs is built from the real configuration when the run starts.
 """
 
-
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import Any
 
 import dagster as dg
 
@@ -25,16 +24,17 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 class IngestConfig(dg.Config):
     """Leave empty for the normal incremental run. A backfill sets since/until (UTC ISO dates)."""
 
-    since: Optional[str] = None
-    until: Optional[str] = None
+    since: str | None = None
+    until: str | None = None
 
 
 def ingest_op_name(source: str) -> str:
     return f"ingest_{source}"
 
 
-def ingest_run_config(since: str | None = None, until: str | None = None,
-                      sources: tuple[str, ...] | None = None) -> dict[str, Any]:
+def ingest_run_config(
+    since: str | None = None, until: str | None = None, sources: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     if not (since or until):
         return {}
     # Only audit sources re-read a range; a snapshot is always of now.
@@ -49,31 +49,46 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=ingest_op_name(spec.name),
         specs=specs,
-        check_specs=[dg.AssetCheckSpec(INGEST_CHECK, asset=events_key, description=(
-            f"The last ingest of {spec.title} finished. ERROR carries the cause and the fix (credentials, URL, "
-            "network, a vendor error); finished windows are kept, and the other sources still load, transform and "
-            "publish in the same run. Fix the cause, then `auditlake run` again."))],
+        check_specs=[
+            dg.AssetCheckSpec(
+                INGEST_CHECK,
+                asset=events_key,
+                description=(
+                    f"The last ingest of {spec.title} finished. ERROR carries the cause and the fix (credentials, URL, "
+                    "network, a vendor error); finished windows are kept, and the other sources still load, transform "
+                    "and "
+                    "publish in the same run. Fix the cause, then `auditlake run` again."
+                ),
+            )
+        ],
         pool=WAREHOUSE_POOL,
-        description=(f"Take a complete snapshot of {spec.title} into {spec.dataset} (scd2: changes only, with validity "
-                     "ranges); a failed page fails the snapshot." if spec.is_state else
-                     f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into "
-                     f"{spec.dataset}."),
+        description=(
+            f"Take a complete snapshot of {spec.title} into {spec.dataset} (scd2: changes only, with validity "
+            "ranges); a failed page fails the snapshot."
+            if spec.is_state
+            else f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into {spec.dataset}."
+        ),
     )
     def _ingest(context: dg.AssetExecutionContext, config: IngestConfig) -> Iterator[Any]:
         # The same runner as `auditlake ingest`: batches committed as they finish, re-read accounting after
         # each load. (dagster-dlt's `dlt.run` is one load per call, which cannot keep progress batch by batch.)
         from pipelines.ingest_runner import run_ingest
 
-        overrides = {} if spec.is_state else {k: v for k, v in {"since": config.since, "until": config.until}.items()
-                                              if v}
+        overrides = (
+            {} if spec.is_state else {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
+        )
         with warehouse_write_lock():
             (summary,) = run_ingest([spec.name], progress=context.log.info, **overrides)
         if summary.skipped:
             # Not configured: report it and let the rest of the graph run (dbt reads empty raw tables).
             for asset in specs:
                 yield dg.MaterializeResult(asset_key=asset.key, metadata={"status": "skipped", "source": spec.name})
-            yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True,
-                                      metadata={"status": "skipped: not configured"})
+            yield dg.AssetCheckResult(
+                check_name=INGEST_CHECK,
+                asset_key=events_key,
+                passed=True,
+                metadata={"status": "skipped: not configured"},
+            )
             return
         metadata = summary.metadata()
         if summary.error:
@@ -84,8 +99,13 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         for asset in specs:
             yield dg.MaterializeResult(asset_key=asset.key, metadata=metadata)
         if summary.error:
-            yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=False,
-                                      severity=dg.AssetCheckSeverity.ERROR, metadata={"error": summary.line()})
+            yield dg.AssetCheckResult(
+                check_name=INGEST_CHECK,
+                asset_key=events_key,
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"error": summary.line()},
+            )
         else:
             yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True, metadata=metadata)
 

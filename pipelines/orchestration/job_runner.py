@@ -116,7 +116,10 @@ def run_job(
             stack.enter_context(contextlib.redirect_stdout(log_file))
             stack.enter_context(contextlib.redirect_stderr(log_file))
         result = job.execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False, asset_selection=asset_selection,
+            instance=instance,
+            run_config=run_config,
+            raise_on_error=False,
+            asset_selection=asset_selection,
             tags=UI_REPOSITORY_TAG,
         )
     checks = [
@@ -129,10 +132,12 @@ def run_job(
         )
         for e in result.get_asset_check_evaluations()
     ]
-    failures = [e for e in result.all_events
-                if e.event_type_value == "STEP_FAILURE" and e.step_key and e.step_failure_data]
+    failures = [
+        e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key and e.step_failure_data
+    ]
     step_errors: dict[str, str] = {
-        str(e.step_key): "interrupted (Ctrl-C or SIGTERM)" if _is_interrupt(e.step_failure_data.error)
+        str(e.step_key): "interrupted (Ctrl-C or SIGTERM)"
+        if _is_interrupt(e.step_failure_data.error)
         else _first_line(e.step_failure_data.error)
         for e in failures
     }
@@ -188,7 +193,7 @@ class _StepProgress(logging.Handler):
             _progress_stream.flush()
 
 
-def step_progress_logger_def() -> "dg.LoggerDefinition":
+def step_progress_logger_def() -> dg.LoggerDefinition:
     """A Dagster logger that prints one line per step to the terminal (`--progress`, the default on a TTY)."""
     import dagster as dg
 

@@ -14,6 +14,7 @@ WRITER_TAGS = {"auditlake/warehouse": "write"}
 def _default_status() -> dg.DefaultScheduleStatus:
     return dg.DefaultScheduleStatus.RUNNING if settings.schedule_enabled() else dg.DefaultScheduleStatus.STOPPED
 
+
 # The entitlement snapshot assets (state sources): taken daily by their own job, not every 15 minutes.
 SNAPSHOT_ASSETS = dg.AssetSelection.assets(
     *(dg.AssetKey([spec.dataset, table]) for spec in registry.state_sources() for table in spec.tables)
@@ -23,7 +24,10 @@ refresh_job = dg.define_asset_job(
     name="refresh",
     selection=dg.AssetSelection.all() - SNAPSHOT_ASSETS,
     tags=WRITER_TAGS,
-    description="Fetch new audit events from every configured source, rebuild the models, run all checks, publish the analysts' copy.",
+    description=(
+        "Fetch new audit events from every configured source, rebuild the models, run all checks, "
+        "publish the analysts' copy."
+    ),
 )
 
 backfill_job = dg.define_asset_job(
@@ -74,7 +78,9 @@ refresh_schedule = dg.ScheduleDefinition(
     execution_timezone="UTC",
     # Off until switched on (in the UI, `dagster schedule start refresh_schedule`, or AUDITLAKE_SCHEDULE_ENABLED=1
     # in a deployment), so opening the UI to look around never starts writing a warehouse.
-    default_status=dg.DefaultScheduleStatus.RUNNING if settings.schedule_enabled() else dg.DefaultScheduleStatus.STOPPED,
+    default_status=dg.DefaultScheduleStatus.RUNNING
+    if settings.schedule_enabled()
+    else dg.DefaultScheduleStatus.STOPPED,
     description=(
         "Keeps the warehouse within minutes of the vendors: refresh every 15 minutes (AUDITLAKE_SCHEDULE_CRON). "
         "Starts switched on when AUDITLAKE_SCHEDULE_ENABLED=1."

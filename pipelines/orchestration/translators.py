@@ -13,7 +13,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from pipelines.sources import registry
 from pipelines.sources.registry import SourceSpec
 
 RAW_GROUP = "raw"

@@ -17,6 +17,11 @@ from .mode_api import ModeSimulator
 from .thoughtspot_api import ThoughtSpotSimulator
 
 __all__ = [
-    "HistoryConfig", "FaultPlan", "SimClock", "ThoughtSpotSimulator", "ModeSimulator",
-    "THOUGHTSPOT_EVENT_TYPES", "MODE_ACTIONS",
+    "HistoryConfig",
+    "FaultPlan",
+    "SimClock",
+    "ThoughtSpotSimulator",
+    "ModeSimulator",
+    "THOUGHTSPOT_EVENT_TYPES",
+    "MODE_ACTIONS",
 ]

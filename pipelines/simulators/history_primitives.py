@@ -54,7 +54,6 @@ class HistoryConfig:
             raise ValueError("HistoryConfig.end must be timezone-aware (UTC): use datetime(..., tzinfo=timezone.utc)")
 
 
-
 def to_us(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError(f"{moment!r} is naive: simulator times must be timezone-aware UTC")
@@ -115,9 +114,34 @@ def reveal_delay_us(rng: random.Random, late_minutes: float) -> int:
     return int(cap * (0.8 + 0.2 * rng.random()))
 
 
-
-_FIRST = ["alice", "bob", "carol", "dan", "erin", "frank", "grace", "heidi", "ivan", "judy", "ken", "lena", "mike",
-          "nora", "oscar", "peggy", "quinn", "rosa", "sam", "tina", "uma", "victor", "wendy", "xena", "yusuf", "zoe"]
+_FIRST = [
+    "alice",
+    "bob",
+    "carol",
+    "dan",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "ken",
+    "lena",
+    "mike",
+    "nora",
+    "oscar",
+    "peggy",
+    "quinn",
+    "rosa",
+    "sam",
+    "tina",
+    "uma",
+    "victor",
+    "wendy",
+    "xena",
+    "yusuf",
+    "zoe",
+]
 _LAST = ["nguyen", "smith", "garcia", "kim", "patel", "mueller", "rossi", "silva", "tanaka", "okafor", "dubois"]
 USER_AGENTS = [
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/133.0.0.0 Safari/537.36",
@@ -130,7 +154,7 @@ USER_AGENTS = [
 
 @dataclass
 class Person:
-    guid: str       # ThoughtSpot user GUID / Mode 12-hex user token
+    guid: str  # ThoughtSpot user GUID / Mode 12-hex user token
     name: str
     ips: list[str]
     org: int = 0
@@ -148,7 +172,9 @@ def people(rng: random.Random, count: int, sep: str, guid: Callable[[random.Rand
         ips = [f"10.{rng.randrange(250)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"]
         if rng.random() < 0.5:
             ips.append(f"203.0.113.{rng.randrange(1, 255)}")
-        people.append(Person(guid(rng), name, ips, org=rng.choices((0, 1, 2), (70, 20, 10))[0],
-                              user_agent=rng.choice(USER_AGENTS)))
+        people.append(
+            Person(
+                guid(rng), name, ips, org=rng.choices((0, 1, 2), (70, 20, 10))[0], user_agent=rng.choice(USER_AGENTS)
+            )
+        )
     return people
-

@@ -59,10 +59,16 @@ class SimulatorBase:
         try:
             self._server = _Server((self.host, self._port), Handler)
         except OSError as exc:
-            raise OSError(f"{self.product} simulator cannot listen on {self.host}:{self._port} ({exc}): "
-                          "choose another port, or 0 for a free one") from exc
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"{self.product}-simulator", daemon=True)
+            raise OSError(
+                f"{self.product} simulator cannot listen on {self.host}:{self._port} ({exc}): "
+                "choose another port, or 0 for a free one"
+            ) from exc
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"{self.product}-simulator",
+            daemon=True,
+        )
         self._thread.start()
         return self.base_url
 
@@ -104,8 +110,7 @@ class SimulatorBase:
             self._log.clear()
 
     def _record(self, method: str, path: str, status: int | None, fault: int | str | None) -> None:
-        entry = {"method": method, "path": path, "status": status, "fault": fault,
-                 "at": self.clock.now().isoformat()}
+        entry = {"method": method, "path": path, "status": status, "fault": fault, "at": self.clock.now().isoformat()}
         with self._log_lock:
             self._log.append(entry)
 

@@ -57,9 +57,17 @@ EMPTY_ENVELOPE = "empty"
 ALL_ENVELOPES = (*ENVELOPES, HAL_ENVELOPE, *UNKNOWN_ENVELOPES, EMPTY_ENVELOPE)
 FILTERS = ("action", "entity_id", "entity_type", "entity_name", "username", "ip", "event_source")
 _FILTER_INDEX = {name: i for i, name in enumerate(FILTERS)}  # position in Record.keys
-_ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-              429: "too_many_requests", 500: "internal_server_error",
-              502: "bad_gateway", 503: "service_unavailable"}
+_ERROR_IDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "too_many_requests",
+    500: "internal_server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+}
 
 
 def _parse_timestamp(text: str) -> datetime:
@@ -184,8 +192,9 @@ class ModeSimulator(AuditLogSimulator):
         if refused is not None:
             return refused
         filters = {name: params[name] for name in FILTERS if params.get(name)}
-        query_key = hashlib.sha256(json.dumps([params["start_timestamp"], params["end_timestamp"],
-                                               sorted(filters.items())]).encode()).hexdigest()[:16]
+        query_key = hashlib.sha256(
+            json.dumps([params["start_timestamp"], params["end_timestamp"], sorted(filters.items())]).encode()
+        ).hexdigest()[:16]
         cursor = params.get("next_token")
         if cursor:
             try:
@@ -199,20 +208,29 @@ class ModeSimulator(AuditLogSimulator):
             offset, as_of_us = 0, to_us(self.clock.now())
             max_seq = self.timeline.current_seq + 1
         items = self._matching(to_us(start), to_us(end), as_of_us, max_seq, filters, query_key)
-        page = items[offset:offset + self.page_size]
+        page = items[offset : offset + self.page_size]
         next_offset = offset + self.page_size
         next_token = None
         if next_offset < len(items):
             raw = json.dumps({"o": next_offset, "a": as_of_us, "s": max_seq, "q": query_key}).encode()
             next_token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         if not cursor and self.log_own_access:
-            self.timeline.add_record(self.timeline.own_access_record(
-                to_us(self.clock.now()), request.client_address[0], request.headers.get("User-Agent") or "",
-                self._token_id, params["start_timestamp"], params["end_timestamp"], self.timeline.next_seq()))
+            self.timeline.add_record(
+                self.timeline.own_access_record(
+                    to_us(self.clock.now()),
+                    request.client_address[0],
+                    request.headers.get("User-Agent") or "",
+                    self._token_id,
+                    params["start_timestamp"],
+                    params["end_timestamp"],
+                    self.timeline.next_seq(),
+                )
+            )
         return Response(200, self._envelope(page, next_token, params), fault=window_fault)
 
-    def _matching(self, start_us: int, end_us: int, as_of_us: int, max_seq: int, filters: dict[str, str],
-                  query_key: str) -> list[bytes]:
+    def _matching(
+        self, start_us: int, end_us: int, as_of_us: int, max_seq: int, filters: dict[str, str], query_key: str
+    ) -> list[bytes]:
         cache_key = (query_key, as_of_us, max_seq)
         with self._pages_lock:
             cached = self._pages.get(cache_key)
@@ -268,5 +286,12 @@ def _stable_key(record: Record) -> bytes:
     return record.event_id.encode() if record.event_id else record.payload
 
 
-__all__ = ["ModeSimulator", "ENVELOPES", "HAL_ENVELOPE", "UNKNOWN_ENVELOPES", "EMPTY_ENVELOPE", "ALL_ENVELOPES",
-           "FILTERS"]
+__all__ = [
+    "ModeSimulator",
+    "ENVELOPES",
+    "HAL_ENVELOPE",
+    "UNKNOWN_ENVELOPES",
+    "EMPTY_ENVELOPE",
+    "ALL_ENVELOPES",
+    "FILTERS",
+]

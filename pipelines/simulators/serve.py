@@ -23,10 +23,17 @@ from .time_formats import TIME_FORMATS
 
 # The environment variables the dlt sources read (dlt's SOURCES__<source>__<key> convention).
 ENV_NAMES = {
-    "thoughtspot": {"base_url": "SOURCES__THOUGHTSPOT__BASE_URL", "username": "SOURCES__THOUGHTSPOT__USERNAME",
-                    "secret_key": "SOURCES__THOUGHTSPOT__SECRET_KEY"},
-    "mode": {"base_url": "SOURCES__MODE__BASE_URL", "workspace": "SOURCES__MODE__WORKSPACE",
-             "api_token": "SOURCES__MODE__API_TOKEN", "api_secret": "SOURCES__MODE__API_SECRET"},
+    "thoughtspot": {
+        "base_url": "SOURCES__THOUGHTSPOT__BASE_URL",
+        "username": "SOURCES__THOUGHTSPOT__USERNAME",
+        "secret_key": "SOURCES__THOUGHTSPOT__SECRET_KEY",
+    },
+    "mode": {
+        "base_url": "SOURCES__MODE__BASE_URL",
+        "workspace": "SOURCES__MODE__WORKSPACE",
+        "api_token": "SOURCES__MODE__API_TOKEN",
+        "api_secret": "SOURCES__MODE__API_SECRET",
+    },
 }
 DEFAULT_PORTS = {"thoughtspot": 8470, "mode": 8471}
 
@@ -48,13 +55,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     history.add_argument("--events-per-day", type=int, default=300)
     history.add_argument("--end", type=_utc, default=None, help="end of the history (ISO, UTC); default now")
     history.add_argument("--malformed-every", type=int, default=0, help="every Nth record malformed (0 = never)")
-    history.add_argument("--late-minutes", type=float, default=30,
-                         help="ThoughtSpot: max delay before an event is visible (0 = none)")
+    history.add_argument(
+        "--late-minutes", type=float, default=30, help="ThoughtSpot: max delay before an event is visible (0 = none)"
+    )
     history.add_argument("--mode-late-minutes", type=float, default=0, help="Mode: max reveal delay")
-    history.add_argument("--vendor-samples", action="store_true",
-                         help="also serve the records the vendors publish (docs/vendor/samples), verbatim")
-    history.add_argument("--clock-offset-minutes", type=float, default=0,
-                         help="run the simulator clock this far from real time")
+    history.add_argument(
+        "--vendor-samples",
+        action="store_true",
+        help="also serve the records the vendors publish (docs/vendor/samples), verbatim",
+    )
+    history.add_argument(
+        "--clock-offset-minutes", type=float, default=0, help="run the simulator clock this far from real time"
+    )
     faults = parser.add_argument_group("faults (data endpoints only)")
     faults.add_argument("--error-rate", type=float, default=0.0, help="probability of a 429/500/503")
     faults.add_argument("--error-statuses", default="429,500,503", help="comma-separated statuses to draw from")
@@ -63,11 +75,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--slow-seconds", type=float, default=0.5)
     faults.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429/503")
     faults.add_argument("--fault-seed", type=int, default=0)
-    faults.add_argument("--slow-windows-longer-than-minutes", type=float, default=None,
-                        help="stall every request whose window is longer than this (see --window-slow-seconds)")
+    faults.add_argument(
+        "--slow-windows-longer-than-minutes",
+        type=float,
+        default=None,
+        help="stall every request whose window is longer than this (see --window-slow-seconds)",
+    )
     faults.add_argument("--window-slow-seconds", type=float, default=5.0)
-    faults.add_argument("--fail-windows-longer-than-minutes", type=float, default=None,
-                        help="answer every request whose window is longer than this with --window-fail-status")
+    faults.add_argument(
+        "--fail-windows-longer-than-minutes",
+        type=float,
+        default=None,
+        help="answer every request whose window is longer than this with --window-fail-status",
+    )
     faults.add_argument("--window-fail-status", type=int, default=503)
     creds = parser.add_argument_group("credentials (generated when omitted)")
     creds.add_argument("--thoughtspot-username", default="auditlake-svc")
@@ -79,8 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     creds.add_argument("--mode-secret", default=None)
     ts = parser.add_argument_group("thoughtspot")
     ts.add_argument("--orgs", default="0,1,2", help="comma-separated org ids of the cluster (must include 0)")
-    ts.add_argument("--default-org", choices=DEFAULT_ORG_MODES, default="zero",
-                    help="where a token lands when org_id is not sent")
+    ts.add_argument(
+        "--default-org", choices=DEFAULT_ORG_MODES, default="zero", help="where a token lands when org_id is not sent"
+    )
     ts.add_argument("--time-format", choices=TIME_FORMATS, default="iso", help="how ts and date are written")
     ts.add_argument("--response-shape", choices=RESPONSE_SHAPES, default="array", help="logs/fetch 200 body")
     mode = parser.add_argument_group("mode")
@@ -91,8 +112,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_simulators(args: argparse.Namespace) -> list[ThoughtSpotSimulator | ModeSimulator]:
-    history = HistoryConfig(seed=args.seed, days=args.days, events_per_day=args.events_per_day, end=args.end,
-                            malformed_every=args.malformed_every)
+    history = HistoryConfig(
+        seed=args.seed,
+        days=args.days,
+        events_per_day=args.events_per_day,
+        end=args.end,
+        malformed_every=args.malformed_every,
+    )
     statuses = tuple(int(s) for s in str(args.error_statuses).split(",") if s.strip())
     clock = SimClock(timedelta(minutes=args.clock_offset_minutes))
 
@@ -100,28 +126,59 @@ def build_simulators(args: argparse.Namespace) -> list[ThoughtSpotSimulator | Mo
         return None if value is None else timedelta(minutes=value)
 
     def plan(offset: int) -> FaultPlan:
-        return FaultPlan(error_rate=args.error_rate, statuses=statuses, retry_after_seconds=args.retry_after,
-                         drop_rate=args.drop_rate, slow_rate=args.slow_rate, slow_seconds=args.slow_seconds,
-                         seed=args.fault_seed + offset, slow_windows_longer_than=minutes(
-                             args.slow_windows_longer_than_minutes), window_slow_seconds=args.window_slow_seconds,
-                         fail_windows_longer_than=minutes(args.fail_windows_longer_than_minutes),
-                         window_fail_status=args.window_fail_status)
+        return FaultPlan(
+            error_rate=args.error_rate,
+            statuses=statuses,
+            retry_after_seconds=args.retry_after,
+            drop_rate=args.drop_rate,
+            slow_rate=args.slow_rate,
+            slow_seconds=args.slow_seconds,
+            seed=args.fault_seed + offset,
+            slow_windows_longer_than=minutes(args.slow_windows_longer_than_minutes),
+            window_slow_seconds=args.window_slow_seconds,
+            fail_windows_longer_than=minutes(args.fail_windows_longer_than_minutes),
+            window_fail_status=args.window_fail_status,
+        )
 
     sims: list[ThoughtSpotSimulator | ModeSimulator] = []
     if args.product in ("thoughtspot", "both"):
-        sims.append(ThoughtSpotSimulator(
-            history=history, faults=plan(0), clock=clock, username=args.thoughtspot_username,
-            secret_key=args.thoughtspot_secret_key, password=args.thoughtspot_password,
-            late_minutes=args.late_minutes, max_token_validity_seconds=args.max_token_validity_seconds,
-            host=args.host, port=args.thoughtspot_port, include_vendor_samples=args.vendor_samples,
-            orgs=tuple(int(o) for o in str(args.orgs).split(",") if o.strip()), default_org=args.default_org,
-            time_format=args.time_format, response_shape=args.response_shape))
+        sims.append(
+            ThoughtSpotSimulator(
+                history=history,
+                faults=plan(0),
+                clock=clock,
+                username=args.thoughtspot_username,
+                secret_key=args.thoughtspot_secret_key,
+                password=args.thoughtspot_password,
+                late_minutes=args.late_minutes,
+                max_token_validity_seconds=args.max_token_validity_seconds,
+                host=args.host,
+                port=args.thoughtspot_port,
+                include_vendor_samples=args.vendor_samples,
+                orgs=tuple(int(o) for o in str(args.orgs).split(",") if o.strip()),
+                default_org=args.default_org,
+                time_format=args.time_format,
+                response_shape=args.response_shape,
+            )
+        )
     if args.product in ("mode", "both"):
-        sims.append(ModeSimulator(
-            history=history, faults=plan(1), clock=clock, workspace=args.mode_workspace, api_token=args.mode_token,
-            api_secret=args.mode_secret, page_size=args.mode_page_size, envelope=args.mode_envelope,
-            log_own_access=not args.no_log_own_access, late_minutes=args.mode_late_minutes,
-            host=args.host, port=args.mode_port, include_vendor_samples=args.vendor_samples))
+        sims.append(
+            ModeSimulator(
+                history=history,
+                faults=plan(1),
+                clock=clock,
+                workspace=args.mode_workspace,
+                api_token=args.mode_token,
+                api_secret=args.mode_secret,
+                page_size=args.mode_page_size,
+                envelope=args.mode_envelope,
+                log_own_access=not args.no_log_own_access,
+                late_minutes=args.mode_late_minutes,
+                host=args.host,
+                port=args.mode_port,
+                include_vendor_samples=args.vendor_samples,
+            )
+        )
     return sims
 
 
@@ -129,11 +186,14 @@ def environment(sim: ThoughtSpotSimulator | ModeSimulator) -> dict[str, str]:
     """The variables (name -> value) that point auditlake's source at a running simulator."""
     if isinstance(sim, ThoughtSpotSimulator):
         names = ENV_NAMES["thoughtspot"]
-        return {names["base_url"]: sim.base_url, names["username"]: sim.username,
-                names["secret_key"]: sim.secret_key}
+        return {names["base_url"]: sim.base_url, names["username"]: sim.username, names["secret_key"]: sim.secret_key}
     names = ENV_NAMES["mode"]
-    return {names["base_url"]: sim.base_url, names["workspace"]: sim.workspace, names["api_token"]: sim.api_token,
-            names["api_secret"]: sim.api_secret}
+    return {
+        names["base_url"]: sim.base_url,
+        names["workspace"]: sim.workspace,
+        names["api_token"]: sim.api_token,
+        names["api_secret"]: sim.api_secret,
+    }
 
 
 def main(args: argparse.Namespace) -> int:

@@ -27,8 +27,15 @@ class AuditLogSimulator(SimulatorBase):
     retention_us: int | None = None
     rate_limit_message = "Too many requests. Retry later."
 
-    def __init__(self, history: HistoryConfig | None, faults: FaultPlan | None, clock: SimClock | None, host: str,
-                 port: int, late_minutes: float) -> None:
+    def __init__(
+        self,
+        history: HistoryConfig | None,
+        faults: FaultPlan | None,
+        clock: SimClock | None,
+        host: str,
+        port: int,
+        late_minutes: float,
+    ) -> None:
         super().__init__(faults, clock, host, port)
         if late_minutes < 0:
             raise ValueError(f"late_minutes={late_minutes} must be 0 (no late reveal) or more")
@@ -60,9 +67,13 @@ class AuditLogSimulator(SimulatorBase):
         as_of_us = self._as_of_us(as_of)
         horizon = as_of_us - self.retention_us if self.retention_us is not None else None
         wanted = None if orgs is None else frozenset(orgs)
-        return [r for r in self.timeline.all_records(as_of_us)
-                if r.time_us <= as_of_us and (horizon is None or horizon <= r.time_us)
-                and (wanted is None or r.org in wanted)]
+        return [
+            r
+            for r in self.timeline.all_records(as_of_us)
+            if r.time_us <= as_of_us
+            and (horizon is None or horizon <= r.time_us)
+            and (wanted is None or r.org in wanted)
+        ]
 
     def expected_event_ids(self, as_of: datetime | None = None, orgs: Iterable[int] | None = None) -> set[str]:
         """Ids of every valid event a perfect client could read at `as_of` (revealed, inside any retention),
@@ -107,5 +118,6 @@ class AuditLogSimulator(SimulatorBase):
         if fault.kind == 429:
             return self.error(429, self.rate_limit_message, retry_after)
         status = fault.status or 500
-        return self.error(status, f"Simulated server error {status}. Retry the request.",
-                          retry_after if status == 503 else None)
+        return self.error(
+            status, f"Simulated server error {status}. Retry the request.", retry_after if status == 503 else None
+        )

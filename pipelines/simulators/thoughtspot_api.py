@@ -46,8 +46,10 @@ SESSION_PATH = "/api/rest/2.0/auth/session/user"
 # What logs/fetch answers with status 200: the documented bare array, or a body a client must refuse rather than read
 # as "no events": an object wrapping the array (as other vendors do), or an HTML page (an SSO or proxy login page).
 RESPONSE_SHAPES = ("array", "logs_object", "html")
-_HTML_PAGE = (b"<!DOCTYPE html><html><head><title>ThoughtSpot</title></head><body><div id=\"login\">"
-              b"Sign in to ThoughtSpot</div></body></html>")
+_HTML_PAGE = (
+    b'<!DOCTYPE html><html><head><title>ThoughtSpot</title></head><body><div id="login">'
+    b"Sign in to ThoughtSpot</div></body></html>"
+)
 _ROUTES = {TOKEN_PATH: "POST", LOGS_PATH: "POST", ORGS_PATH: "POST", SESSION_PATH: "GET", **STATE_ROUTES}
 DEFAULT_TOKEN_VALIDITY_SECONDS = 300
 MAX_WINDOW_MS = 86_400_000
@@ -107,8 +109,9 @@ class ThoughtSpotSimulator(AuditLogSimulator):
             raise ValueError(f"response_shape={response_shape!r}: use one of {RESPONSE_SHAPES}")
         self.response_shape = response_shape  # read per request: a test may switch it between windows
         self.org_directory = OrgDirectory(orgs, admin_orgs, member_orgs, default_org, key_org)
-        self.timeline = ThoughtSpotTimeline(self.history, self.history_end(), late_minutes, self.org_directory.orgs,
-                                            time_format)
+        self.timeline = ThoughtSpotTimeline(
+            self.history, self.history_end(), late_minutes, self.org_directory.orgs, time_format
+        )
         if include_vendor_samples:
             self._plant_vendor_samples(thoughtspot_samples)
         # Users, groups and privileges on any date, derived from the history (users/groups/roles search).
@@ -152,8 +155,12 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         return path.rstrip("/") == TOKEN_PATH
 
     def error(self, status: int, debug: str, headers: dict[str, str] | None = None) -> Response:
-        message = {"code": _ERROR_CODES.get(status, 10000), "incident_id_guid": str(uuid.uuid4()),
-                   "trace_id_guid": str(uuid.uuid4()), "debug": debug}
+        message = {
+            "code": _ERROR_CODES.get(status, 10000),
+            "incident_id_guid": str(uuid.uuid4()),
+            "trace_id_guid": str(uuid.uuid4()),
+            "debug": debug,
+        }
         if self.error_shape == "nested":
             message = {"debug": message}
         return Response(status, json.dumps({"error": {"message": message}}).encode(), headers or {})
@@ -208,9 +215,13 @@ class ThoughtSpotSimulator(AuditLogSimulator):
     def _session_user(self, token: _Token) -> Response:
         orgs = self.org_directory
         member = orgs.orgs if token.username == self.viewer_username else sorted(orgs.member_orgs)
-        body = {"id": token.user_guid, "name": token.username, "display_name": token.username,
-                "current_org": {"id": token.org_id, "name": orgs.name(token.org_id)},
-                "orgs": [{"id": o, "name": orgs.name(o)} for o in member]}
+        body = {
+            "id": token.user_guid,
+            "name": token.username,
+            "display_name": token.username,
+            "current_org": {"id": token.org_id, "name": orgs.name(token.org_id)},
+            "orgs": [{"id": o, "name": orgs.name(o)} for o in member],
+        }
         return Response(200, json.dumps(body).encode())
 
     # -- auth --------------------------------------------------------------------------------------------------------
@@ -230,8 +241,9 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         if isinstance(validity, bool) or not isinstance(validity, int):
             return self.error(400, "validity_time_in_sec must be an integer number of seconds.")
         org_id = body.get("org_id")  # absent or null: the org is the cluster's default (see default_org)
-        if org_id is not None and (isinstance(org_id, bool) or not isinstance(org_id, int)
-                                   or not -2**31 <= org_id <= 2**31 - 1):
+        if org_id is not None and (
+            isinstance(org_id, bool) or not isinstance(org_id, int) or not -(2**31) <= org_id <= 2**31 - 1
+        ):
             return self.error(400, "org_id must be an integer.")
         # SPEC: secret_key takes precedence over password when both are sent.
         if secret_key:
@@ -249,8 +261,10 @@ class ThoughtSpotSimulator(AuditLogSimulator):
                 return self.error(*refusal)
         org_id = directory.landing(username, org_id)
         if username != self.viewer_username and org_id not in directory.member_orgs:
-            return self.error(403, f"The user is not a member of Org {org_id}, where a token lands when org_id is "
-                                   "not sent. Send org_id.")
+            return self.error(
+                403,
+                f"The user is not a member of Org {org_id}, where a token lands when org_id is not sent. Send org_id.",
+            )
         directory.remember(username, org_id)
         if self.max_token_validity_seconds is not None:
             validity = min(validity, self.max_token_validity_seconds)
@@ -259,8 +273,9 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         with self._token_lock:
             self._token_serial += 1
             admin = username == self.username and org_id in self.org_directory.admin_orgs
-            self._tokens[token_text] = _Token(username, self._user_guid, org_id, now_ms, now_ms + validity * 1000,
-                                              self._token_serial, admin=admin)
+            self._tokens[token_text] = _Token(
+                username, self._user_guid, org_id, now_ms, now_ms + validity * 1000, self._token_serial, admin=admin
+            )
         body_out = {
             "token": token_text,
             "creation_time_in_millis": now_ms,
@@ -274,8 +289,9 @@ class ThoughtSpotSimulator(AuditLogSimulator):
     def _authorise(self, header: str | None, need_admin: bool) -> _Token | Response:
         scheme, _, value = (header or "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            return self.error(401, "Authentication required: send Authorization: Bearer <token> from "
-                                   "/api/rest/2.0/auth/token/full.")
+            return self.error(
+                401, "Authentication required: send Authorization: Bearer <token> from /api/rest/2.0/auth/token/full."
+            )
         with self._token_lock:
             token = self._tokens.get(value.strip())
             expired_through = self._expired_through
@@ -284,8 +300,11 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         if token.serial <= expired_through or self._now_ms() >= token.expires_ms:
             return self.error(401, "The bearer token has expired. Request a new token.")
         if need_admin and not token.admin:
-            return self.error(403, f"ADMINISTRATION privilege required to fetch security audit logs (in Org "
-                                   f"{token.org_id}, the token's org).")
+            return self.error(
+                403,
+                f"ADMINISTRATION privilege required to fetch security audit logs (in Org "
+                f"{token.org_id}, the token's org).",
+            )
         return token
 
     # -- logs --------------------------------------------------------------------------------------------------------
@@ -356,5 +375,12 @@ class ThoughtSpotSimulator(AuditLogSimulator):
         return Response(200, array, fault=window_fault)
 
 
-__all__ = ["ThoughtSpotSimulator", "TOKEN_PATH", "LOGS_PATH", "ORGS_PATH", "SESSION_PATH", "MAX_WINDOW_MS",
-           "RESPONSE_SHAPES"]
+__all__ = [
+    "ThoughtSpotSimulator",
+    "TOKEN_PATH",
+    "LOGS_PATH",
+    "ORGS_PATH",
+    "SESSION_PATH",
+    "MAX_WINDOW_MS",
+    "RESPONSE_SHAPES",
+]

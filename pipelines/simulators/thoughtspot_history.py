@@ -17,7 +17,7 @@ from .event_vocabulary import (
     TS_ADMIN_PREFIXES,
     TS_ANONYMOUS,
     TS_CLUSTER_PREFIXES,
-    TS_CONNECTION_TYPES,
+    TS_OFFICE_TYPES,
     TS_WEIGHTS,
 )
 from .history_primitives import (
@@ -55,8 +55,14 @@ def _named_object(rng: random.Random, actor: Person, key: str, noun: str) -> dic
 class ThoughtSpotTimeline(Timeline):
     product = "thoughtspot"
 
-    def __init__(self, history: HistoryConfig, end: datetime, late_minutes: float,
-                 orgs: Sequence[int] = DEFAULT_ORGS, time_format: str = "iso") -> None:
+    def __init__(
+        self,
+        history: HistoryConfig,
+        end: datetime,
+        late_minutes: float,
+        orgs: Sequence[int] = DEFAULT_ORGS,
+        time_format: str = "iso",
+    ) -> None:
         super().__init__(history, end, late_minutes)
         if time_format not in TIME_FORMATS:
             raise ValueError(f"time_format={time_format!r}: use one of {TIME_FORMATS}")
@@ -66,11 +72,13 @@ class ThoughtSpotTimeline(Timeline):
         self.admins = self.users[:4]
         for admin in self.admins:
             admin.org = 0
-        self.groups = [(uuid4_from(rng), name) for name in
-                       ("analysts", "finance-viewers", "sales-ops", "data-eng", "execs", "support", "marketing")]
+        self.groups = [
+            (uuid4_from(rng), name)
+            for name in ("analysts", "finance-viewers", "sales-ops", "data-eng", "execs", "support", "marketing")
+        ]
         self.org_ids = tuple(orgs)
         if self.org_ids != DEFAULT_ORGS:
-            remap_population_orgs(self.users[len(self.admins):], self.org_ids)
+            remap_population_orgs(self.users[len(self.admins) :], self.org_ids)
         # Cluster-level records carry orgId -1; on a cluster without orgs there is nothing above Org 0.
         self._cluster_org = CLUSTER_ORG if len(self.org_ids) > 1 else 0
         self._builders = self._payload_builders()
@@ -79,9 +87,20 @@ class ThoughtSpotTimeline(Timeline):
         self.plant(self._build_scenarios())
 
     # -- rendering ---------------------------------------------------------------------------------------------
-    def _render(self, rng: random.Random, date_us: int, etype: str, actor: Person | None, data: dict,
-                org: int | None = None, ip: str | None | bool = True, seq: int = -1, malformed: int = 0,
-                event_id: str | None = None, ts_us: int | None = None) -> Record:
+    def _render(
+        self,
+        rng: random.Random,
+        date_us: int,
+        etype: str,
+        actor: Person | None,
+        data: dict,
+        org: int | None = None,
+        ip: str | None | bool = True,
+        seq: int = -1,
+        malformed: int = 0,
+        event_id: str | None = None,
+        ts_us: int | None = None,
+    ) -> Record:
         """One `{date, log}` element. `ts` is `ts_us` (default: `date_us`) truncated to the second."""
         event_id = event_id or "TS-" + uuid4_from(rng)
         if ip is True:
@@ -111,13 +130,13 @@ class ThoughtSpotTimeline(Timeline):
         if malformed:
             valid_id = None
             variant = (malformed - 1) % 3
-            if variant == 0:    # `log` is not valid JSON (truncated)
+            if variant == 0:  # `log` is not valid JSON (truncated)
                 text = dumps(log).decode()
                 log_value: Any = text[: len(text) // 2]
             elif variant == 1:  # valid JSON, no `id`
                 del log["id"]
                 log_value = dumps(log).decode()
-            else:               # `log` is an object, not a string
+            else:  # `log` is an object, not a string
                 log_value = log
         else:
             log_value = dumps(log).decode()
@@ -159,10 +178,16 @@ class ThoughtSpotTimeline(Timeline):
 
         def privileges(rng: random.Random, actor: Person) -> dict:
             group_guid, group_name = group(rng)
-            return {"modifiedPrivileges": [rng.choice(["AUTHORING", "DATADOWNLOADING", "USERDATAUPLOADING"])],
-                    "currentPrivileges": [],
-                    "groupIdentity": {"id": {"id": group_guid}, "name": group_name, "owner": {"id": admins[0].guid},
-                                      "type": "UserGroup"}}
+            return {
+                "modifiedPrivileges": [rng.choice(["AUTHORING", "DATADOWNLOADING", "USERDATAUPLOADING"])],
+                "currentPrivileges": [],
+                "groupIdentity": {
+                    "id": {"id": group_guid},
+                    "name": group_name,
+                    "owner": {"id": admins[0].guid},
+                    "type": "UserGroup",
+                },
+            }
 
         def rls(rng: random.Random, actor: Person) -> dict:
             return {"ruleName": f"rule-{rng.randrange(100)}", "ruleId": guid(rng), "ownerId": {"id": guid(rng)}}
@@ -171,25 +196,38 @@ class ThoughtSpotTimeline(Timeline):
         login: Build = lambda rng, a: {"userName": a.name}  # noqa: E731
         empty: Build = lambda rng, a: {}  # noqa: E731
         builders: dict[str, Build] = {
-            "LOGIN_SUCCESSFUL": login, "LOGIN_FAILED": login, "ACCOUNT_LOCKED": login,
-            "AUTH_TOKEN_CREATED_SUCCESSFULLY": login, "FAILED_TO_CREATE_AUTH_TOKEN": login,
-            "LOGOUT_SUCCESSFUL": empty, "LOGOUT_FAILED": empty,
+            "LOGIN_SUCCESSFUL": login,
+            "LOGIN_FAILED": login,
+            "ACCOUNT_LOCKED": login,
+            "AUTH_TOKEN_CREATED_SUCCESSFULLY": login,
+            "FAILED_TO_CREATE_AUTH_TOKEN": login,
+            "LOGOUT_SUCCESSFUL": empty,
+            "LOGOUT_FAILED": empty,
             "USERS_CREATED": lambda rng, a: {"userNames": f"new.user{rng.randrange(10_000)}"},
-            "USERS_MODIFIED": lambda rng, a: {"action": "Add/Edit email id for an existing user attempted",
-                                              "emailId": None, "userId": other(rng).guid},
+            "USERS_MODIFIED": lambda rng, a: {
+                "action": "Add/Edit email id for an existing user attempted",
+                "emailId": None,
+                "userId": other(rng).guid,
+            },
             # Background deletions name accounts that never act, so only the planted leaver is a finding.
             "USERS_DELETED": lambda rng, a: {"userGUIDs": [{"id": guid(rng)}]},
             "UPDATE_PASSWORD_FAILURE": lambda rng, a: {
                 "error": f"Error Code: WEAK_PASSWORD_CANNOT_USE_FIRST_LAST_NAME Incident Id: {guid(rng)}\n"
-                         "Error Message: Cannot use first or last name in the password.", "userId": a.guid},
+                "Error Message: Cannot use first or last name in the password.",
+                "userId": a.guid,
+            },
             "UPDATE_PASSWORD_FAILED": lambda rng, a: {"userId": a.guid},
             "UPDATE_PASSWORD": lambda rng, a: {"userId": a.guid},
             "ORG_CREATION_SUCCESSFUL": lambda rng, a: {"OrgName": f"org-{rng.randrange(1000)}"},
             "ORG_CREATION_FAILED": lambda rng, a: {"OrgName": f"org-{rng.randrange(1000)}"},
-            "ORG_ACCESS_GRANTED_TO_USER": lambda rng, a: {"UserId": other(rng).guid,
-                                                          "Attempted to Grant Org Access": "[0]"},
-            "ORG_ACCESS_REVOKED_FROM_USER": lambda rng, a: {"UserId": other(rng).guid,
-                                                            "Attempted to Revoke Org Access": "[1]"},
+            "ORG_ACCESS_GRANTED_TO_USER": lambda rng, a: {
+                "UserId": other(rng).guid,
+                "Attempted to Grant Org Access": "[0]",
+            },
+            "ORG_ACCESS_REVOKED_FROM_USER": lambda rng, a: {
+                "UserId": other(rng).guid,
+                "Attempted to Revoke Org Access": "[1]",
+            },
             "ORG_SWITCH_SUCCESSFUL": lambda rng, a: {"userGuid": {"id": a.guid}, "org": rng.choice(other_orgs)},
             "ORG_SWITCH_FAILED": lambda rng, a: {"userGuid": {"id": a.guid}, "org": rng.choice(other_orgs)},
             "ORG_DELETION_SUCCESSFUL": lambda rng, a: {"OrgId": rng.randrange(10**9)},
@@ -199,20 +237,33 @@ class ThoughtSpotTimeline(Timeline):
             "USER_GROUPS_CREATED": lambda rng, a: {"groupNames": group(rng)[1]},
             "USER_GROUPS_DELETED": lambda rng, a: {"groupGUIDs": [{"id": guid(rng)}]},
             "USER_GROUP_MODIFIED": lambda rng, a: dict(zip(("groupGUID", "groupName"), group(rng), strict=True)),
-            "PRINCIPALS_IN_GROUP_UPDATE": lambda rng, a: {"groupID": group(rng)[0],
-                                                          "requestedUsersInGroup": members(rng, a)},
+            "PRINCIPALS_IN_GROUP_UPDATE": lambda rng, a: {
+                "groupID": group(rng)[0],
+                "requestedUsersInGroup": members(rng, a),
+            },
             "PRIVILEGE_CHANGES": privileges,
             "CREATE_CONNECTION": lambda rng, a: {
                 "connectionName": f"conn-{rng.randrange(100)}",
                 "connectionType": rng.choice(["RDBMS_SNOWFLAKE", "RDBMS_DATABRICKS", "RDBMS_REDSHIFT"]),
-                "requestId": "-1", "connectionCreation": "Done"},
+                "requestId": "-1",
+                "connectionCreation": "Done",
+            },
             "EDIT_CONNECTION": lambda rng, a: {"EditConnection": "Done", "connectionId": guid(rng)},
             "DELETE_CONNECTION": lambda rng, a: {"connectionDeletion": "Done", "DeletedIds ": _jlist([guid(rng)])},
-            "SHARE_OBJECTS": lambda rng, a: {"objIds": _jlist([guid(rng)]), "objType": "PINBOARD_ANSWER_BOOK",
-                                             "permissions": '{"permissions":{}}', "discoverability": True},
-            "DATA_UPLOAD_CONFIGURED": lambda rng, a: {"dataUploadEnabledFlag": True, "connection": guid(rng),
-                                                      "userGuid": a.guid, "userName": a.name},
-            "CREATE_RLS_RULE": rls, "UPDATE_RLS_RULE": rls,
+            "SHARE_OBJECTS": lambda rng, a: {
+                "objIds": _jlist([guid(rng)]),
+                "objType": "PINBOARD_ANSWER_BOOK",
+                "permissions": '{"permissions":{}}',
+                "discoverability": True,
+            },
+            "DATA_UPLOAD_CONFIGURED": lambda rng, a: {
+                "dataUploadEnabledFlag": True,
+                "connection": guid(rng),
+                "userGuid": a.guid,
+                "userName": a.name,
+            },
+            "CREATE_RLS_RULE": rls,
+            "UPDATE_RLS_RULE": rls,
             "DELETE_RLS_RULES": lambda rng, a: {"rlsRuleIds": _jlist([guid(rng)])},
             "CREATE_ANSWER": lambda rng, a: {"answerName": f"answer-{rng.randrange(5000)}"},
             "UPDATE_ANSWERS": lambda rng, a: {"answerName": f"answer-{rng.randrange(5000)}"},
@@ -221,8 +272,10 @@ class ThoughtSpotTimeline(Timeline):
             "UPDATE_PINBOARDS": lambda rng, a: {"pinboardName": f"liveboard-{rng.randrange(500)}"},
             "DELETE_PINBOARDS": lambda rng, a: {"pinboardIds": _jlist([guid(rng)])},
             "CSV_UPLOAD_STARTED": lambda rng, a: {"fileName": f"upload-{rng.randrange(100)}.csv"},
-            "CSV_UPLOAD_FINISHED": lambda rng, a: {"fileName": f"upload-{rng.randrange(100)}.csv",
-                                                   "rows": rng.randrange(10, 100_000)},
+            "CSV_UPLOAD_FINISHED": lambda rng, a: {
+                "fileName": f"upload-{rng.randrange(100)}.csv",
+                "rows": rng.randrange(10, 100_000),
+            },
             "DIGEST_FREQUENCY_CHANGED": lambda rng, a: {"frequency": rng.choice(["DAILY", "WEEKLY"])},
         }
         for name in THOUGHTSPOT_EVENT_TYPES:
@@ -238,8 +291,9 @@ class ThoughtSpotTimeline(Timeline):
                 builders[name] = partial(_named_object, key=key, noun=noun)
         return builders
 
-    def _event_for(self, rng: random.Random, date_us: int, etype: str, seq: int = -1, malformed: int = 0,
-                   ts_us: int | None = None) -> Record:
+    def _event_for(
+        self, rng: random.Random, date_us: int, etype: str, seq: int = -1, malformed: int = 0, ts_us: int | None = None
+    ) -> Record:
         pool = self.admins if etype.startswith(TS_ADMIN_PREFIXES) else self.users
         actor = pool[int(rng.random() * len(pool))]
         build = self._builders.get(etype)
@@ -252,13 +306,20 @@ class ThoughtSpotTimeline(Timeline):
         rng = random.Random(day_seed(self.history.seed, self.product, day))
         n = self.history.events_per_day
         kinds = rng.choices(self._types, cum_weights=self._cum_weights, k=n)
-        times = self._day_times(rng, day, kinds, TS_CONNECTION_TYPES)
+        kinds = self._weekday_work(
+            rng, day, kinds, TS_OFFICE_TYPES, lambda: rng.choices(self._types, cum_weights=self._cum_weights)[0]
+        )
+        times = self._day_times(rng, day, kinds, TS_OFFICE_TYPES)
         rand = rng.random
         # `date` (ingest time) = `ts` + 0..1.5 s, as in the published records (09:42:50Z -> 09:42:51.001346Z).
         offsets = [int(rand() * DATE_LAG_MAX_US) for _ in range(n)]
         seconds = [t // US * US for t in times]
-        records = [self._event_for(rng, seconds[i] + offsets[i], kinds[i], malformed=self._is_malformed(day, i),
-                                   ts_us=seconds[i]) for i in range(n)]
+        records = [
+            self._event_for(
+                rng, seconds[i] + offsets[i], kinds[i], malformed=self._is_malformed(day, i), ts_us=seconds[i]
+            )
+            for i in range(n)
+        ]
         if n:
             records.extend(self.straddlers(day))
         return records
@@ -297,15 +358,19 @@ class ThoughtSpotTimeline(Timeline):
         # 1. Brute force: 30 failed logins for one account from one IP inside 40 minutes, then a success.
         victim, attacker_ip = self.users[7], "185.220.101.47"
         t0 = self._anchor(0.6, hour=3)
-        failures = [at(t0 + i * 80 * US, "LOGIN_FAILED", None, {"userName": victim.name}, ip=attacker_ip)
-                    for i in range(30)]
-        success = at(t0 + 30 * 80 * US + 60 * US, "LOGIN_SUCCESSFUL", victim, {"userName": victim.name},
-                     ip=attacker_ip)
+        failures = [
+            at(t0 + i * 80 * US, "LOGIN_FAILED", None, {"userName": victim.name}, ip=attacker_ip) for i in range(30)
+        ]
+        success = at(t0 + 30 * 80 * US + 60 * US, "LOGIN_SUCCESSFUL", victim, {"userName": victim.name}, ip=attacker_ip)
         self.scenarios["brute_force"] = {
             "description": "30 LOGIN_FAILED for one user name from one IP within 40 minutes, then LOGIN_SUCCESSFUL",
-            "user_name": victim.name, "user_guid": victim.guid, "ip": attacker_ip,
-            "failed_event_ids": [r.event_id for r in failures], "success_event_id": success.event_id,
-            "first_failure": stamp(failures[0].time_us), "success_at": stamp(success.time_us),
+            "user_name": victim.name,
+            "user_guid": victim.guid,
+            "ip": attacker_ip,
+            "failed_event_ids": [r.event_id for r in failures],
+            "success_event_id": success.event_id,
+            "first_failure": stamp(failures[0].time_us),
+            "success_at": stamp(success.time_us),
         }
         # 2. Account lockout: five failures then ACCOUNT_LOCKED (userGUID/userName null; name in data.userName).
         locked = self.users[11]
@@ -314,52 +379,98 @@ class ThoughtSpotTimeline(Timeline):
             at(t1 + i * 20 * US, "LOGIN_FAILED", None, {"userName": locked.name})
         lock = at(t1 + 5 * 20 * US, "ACCOUNT_LOCKED", None, {"userName": locked.name})
         self.scenarios["account_locked"] = {
-            "description": "ACCOUNT_LOCKED after 5 LOGIN_FAILED", "user_name": locked.name,
-            "event_id": lock.event_id, "at": stamp(lock.time_us)}
+            "description": "ACCOUNT_LOCKED after 5 LOGIN_FAILED",
+            "user_name": locked.name,
+            "event_id": lock.event_id,
+            "at": stamp(lock.time_us),
+        }
         # 3. Self-grant: an admin adds themselves to a group, then grants that group ADMINISTRATION.
         granter = self.admins[2]
         group_guid, group_name = self.groups[4]
         t2 = self._anchor(0.35, hour=16)
-        join = at(t2, "PRINCIPALS_IN_GROUP_UPDATE", granter,
-                  {"groupID": group_guid, "requestedUsersInGroup": [{"id": granter.guid}]})
-        grant = at(t2 + 10 * MINUTE_US, "PRIVILEGE_CHANGES", granter, {
-            "modifiedPrivileges": ["ADMINISTRATION"], "currentPrivileges": ["AUTHORING"],
-            "groupIdentity": {"id": {"id": group_guid}, "name": group_name, "owner": {"id": granter.guid},
-                              "type": "UserGroup"}})
+        join = at(
+            t2,
+            "PRINCIPALS_IN_GROUP_UPDATE",
+            granter,
+            {"groupID": group_guid, "requestedUsersInGroup": [{"id": granter.guid}]},
+        )
+        grant = at(
+            t2 + 10 * MINUTE_US,
+            "PRIVILEGE_CHANGES",
+            granter,
+            {
+                "modifiedPrivileges": ["ADMINISTRATION"],
+                "currentPrivileges": ["AUTHORING"],
+                "groupIdentity": {
+                    "id": {"id": group_guid},
+                    "name": group_name,
+                    "owner": {"id": granter.guid},
+                    "type": "UserGroup",
+                },
+            },
+        )
         roles = at(t2 + 12 * MINUTE_US, "ROLES_ASSIGNED", granter, {"groupNames": group_name, "roleIds": []})
         self.scenarios["self_grant"] = {
             "description": "actor adds their own GUID to a group (PRINCIPALS_IN_GROUP_UPDATE.requestedUsersInGroup), "
-                           "then changes that group's privileges (PRIVILEGE_CHANGES.groupIdentity) and roles",
-            "user_name": granter.name, "user_guid": granter.guid, "group_guid": group_guid, "group_name": group_name,
-            "membership_event_id": join.event_id, "privilege_event_id": grant.event_id,
-            "roles_event_id": roles.event_id}
+            "then changes that group's privileges (PRIVILEGE_CHANGES.groupIdentity) and roles",
+            "user_name": granter.name,
+            "user_guid": granter.guid,
+            "group_guid": group_guid,
+            "group_name": group_name,
+            "membership_event_id": join.event_id,
+            "privilege_event_id": grant.event_id,
+            "roles_event_id": roles.event_id,
+        }
         # 4. Deleted user still active: USERS_DELETED names the user, who later logs in and creates content.
         leaver = Person(uuid4_from(rng), "former.employee", ["10.9.8.7"], org=0)
         t3 = self._anchor(0.7, hour=10)
         before = at(t3 - DAY_US, "LOGIN_SUCCESSFUL", leaver, {"userName": leaver.name})
         deletion = at(t3, "USERS_DELETED", self.admins[0], {"userGUIDs": [{"id": leaver.guid}]})
-        after = [at(self._anchor(0.3, hour=22), "LOGIN_SUCCESSFUL", leaver, {"userName": leaver.name}),
-                 at(self._anchor(0.3, hour=22, minute=5), "CREATE_ANSWER", leaver, {"answerName": "payroll-extract"})]
+        after = [
+            at(self._anchor(0.3, hour=22), "LOGIN_SUCCESSFUL", leaver, {"userName": leaver.name}),
+            at(self._anchor(0.3, hour=22, minute=5), "CREATE_ANSWER", leaver, {"answerName": "payroll-extract"}),
+        ]
         self.scenarios["deleted_user_activity"] = {
             "description": "USERS_DELETED(userGUIDs[].id) followed by events whose userGUID is that user",
-            "user_name": leaver.name, "user_guid": leaver.guid, "deletion_event_id": deletion.event_id,
-            "deleted_at": stamp(deletion.time_us), "activity_before_event_ids": [before.event_id],
-            "activity_after_event_ids": [r.event_id for r in after]}
+            "user_name": leaver.name,
+            "user_guid": leaver.guid,
+            "deletion_event_id": deletion.event_id,
+            "deleted_at": stamp(deletion.time_us),
+            "activity_before_event_ids": [before.event_id],
+            "activity_after_event_ids": [r.event_id for r in after],
+        }
         # 5. Connection changes off hours (02:00-03:00 UTC); background ones are all 09:00-17:00 UTC.
         changer = self.admins[1]
         t4 = self._anchor(0.2, hour=2, minute=10)
         changes = [
-            at(t4, "CREATE_CONNECTION", changer, {"connectionName": "exfil-snowflake",
-                                                  "connectionType": "RDBMS_SNOWFLAKE", "requestId": "-1",
-                                                  "connectionCreation": "Done"}),
-            at(t4 + 15 * MINUTE_US, "EDIT_CONNECTION", changer, {"EditConnection": "Done",
-                                                                 "connectionName": "exfil-snowflake"}),
-            at(t4 + 40 * MINUTE_US, "DELETE_CONNECTION", changer, {"connectionDeletion": "Done",
-                                                                   "DeletedIds ": _jlist([uuid4_from(rng)])}),
+            at(
+                t4,
+                "CREATE_CONNECTION",
+                changer,
+                {
+                    "connectionName": "exfil-snowflake",
+                    "connectionType": "RDBMS_SNOWFLAKE",
+                    "requestId": "-1",
+                    "connectionCreation": "Done",
+                },
+            ),
+            at(
+                t4 + 15 * MINUTE_US,
+                "EDIT_CONNECTION",
+                changer,
+                {"EditConnection": "Done", "connectionName": "exfil-snowflake"},
+            ),
+            at(
+                t4 + 40 * MINUTE_US,
+                "DELETE_CONNECTION",
+                changer,
+                {"connectionDeletion": "Done", "DeletedIds ": _jlist([uuid4_from(rng)])},
+            ),
         ]
         self.scenarios["off_hours_connection_changes"] = {
             "description": f"connection changes outside {BUSINESS_HOURS_UTC[0]:02d}:00-{BUSINESS_HOURS_UTC[1]:02d}:00"
-                           " UTC (background connection events are always inside)",
-            "user_name": changer.name, "event_ids": [r.event_id for r in changes]}
+            " UTC (background connection events are always inside)",
+            "user_name": changer.name,
+            "event_ids": [r.event_id for r in changes],
+        }
         return out
-

@@ -36,16 +36,24 @@ CLUSTER_ORG = -1
 class OrgDirectory:
     """The cluster's orgs and the service user's place in them (admin, member), plus the 'last session' memory."""
 
-    def __init__(self, orgs: Sequence[int], admin_orgs: Sequence[int] | None, member_orgs: Sequence[int],
-                 default_org: str, key_org: int | None) -> None:
+    def __init__(
+        self,
+        orgs: Sequence[int],
+        admin_orgs: Sequence[int] | None,
+        member_orgs: Sequence[int],
+        default_org: str,
+        key_org: int | None,
+    ) -> None:
         self.orgs = tuple(dict.fromkeys(int(o) for o in orgs))
         if 0 not in self.orgs:
             raise ValueError(f"orgs={orgs!r}: a cluster always has the Primary Org 0; include 0")
         if any(o < 0 for o in self.orgs):
             raise ValueError(f"orgs={orgs!r}: org ids are 0 or positive (-1 marks cluster-level records only)")
         if default_org not in DEFAULT_ORG_MODES:
-            raise ValueError(f"default_org={default_org!r}: use 'zero' (token lands in Org 0 when org_id is not "
-                             "sent) or 'last' (it lands in the key's / previous session's org)")
+            raise ValueError(
+                f"default_org={default_org!r}: use 'zero' (token lands in Org 0 when org_id is not "
+                "sent) or 'last' (it lands in the key's / previous session's org)"
+            )
         self.admin_orgs = frozenset(self.orgs if admin_orgs is None else admin_orgs)
         self.member_orgs = self.admin_orgs | frozenset(member_orgs)
         unknown = self.member_orgs - set(self.orgs)
@@ -105,8 +113,13 @@ class OrgDirectory:
         wanted = body.get("org_identifier")
         rows = []
         for org in listed:
-            row = {"id": org, "name": self.name(org), "status": "ACTIVE",
-                   "description": "Primary Org" if org == 0 else self.name(org), "visibility": "SHOW"}
+            row = {
+                "id": org,
+                "name": self.name(org),
+                "status": "ACTIVE",
+                "description": "Primary Org" if org == 0 else self.name(org),
+                "visibility": "SHOW",
+            }
             if wanted not in (None, "") and str(wanted) not in (str(org), row["name"]):
                 continue
             if body.get("status") not in (None, "ACTIVE") or body.get("visibility") not in (None, "SHOW"):

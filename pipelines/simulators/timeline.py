@@ -21,7 +21,7 @@ import random
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -30,13 +30,13 @@ from .history_primitives import DAY_US, HOUR_US, MINUTE_US, US, HistoryConfig, d
 
 
 class Record(NamedTuple):
-    time_us: int            # ThoughtSpot `date` / Mode `timestamp`, the field windows filter on
-    reveal_us: int          # visible once clock >= reveal_us
-    payload: bytes          # the array element exactly as served
-    event_id: str | None    # None for malformed records (not expected from a perfect client)
-    org: int                # ThoughtSpot orgId (0 for Mode)
-    keys: tuple | None      # Mode filter values (mode.FILTERS order); None for ThoughtSpot
-    seq: int                # insertion order for runtime-added events; -1 for generated history
+    time_us: int  # ThoughtSpot `date` / Mode `timestamp`, the field windows filter on
+    reveal_us: int  # visible once clock >= reveal_us
+    payload: bytes  # the array element exactly as served
+    event_id: str | None  # None for malformed records (not expected from a perfect client)
+    org: int  # ThoughtSpot orgId (0 for Mode)
+    keys: tuple | None  # Mode filter values (mode.FILTERS order); None for ThoughtSpot
+    seq: int  # insertion order for runtime-added events; -1 for generated history
 
 
 class _Chunk:
@@ -57,6 +57,7 @@ class _Chunk:
 # Timeline: day chunks (lazy, cached) + planted scenario records + events added at runtime
 # ---------------------------------------------------------------------------------------------------------------
 
+
 class Timeline:
     """Storage and window queries shared by both products. Subclasses generate one UTC day of records."""
 
@@ -73,7 +74,7 @@ class Timeline:
         # Keep about 200k records in memory whatever the daily volume (at least 3 days: a window spans 2).
         self._cache_days = max(3, 200_000 // max(1, history.events_per_day))
         self._lock = threading.RLock()
-        self._added: list[Record] = []        # sorted by time
+        self._added: list[Record] = []  # sorted by time
         self._added_times: list[int] = []
         self._added_seq = 0
         self._add_calls = 0
@@ -181,7 +182,7 @@ class Timeline:
 
     # -- per-day framing ------------------------------------------------------------------------------------------
     def _day_times(self, rng: random.Random, day: int, kinds: list[str], office_hours: frozenset) -> list[int]:
-        """One time per event in the UTC day; connection changes are kept inside business hours."""
+        """One time per event in the UTC day; administrative work (`office_hours` kinds) inside business hours."""
         day_us = day * DAY_US
         open_us, close_us = BUSINESS_HOURS_UTC[0] * HOUR_US, BUSINESS_HOURS_UTC[1] * HOUR_US
         rand = rng.random
@@ -190,6 +191,21 @@ class Timeline:
             day_us + (open_us + int(rand() * office_us) if kind in office_hours else int(rand() * DAY_US))
             for kind in kinds
         ]
+
+    @staticmethod
+    def _weekday_work(
+        rng: random.Random, day: int, kinds: list[str], office: frozenset, draw: Callable[[], str]
+    ) -> list[str]:
+        """On Saturdays and Sundays (UTC) nobody does administrative work in the background: those draws are
+        redrawn from the rest of the vocabulary (the planted off-hours findings are added separately)."""
+        if (day + 3) % 7 < 5:  # 1970-01-01, day 0, was a Thursday (isoweekday 4)
+            return kinds
+        out = []
+        for kind in kinds:
+            while kind in office:
+                kind = draw()
+            out.append(kind)
+        return out
 
     def _is_malformed(self, day: int, index: int) -> int:
         """0 if valid, else 1 + the malformation variant number."""
@@ -219,5 +235,3 @@ class Timeline:
                 candidate -= DAY_US
             moment = max(candidate, self.start_us + HOUR_US)
         return max(moment, self.start_us + 1)
-
-

@@ -27,8 +27,10 @@ def _load(name: str) -> Any:
     try:
         return json.loads(path.read_text())
     except OSError as exc:
-        raise FileNotFoundError(f"vendor sample file {path} is missing ({exc}): run from a checkout of auditlake, "
-                                "or construct the simulator with include_vendor_samples=False") from exc
+        raise FileNotFoundError(
+            f"vendor sample file {path} is missing ({exc}): run from a checkout of auditlake, "
+            "or construct the simulator with include_vendor_samples=False"
+        ) from exc
 
 
 def _parse(text: str) -> datetime:
@@ -49,8 +51,10 @@ def _shift_days(times_us: list[int], start_us: int, end_us: int, late_minutes: f
         days -= 1
     if lo + days * DAY_US < start_us:
         span = (hi - lo) // DAY_US + 2
-        raise ValueError(f"the vendor samples of one document span {span} days, more than the history holds: "
-                         f"use HistoryConfig(days>={span + 1}) with include_vendor_samples=True")
+        raise ValueError(
+            f"the vendor samples of one document span {span} days, more than the history holds: "
+            f"use HistoryConfig(days>={span + 1}) with include_vendor_samples=True"
+        )
     return days
 
 
@@ -78,13 +82,28 @@ def thoughtspot_samples(start_us: int, end_us: int, late_minutes: float) -> tupl
             time_us = to_us(_parse(new_date))
             # Schema 1.0 (2021) has no orgId: those clusters had no orgs, so the record belongs to Org 0.
             org = log.get("orgId", 0)
-            records.append(Record(time_us, time_us, dumps({"date": new_date, "log": log_text}), log["id"], org,
-                                  None, -1))
-            expected.append({
-                "id": log["id"], "date": new_date, "ts": new_ts, "type": log["type"], "orgId": log.get("orgId"),
-                "org": org, "userGUID": log["userGUID"], "userName": log["userName"], "cIP": log["cIP"],
-                "desc": log["desc"], "data": log["data"], "version": log["version"], "source": source,
-                "shifted_days": days, "element": {"date": new_date, "log": log_text}})
+            records.append(
+                Record(time_us, time_us, dumps({"date": new_date, "log": log_text}), log["id"], org, None, -1)
+            )
+            expected.append(
+                {
+                    "id": log["id"],
+                    "date": new_date,
+                    "ts": new_ts,
+                    "type": log["type"],
+                    "orgId": log.get("orgId"),
+                    "org": org,
+                    "userGUID": log["userGUID"],
+                    "userName": log["userName"],
+                    "cIP": log["cIP"],
+                    "desc": log["desc"],
+                    "data": log["data"],
+                    "version": log["version"],
+                    "source": source,
+                    "shifted_days": days,
+                    "element": {"date": new_date, "log": log_text},
+                }
+            )
     return records, expected
 
 
@@ -96,10 +115,27 @@ def mode_samples(start_us: int, end_us: int, late_minutes: float) -> tuple[list[
     entry["timestamp"] = _moved(entry["timestamp"], days)
     time_us = to_us(_parse(entry["timestamp"]))
     actor, entity, context = entry.get("actor") or {}, entry.get("entity") or {}, entry.get("context") or {}
-    keys = (entry["action"], entity.get("entity_id"), entity.get("entity_type"), entity.get("entity_name"),
-            actor.get("username"), actor.get("ip"), context.get("event_source"))
+    keys = (
+        entry["action"],
+        entity.get("entity_id"),
+        entity.get("entity_type"),
+        entity.get("entity_name"),
+        actor.get("username"),
+        actor.get("ip"),
+        context.get("event_source"),
+    )
     record = Record(time_us, time_us, dumps(entry), entry["id"], 0, keys, -1)
-    return [record], [{"id": entry["id"], "timestamp": entry["timestamp"], "action": entry["action"],
-                       "actor": entry.get("actor"), "entity": entry.get("entity"), "context": entry.get("context"),
-                       "source": sample["source"], "shifted_days": days, "entry": entry,
-                       "at": from_us(time_us).isoformat()}]
+    return [record], [
+        {
+            "id": entry["id"],
+            "timestamp": entry["timestamp"],
+            "action": entry["action"],
+            "actor": entry.get("actor"),
+            "entity": entry.get("entity"),
+            "context": entry.get("context"),
+            "source": sample["source"],
+            "shifted_days": days,
+            "entry": entry,
+            "at": from_us(time_us).isoformat(),
+        }
+    ]

@@ -8,10 +8,11 @@ A third party can add a source without editing this file: publish a `SourceSpec`
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 # Every source writes its events table plus these two; their columns are in raw_tables.py.
 QUARANTINE_TABLE = "quarantined_records"
@@ -96,7 +97,9 @@ BUILT_IN: tuple[SourceSpec, ...] = (
     SourceSpec(
         name="thoughtspot",
         title="ThoughtSpot",
-        description="ThoughtSpot Cloud security audit events, one row per vendor event (merge on source_instance + id).",
+        description=(
+            "ThoughtSpot Cloud security audit events, one row per vendor event (merge on source_instance + id)."
+        ),
         source_factory="pipelines.sources.thoughtspot:thoughtspot_source",
         dataset="raw_thoughtspot",
         events_table="security_audit_events",
@@ -148,7 +151,9 @@ BUILT_IN: tuple[SourceSpec, ...] = (
         state_tables={
             "ts_orgs": "ThoughtSpot orgs (orgs/search), scd2 validity per row.",
             "ts_users": "ThoughtSpot accounts (users/search from Org 0): status, account type, email, created.",
-            "ts_user_groups": "Account x group, direct or inherited (users/search user_groups / user_inherited_groups).",
+            "ts_user_groups": (
+                "Account x group, direct or inherited (users/search user_groups / user_inherited_groups)."
+            ),
             "ts_user_privileges": "Account x effective privilege (users/search privileges).",
             "ts_groups": "Groups per org (groups/search): type, privileges, roles, sub-groups.",
         },

@@ -1,4 +1,5 @@
-"""Warehouse health questions, answered in SQL: used by the Dagster asset checks, `auditlake status` and the demo report.
+"""Warehouse health questions, answered in SQL: used by the Dagster asset checks, `auditlake status` and the demo
+report.
 
 Each function takes an open DuckDB connection and returns plain data, so the same answer
 reaches the Dagster UI, the terminal and the tests.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,7 +44,8 @@ class Gap:
     def describe(self) -> str:
         hours = (self.end - self.start).total_seconds() / 3600
         state = "recoverable: run a backfill" if self.recoverable else "past vendor retention: events lost"
-        return f"{self.source_instance}: {self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC ({hours:.1f} h, {state})"
+        span = f"{self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC"
+        return f"{self.source_instance}: {span} ({hours:.1f} h, {state})"
 
 
 @dataclass
@@ -210,8 +211,9 @@ class DriftThresholds:
     min_recent_events: int = 10
 
 
-def field_drift(con: duckdb.DuckDBPyConnection, now: datetime | None = None,
-                limits: DriftThresholds = DriftThresholds()) -> list[str]:
+def field_drift(
+    con: duckdb.DuckDBPyConnection, now: datetime | None = None, limits: DriftThresholds = DriftThresholds()
+) -> list[str]:
     """Signs that a vendor changed its record format, comparing the last UTC day with the days before it:
     a field that was mostly filled is now mostly empty, or the payload carries a key never seen for that type."""
     schema, table = PROFILE.split(".")
@@ -220,8 +222,10 @@ def field_drift(con: duckdb.DuckDBPyConnection, now: datetime | None = None,
     today = (now or settings.utc_now()).date()
     recent_from = today - timedelta(days=1)
     baseline_from = recent_from - timedelta(days=limits.baseline_days)
-    filled = ", ".join(f"sum({f}_filled) filter (where recent) as r_{f}, sum({f}_filled) filter (where not recent) as b_{f}"
-                       for f in PROFILED_FIELDS)
+    filled = ", ".join(
+        f"sum({f}_filled) filter (where recent) as r_{f}, sum({f}_filled) filter (where not recent) as b_{f}"
+        for f in PROFILED_FIELDS
+    )
     rows = con.execute(
         f"""
         with days as (select *, event_date >= ? as recent from {PROFILE} where event_date >= ?)
@@ -244,8 +248,10 @@ def field_drift(con: duckdb.DuckDBPyConnection, now: datetime | None = None,
             recent_rate = (row[4 + 2 * i] or 0) / recent_events
             baseline_rate = (row[5 + 2 * i] or 0) / baseline_events
             if baseline_rate >= limits.mostly_filled and recent_rate <= limits.mostly_empty:
-                findings.append(f"{source} {event_type}: {field_name} filled in {recent_rate:.0%} of the last day's "
-                                f"events, {baseline_rate:.0%} before")
+                findings.append(
+                    f"{source} {event_type}: {field_name} filled in {recent_rate:.0%} of the last day's "
+                    f"events, {baseline_rate:.0%} before"
+                )
         recent_keys, baseline_keys = row[-2] or [], row[-1] or []
         new_keys = sorted(set(recent_keys) - set(baseline_keys))
         if new_keys and baseline_keys:

@@ -40,7 +40,7 @@ RAW_EVENT_TABLES: dict[str, tuple[str, str, str, str, str]] = {
         "audit_logs",
         "id",
         "record::varchar",
-        'coalesce(try_cast(record ->> \'$.timestamp\' as timestamp with time zone), "timestamp")',
+        "coalesce(try_cast(record ->> '$.timestamp' as timestamp with time zone), \"timestamp\")",
     ),
 }
 
@@ -59,8 +59,9 @@ class IntegrityProblem:
         return f"{where} {self.day.isoformat() if self.day else ''}: {self.problem}".replace("  ", " ")
 
 
-def link_hash(previous: str, source_system: str, source_instance: str, day: date, event_count: int,
-              day_hash: str) -> str:
+def link_hash(
+    previous: str, source_system: str, source_instance: str, day: date, event_count: int, day_hash: str
+) -> str:
     """The chain_hash of a seal (same text as dbt's integrity_link macro)."""
     text = "|".join([previous, source_system, source_instance, day.isoformat(), str(event_count), day_hash])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -110,8 +111,11 @@ def verify_integrity_chain(con: duckdb.DuckDBPyConnection) -> list[IntegrityProb
     """
     schema, table = CHAIN_TABLE
     if not _table_exists(con, schema, table):
-        return [IntegrityProblem("", "", None, f"{schema}.{table} does not exist: run `auditlake transform` "
-                                 "(dbt build) to create it")]
+        return [
+            IntegrityProblem(
+                "", "", None, f"{schema}.{table} does not exist: run `auditlake transform` (dbt build) to create it"
+            )
+        ]
     seals = con.execute(
         f"select source_system, source_instance, evidence_date, chain_position, event_count, day_hash,"
         f" previous_chain_hash, chain_hash from {schema}.{table}"
@@ -124,21 +128,37 @@ def verify_integrity_chain(con: duckdb.DuckDBPyConnection) -> list[IntegrityProb
         key = (system, instance)
         now_count, now_hash = recomputed.get((system, instance, day), (0, EMPTY_DAY_HASH))
         if (now_count, now_hash) != (count, day_hash):
-            problems.append(IntegrityProblem(
-                system, instance, day,
-                f"raw records differ from the sealed day (sealed {count} events, raw now has {now_count}; content "
-                "hash differs): records were changed or deleted after sealing, or arrived late; compare the raw "
-                "table with a backup or the vendor's log for this day"))
+            problems.append(
+                IntegrityProblem(
+                    system,
+                    instance,
+                    day,
+                    f"raw records differ from the sealed day (sealed {count} events, raw now has {now_count}; content "
+                    "hash differs): records were changed or deleted after sealing, or arrived late; compare the raw "
+                    "table with a backup or the vendor's log for this day",
+                )
+            )
         if link_hash(previous_hash, system, instance, day, count, day_hash) != chain_hash:
-            problems.append(IntegrityProblem(
-                system, instance, day, "the seal row was edited: its chain_hash does not match its contents"))
+            problems.append(
+                IntegrityProblem(
+                    system, instance, day, "the seal row was edited: its chain_hash does not match its contents"
+                )
+            )
         expected_previous = previous[key][2] if key in previous else GENESIS
         if previous_hash != expected_previous:
-            problems.append(IntegrityProblem(
-                system, instance, day,
-                "the seal does not link to the previous sealed day: a seal before it was removed or edited"))
+            problems.append(
+                IntegrityProblem(
+                    system,
+                    instance,
+                    day,
+                    "the seal does not link to the previous sealed day: a seal before it was removed or edited",
+                )
+            )
         elif key in previous and (day - previous[key][0]).days != 1:
-            problems.append(IntegrityProblem(
-                system, instance, day, f"sealed days skip from {previous[key][0].isoformat()}: a seal is missing"))
+            problems.append(
+                IntegrityProblem(
+                    system, instance, day, f"sealed days skip from {previous[key][0].isoformat()}: a seal is missing"
+                )
+            )
         previous[key] = (day, position, chain_hash)
     return problems

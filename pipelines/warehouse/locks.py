@@ -12,7 +12,7 @@ from pipelines import settings
 from pipelines.settings import ConfigurationError
 
 
-def _open_lock_file(lock_path: Path):  # noqa: ANN202 - an open file
+def _open_lock_file(lock_path: Path):
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         return open(lock_path, "a+")

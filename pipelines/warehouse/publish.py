@@ -10,7 +10,6 @@ keeps reading it (its inode lives on) without any lock error.
 import os
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import duckdb
 
@@ -18,7 +17,7 @@ from pipelines import settings
 from pipelines.warehouse.locks import warehouse_write_lock
 
 
-def publish_warehouse(source: Optional[Path] = None, target: Optional[Path] = None) -> Path:
+def publish_warehouse(source: Path | None = None, target: Path | None = None) -> Path:
     source = source or settings.warehouse_path()
     target = target or settings.published_path()
     if not source.exists():

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.sources import raw_tables as contract
 from pipelines.sources import registry
@@ -36,7 +35,7 @@ def raw_table_ddl(source: str, table: str) -> str:
 def create_raw_tables(con: duckdb.DuckDBPyConnection, sources: tuple[str, ...] = ("thoughtspot", "mode")) -> None:
     for source in sources:
         con.execute(f"create schema if not exists {registry.get(source).dataset}")
-        for (table_source, table) in TABLES:
+        for table_source, table in TABLES:
             if table_source == source:
                 con.execute(raw_table_ddl(source, table))
 
@@ -74,15 +73,32 @@ def ts_event(
     """A raw_thoughtspot.security_audit_events row, `log` serialised like the vendor does."""
     event_id = event_id or f"TS-{uuid.uuid4()}"
     log = {
-        "version": "1.1", "id": event_id, "ts": _iso_z(at), "orgId": org_id, "userGUID": guid,
-        "userName": user, "cIP": ip, "type": event_type, "desc": event_type.replace("_", " ").lower(),
+        "version": "1.1",
+        "id": event_id,
+        "ts": _iso_z(at),
+        "orgId": org_id,
+        "userGUID": guid,
+        "userName": user,
+        "cIP": ip,
+        "type": event_type,
+        "desc": event_type.replace("_", " ").lower(),
         "data": data or {},
     }
     return {
-        "source_instance": instance, "id": event_id, "date": at + timedelta(milliseconds=250), "ts": at,
-        "version": "1.1", "org_id": org_id, "user_guid": guid, "user_name": user, "c_ip": ip,
-        "type": event_type, "desc": log["desc"], "data": json.dumps(log["data"]),
-        "log": json.dumps(log, separators=(",", ":")), "_loaded_at": loaded_at or at + timedelta(minutes=20),
+        "source_instance": instance,
+        "id": event_id,
+        "date": at + timedelta(milliseconds=250),
+        "ts": at,
+        "version": "1.1",
+        "org_id": org_id,
+        "user_guid": guid,
+        "user_name": user,
+        "c_ip": ip,
+        "type": event_type,
+        "desc": log["desc"],
+        "data": json.dumps(log["data"]),
+        "log": json.dumps(log, separators=(",", ":")),
+        "_loaded_at": loaded_at or at + timedelta(minutes=20),
     }
 
 
@@ -101,28 +117,54 @@ def mode_event(
 ) -> dict:
     """A raw_mode.audit_logs row; `record` is the entry as the API returns it."""
     event_id = event_id or str(uuid.uuid4())
-    actor = None if user is None else {
-        "ip": ip, "user_agent": "Mozilla/5.0", "user_id": user_id or hashlib.md5(user.encode()).hexdigest()[:12],
-        "username": user,
-    }
+    actor = (
+        None
+        if user is None
+        else {
+            "ip": ip,
+            "user_agent": "Mozilla/5.0",
+            "user_id": user_id or hashlib.md5(user.encode()).hexdigest()[:12],
+            "username": user,
+        }
+    )
     record = {
-        "id": event_id, "action": action, "description": action.replace("_", " "),
-        "timestamp": at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "workspace_username": instance,
-        "context": context, "actor": actor, "entity": entity,
+        "id": event_id,
+        "action": action,
+        "description": action.replace("_", " "),
+        "timestamp": at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "workspace_username": instance,
+        "context": context,
+        "actor": actor,
+        "entity": entity,
     }
     dump = lambda value: None if value is None else json.dumps(value)  # noqa: E731
     return {
-        "source_instance": instance, "id": event_id, "action": action, "description": record["description"],
-        "timestamp": at, "workspace_username": instance, "context": dump(context), "actor": dump(actor),
-        "entity": dump(entity), "record": json.dumps(record), "_loaded_at": loaded_at or at + timedelta(minutes=5),
+        "source_instance": instance,
+        "id": event_id,
+        "action": action,
+        "description": record["description"],
+        "timestamp": at,
+        "workspace_username": instance,
+        "context": dump(context),
+        "actor": dump(actor),
+        "entity": dump(entity),
+        "record": json.dumps(record),
+        "_loaded_at": loaded_at or at + timedelta(minutes=5),
     }
 
 
-def ingest_window(start: datetime, end: datetime, *, fetched: int, new: int, duplicates: int,
-                  quarantined: int = 0, instance: str) -> dict:
+def ingest_window(
+    start: datetime, end: datetime, *, fetched: int, new: int, duplicates: int, quarantined: int = 0, instance: str
+) -> dict:
     return {
-        "source_instance": instance, "window_start": start, "window_end": end, "fetched": fetched,
-        "new_events": new, "duplicates": duplicates, "quarantined": quarantined, "fetched_at": end + timedelta(minutes=1),
+        "source_instance": instance,
+        "window_start": start,
+        "window_end": end,
+        "fetched": fetched,
+        "new_events": new,
+        "duplicates": duplicates,
+        "quarantined": quarantined,
+        "fetched_at": end + timedelta(minutes=1),
     }
 
 

@@ -15,8 +15,17 @@ from pipelines.simulators import MODE_ACTIONS, THOUGHTSPOT_EVENT_TYPES
 
 CATALOG = settings.DBT_PROJECT_DIR / "seeds" / "audit_event_catalog.csv"
 CATEGORIES = {
-    "authentication", "user_management", "group_management", "privilege_management", "access_control",
-    "connection_management", "content_management", "data_export", "data_upload", "api_token", "org_management",
+    "authentication",
+    "user_management",
+    "group_management",
+    "privilege_management",
+    "access_control",
+    "connection_management",
+    "content_management",
+    "data_export",
+    "data_upload",
+    "api_token",
+    "org_management",
     "audit_access",
 }
 OCSF_CLASSES = {3001, 3002, 3004, 3005, 3006, 6001, 6003, 6005}
@@ -52,7 +61,8 @@ def test_catalogue_rows_are_unique_and_classified() -> None:
         assert row["event_category"] in CATEGORIES, f"{where}: category {row['event_category']!r}"
         assert row["outcome"] in {"success", "failure", "attempt"}, f"{where}: outcome {row['outcome']!r}"
         assert (row["is_privileged"] == "true") == bool(row["privilege_reason"].strip()), (
-            f"{where}: a privileged type states its privilege_reason, a non-privileged one none")
+            f"{where}: a privileged type states its privilege_reason, a non-privileged one none"
+        )
         assert row["is_privileged"] in {"true", "false"}, where
         assert int(row["ocsf_class_uid"]) in OCSF_CLASSES, where
         assert int(row["ocsf_activity_id"]) in set(range(1, 14)) | {99}, where
@@ -75,8 +85,11 @@ def test_outcomes_follow_the_documented_descriptions() -> None:
 
 
 def test_every_class_activity_pair_exists_in_ocsf_1_8_0() -> None:
-    invalid = [(row["event_type"], row["ocsf_class_uid"], row["ocsf_activity_id"]) for row in _rows()
-               if row["ocsf_activity_id"] not in OCSF.get(row["ocsf_class_uid"], {}).get("activities", {})]
+    invalid = [
+        (row["event_type"], row["ocsf_class_uid"], row["ocsf_activity_id"])
+        for row in _rows()
+        if row["ocsf_activity_id"] not in OCSF.get(row["ocsf_class_uid"], {}).get("activities", {})
+    ]
     assert not invalid, f"not an OCSF 1.8.0 class/activity pair (see {FIXTURES / 'ocsf-1.8.0-classes.json'}): {invalid}"
 
 
@@ -105,9 +118,17 @@ def test_catalogue_fits_the_issue_found_are_fixed() -> None:
     assert rows[("thoughtspot", "AUTH_TOKEN_CREATED_SUCCESSFULLY")]["event_category"] == "authentication"
     assert rows[("thoughtspot", "DIGEST_FREQUENCY_CHANGED")]["event_category"] != "connection_management"
     # the same kind of change is privileged (or not) alike
-    assert rows[("thoughtspot", "TEAM_CHANGE_SUBSCRIPTION")]["is_privileged"] == \
-        rows[("thoughtspot", "USER_CHANGE_SUBSCRIPTION")]["is_privileged"]
-    assert rows[("mode", "collection_member_added")]["is_privileged"] == \
-        rows[("mode", "connection_member_added_with_role")]["is_privileged"] == "true"
-    assert rows[("mode", "api_token_member_key_generated")]["is_privileged"] == \
-        rows[("mode", "api_token_member_key_revoked")]["is_privileged"] == "true"
+    assert (
+        rows[("thoughtspot", "TEAM_CHANGE_SUBSCRIPTION")]["is_privileged"]
+        == rows[("thoughtspot", "USER_CHANGE_SUBSCRIPTION")]["is_privileged"]
+    )
+    assert (
+        rows[("mode", "collection_member_added")]["is_privileged"]
+        == rows[("mode", "connection_member_added_with_role")]["is_privileged"]
+        == "true"
+    )
+    assert (
+        rows[("mode", "api_token_member_key_generated")]["is_privileged"]
+        == rows[("mode", "api_token_member_key_revoked")]["is_privileged"]
+        == "true"
+    )

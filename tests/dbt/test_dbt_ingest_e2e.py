@@ -16,7 +16,7 @@ import pytest
 from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
 from pipelines.warehouse.dbt_runner import run_dbt
-from tests.ingest.conftest import history, only, point_at_mode, point_at_thoughtspot
+from tests.ingest.conftest import history, point_at_mode, point_at_thoughtspot
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +39,18 @@ def _build(warehouse: Path) -> None:
     tmp = warehouse.parent
     # 8 days of history put the planted export burst on about day 4: ask for 3 active days of history before an
     # export day can be anomalous (the project default, 7, would rightly call it too early to judge)
-    run_dbt(["build", "--vars", "{export_min_history_days: 3}", "--target-path", str(tmp / "target"),
-             "--log-path", str(tmp / "logs")], warehouse=warehouse)
+    run_dbt(
+        [
+            "build",
+            "--vars",
+            "{export_min_history_days: 3}",
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+        ],
+        warehouse=warehouse,
+    )
 
 
 def _q(path: Path, sql: str, *params) -> list[tuple]:
@@ -56,8 +66,10 @@ def _fact_ids(path: Path, system: str) -> list[str]:
 
 
 def test_fact_equals_simulator_ground_truth_and_reruns_never_duplicate(warehouse: Path, monkeypatch) -> None:
-    with ThoughtSpotSimulator(history=history(days=8, per_day=40), late_minutes=30) as ts, \
-            ModeSimulator(history=history(days=8, per_day=40)) as mode:
+    with (
+        ThoughtSpotSimulator(history=history(days=8, per_day=40), late_minutes=30) as ts,
+        ModeSimulator(history=history(days=8, per_day=40)) as mode,
+    ):
         point_at_thoughtspot(monkeypatch, ts)
         point_at_mode(monkeypatch, mode)
         first_until = ts.clock.now()
@@ -85,35 +97,64 @@ def test_fact_equals_simulator_ground_truth_and_reruns_never_duplicate(warehouse
         assert len(ts_ids) == len(set(ts_ids)) and set(ts_ids) == ts.expected_event_ids(as_of=second_until)
         assert set(late) | set(new) <= set(ts_ids)
         assert len(mode_ids) == len(set(mode_ids)) and set(mode_ids) == mode.expected_event_ids(as_of=second_until)
-        evidence = _q(warehouse, "select sum(events_loaded), sum(duplicate_event_ids_in_fact)"
-                                 " from compliance.rpt_pipeline_evidence")
+        evidence = _q(
+            warehouse,
+            "select sum(events_loaded), sum(duplicate_event_ids_in_fact) from compliance.rpt_pipeline_evidence",
+        )
         assert evidence == [(len(ts_ids) + len(mode_ids), 0)]
 
         # The planted findings surface in the marts.
         brute = ts.scenarios["brute_force"]
-        assert _q(warehouse, "select bool_or(is_brute_force), bool_or(is_followed_by_success)"
-                             " from compliance.rpt_authentication_failures where user_name = ?",
-                  brute["user_name"]) == [(True, True)]
-        self_grants = {r[0] for r in _q(warehouse, "select source_event_id from core.fct_audit_events f"
-                                                   " join compliance.rpt_privileged_changes p using (event_key)"
-                                                   " where p.is_self_grant")}
+        assert _q(
+            warehouse,
+            "select bool_or(is_brute_force), bool_or(is_followed_by_success)"
+            " from compliance.rpt_authentication_failures where user_name = ?",
+            brute["user_name"],
+        ) == [(True, True)]
+        self_grants = {
+            r[0]
+            for r in _q(
+                warehouse,
+                "select source_event_id from core.fct_audit_events f"
+                " join compliance.rpt_privileged_changes p using (event_key)"
+                " where p.is_self_grant",
+            )
+        }
         assert ts.scenarios["self_grant"]["membership_event_id"] in self_grants
         assert ts.scenarios["self_grant"]["privilege_event_id"] in self_grants
         assert mode.scenarios["self_grant"]["event_id"] in self_grants
-        leavers = dict(_q(warehouse, "select user_name, activity_after_deletion from compliance.rpt_user_lifecycle"
-                                     " where lifecycle_stage = 'leaver' and activity_after_deletion"))
+        leavers = dict(
+            _q(
+                warehouse,
+                "select user_name, activity_after_deletion from compliance.rpt_user_lifecycle"
+                " where lifecycle_stage = 'leaver' and activity_after_deletion",
+            )
+        )
         assert leavers.get(ts.scenarios["deleted_user_activity"]["user_name"]) is True
         assert leavers.get(mode.scenarios["leaver_activity"]["username"]) is True
         burst = mode.scenarios["export_burst"]
-        assert _q(warehouse, "select distinct user_name, cast(export_date as varchar) from compliance.rpt_data_exports"
-                             " where is_anomalous") == [(burst["username"], burst["burst_day"])]
+        assert _q(
+            warehouse,
+            "select distinct user_name, cast(export_date as varchar) from compliance.rpt_data_exports"
+            " where is_anomalous",
+        ) == [(burst["username"], burst["burst_day"])]
         orphan = mode.scenarios["api_token_never_revoked"]
         assert _q(warehouse, "select token_id from compliance.rpt_api_tokens where is_never_revoked") == [
-            (orphan["entity_id"],)]
-        off_hours = {r[0] for r in _q(warehouse, "select f.source_event_id from compliance.rpt_connection_changes c"
-                                                 " join core.fct_audit_events f using (event_key) where c.is_off_hours")}
+            (orphan["entity_id"],)
+        ]
+        off_hours = {
+            r[0]
+            for r in _q(
+                warehouse,
+                "select f.source_event_id from compliance.rpt_connection_changes c"
+                " join core.fct_audit_events f using (event_key) where c.is_off_hours",
+            )
+        }
         assert set(mode.scenarios["off_hours_connection_changes"]["event_ids"]) <= off_hours
         assert set(ts.scenarios["off_hours_connection_changes"]["event_ids"]) <= off_hours
-        own_reads = _q(warehouse, "select count(*) from compliance.rpt_audit_log_access"
-                                  " where evidence_source = 'vendor_audit_log' and is_auditlake")
+        own_reads = _q(
+            warehouse,
+            "select count(*) from compliance.rpt_audit_log_access"
+            " where evidence_source = 'vendor_audit_log' and is_auditlake",
+        )
         assert own_reads[0][0] >= 1

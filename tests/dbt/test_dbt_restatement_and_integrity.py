@@ -8,10 +8,10 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import auditlake_dbt_fixtures as fx
 import duckdb
 import pytest
 
-import auditlake_dbt_fixtures as fx
 from pipelines.warehouse.dbt_runner import run_dbt
 from pipelines.warehouse.integrity import link_hash, verify_integrity_chain
 
@@ -40,11 +40,30 @@ def sealed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = []
     for n in range(1, DAYS + 1):
         for hour in (1, 9, 14, 23):
-            rows.append(fx.ts_event("LOGIN_SUCCESSFUL", _day(n) + timedelta(hours=hour), user="alice", guid="g-alice",
-                                    instance=TS, data={"userName": "alice"}))
-        rows.append(fx.ts_event("PRIVILEGE_CHANGES", _day(n) + timedelta(hours=10), user="root", guid="g-root",
-                                instance=TS, data={"modifiedPrivileges": ["AUTHORING"], "currentPrivileges": ["X"],
-                                                   "groupIdentity": {"id": {"id": "grp"}, "name": "g"}}))
+            rows.append(
+                fx.ts_event(
+                    "LOGIN_SUCCESSFUL",
+                    _day(n) + timedelta(hours=hour),
+                    user="alice",
+                    guid="g-alice",
+                    instance=TS,
+                    data={"userName": "alice"},
+                )
+            )
+        rows.append(
+            fx.ts_event(
+                "PRIVILEGE_CHANGES",
+                _day(n) + timedelta(hours=10),
+                user="root",
+                guid="g-root",
+                instance=TS,
+                data={
+                    "modifiedPrivileges": ["AUTHORING"],
+                    "currentPrivileges": ["X"],
+                    "groupIdentity": {"id": {"id": "grp"}, "name": "g"},
+                },
+            )
+        )
     for row in rows:
         row["_loaded_at"] = TODAY + timedelta(hours=3)
     fx.insert(con, "thoughtspot", "security_audit_events", rows)
@@ -65,9 +84,11 @@ def sealed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _chain(path: Path) -> list[tuple]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute("select evidence_date, chain_position, event_count, day_hash, previous_chain_hash,"
-                           " chain_hash, sealed_at from compliance.rpt_integrity_chain"
-                           " order by evidence_date").fetchall()
+        return con.execute(
+            "select evidence_date, chain_position, event_count, day_hash, previous_chain_hash,"
+            " chain_hash, sealed_at from compliance.rpt_integrity_chain"
+            " order by evidence_date"
+        ).fetchall()
     finally:
         con.close()
 
@@ -100,8 +121,10 @@ def test_closed_days_are_sealed_in_a_chain_that_verifies(sealed: Path) -> None:
 def test_evidence_says_which_days_are_complete_and_closed(sealed: Path) -> None:
     con = duckdb.connect(str(sealed), read_only=True)
     try:
-        rows = con.execute("select evidence_date, events_loaded, windows_cover_day, is_reconciled, is_complete,"
-                           " is_closed from compliance.rpt_pipeline_evidence order by 1").fetchall()
+        rows = con.execute(
+            "select evidence_date, events_loaded, windows_cover_day, is_reconciled, is_complete,"
+            " is_closed from compliance.rpt_pipeline_evidence order by 1"
+        ).fetchall()
     finally:
         con.close()
     by_day = {r[0]: r[1:] for r in rows}
@@ -112,9 +135,12 @@ def test_evidence_says_which_days_are_complete_and_closed(sealed: Path) -> None:
 def test_a_tampered_raw_row_names_its_day(sealed: Path, tmp_path: Path) -> None:
     path = _copy(sealed, tmp_path)
     con = duckdb.connect(str(path))
-    con.execute("update raw_thoughtspot.security_audit_events set log = replace(log, '\"alice\"', '\"mallory\"')"
-                " where id = (select min(id) from raw_thoughtspot.security_audit_events"
-                "             where ts >= ? and ts < ? and type = 'LOGIN_SUCCESSFUL')", [_day(3), _day(2)])
+    con.execute(
+        "update raw_thoughtspot.security_audit_events set log = replace(log, '\"alice\"', '\"mallory\"')"
+        " where id = (select min(id) from raw_thoughtspot.security_audit_events"
+        "             where ts >= ? and ts < ? and type = 'LOGIN_SUCCESSFUL')",
+        [_day(3), _day(2)],
+    )
     con.close()
     problems = _verify(path)
     assert {(p.source_instance, p.day) for p in problems} == {(TS, _day(3).date())}
@@ -138,8 +164,10 @@ def test_an_edited_seal_is_named_and_a_relinked_one_breaks_the_next_link(sealed:
     path = _copy(sealed, tmp_path)
     con = duckdb.connect(str(path))
     # someone re-hashes a tampered day to hide it: the seal no longer matches its own link, nor the next one
-    con.execute("update compliance.rpt_integrity_chain set day_hash = sha256('forged') where evidence_date = ?",
-                [_day(3).date()])
+    con.execute(
+        "update compliance.rpt_integrity_chain set day_hash = sha256('forged') where evidence_date = ?",
+        [_day(3).date()],
+    )
     con.close()
     problems = _verify(path)
     assert {p.day for p in problems} == {_day(3).date()}
@@ -148,9 +176,12 @@ def test_an_edited_seal_is_named_and_a_relinked_one_breaks_the_next_link(sealed:
     con = duckdb.connect(str(path))
     previous, count, day_hash = con.execute(
         "select previous_chain_hash, event_count, day_hash from compliance.rpt_integrity_chain where evidence_date = ?",
-        [_day(3).date()]).fetchone()
-    con.execute("update compliance.rpt_integrity_chain set chain_hash = ? where evidence_date = ?",
-                [link_hash(previous, "thoughtspot", TS, _day(3).date(), count, day_hash), _day(3).date()])
+        [_day(3).date()],
+    ).fetchone()
+    con.execute(
+        "update compliance.rpt_integrity_chain set chain_hash = ? where evidence_date = ?",
+        [link_hash(previous, "thoughtspot", TS, _day(3).date(), count, day_hash), _day(3).date()],
+    )
     con.close()
     problems = _verify(path)
     assert {p.day for p in problems} == {_day(3).date(), _day(2).date()}
@@ -170,26 +201,43 @@ def test_the_chain_survives_a_full_refresh_and_is_not_resealed(sealed: Path, tmp
 def test_a_catalogue_change_restates_stored_rows_on_the_next_incremental_build(sealed: Path, tmp_path: Path) -> None:
     path = _copy(sealed, tmp_path)
     con = duckdb.connect(str(path))
-    assert con.execute("select count(*) from compliance.rpt_privileged_changes"
-                       " where event_type = 'PRIVILEGE_CHANGES'").fetchone()[0] == DAYS
+    assert (
+        con.execute(
+            "select count(*) from compliance.rpt_privileged_changes where event_type = 'PRIVILEGE_CHANGES'"
+        ).fetchone()[0]
+        == DAYS
+    )
     hashes = con.execute("select day_hash from compliance.rpt_integrity_chain order by 1").fetchall()
     # the catalogue as a changed seed would load it: PRIVILEGE_CHANGES no longer privileged, LOGIN_SUCCESSFUL
     # now described as a failure
-    con.execute("update core.audit_event_catalog set is_privileged = false, privilege_reason = null"
-                " where event_type = 'PRIVILEGE_CHANGES'")
-    con.execute("update core.audit_event_catalog set outcome = 'failure'"
-                " where event_type = 'LOGIN_SUCCESSFUL' and source_system = 'thoughtspot'")
+    con.execute(
+        "update core.audit_event_catalog set is_privileged = false, privilege_reason = null"
+        " where event_type = 'PRIVILEGE_CHANGES'"
+    )
+    con.execute(
+        "update core.audit_event_catalog set outcome = 'failure'"
+        " where event_type = 'LOGIN_SUCCESSFUL' and source_system = 'thoughtspot'"
+    )
     con.close()
     _dbt(path, "run")  # `run`: the seed table keeps the change (build would reload the CSV)
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert con.execute("select count(*) from core.fct_audit_events"
-                           " where event_type = 'PRIVILEGE_CHANGES' and is_privileged").fetchone()[0] == 0
-        assert con.execute("select count(*) from compliance.rpt_privileged_changes"
-                           " where event_type = 'PRIVILEGE_CHANGES'").fetchone()[0] == 0
+        assert (
+            con.execute(
+                "select count(*) from core.fct_audit_events where event_type = 'PRIVILEGE_CHANGES' and is_privileged"
+            ).fetchone()[0]
+            == 0
+        )
+        assert (
+            con.execute(
+                "select count(*) from compliance.rpt_privileged_changes where event_type = 'PRIVILEGE_CHANGES'"
+            ).fetchone()[0]
+            == 0
+        )
         # the record's own words ("login successful") still win over the catalogue
-        outcomes = con.execute("select distinct outcome, outcome_source from core.fct_audit_events"
-                               " where event_type = 'LOGIN_SUCCESSFUL'").fetchall()
+        outcomes = con.execute(
+            "select distinct outcome, outcome_source from core.fct_audit_events where event_type = 'LOGIN_SUCCESSFUL'"
+        ).fetchall()
         assert outcomes == [("success", "record")]
         assert con.execute("select day_hash from compliance.rpt_integrity_chain order by 1").fetchall() == hashes
     finally:

@@ -65,8 +65,14 @@ def event_ids(path: Path, table: str) -> list[str]:
 def table_exists(path: Path, schema: str, table: str) -> bool:
     if not path.exists():
         return False
-    return bool(rows(path, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                     schema, table)[0][0])
+    return bool(
+        rows(
+            path,
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            schema,
+            table,
+        )[0][0]
+    )
 
 
 def only(summaries):

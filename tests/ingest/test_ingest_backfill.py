@@ -30,8 +30,12 @@ def _delete(path, table: str, time_column: str, start, end) -> set[str]:
     schema = table.split(".")[0]
     con = duckdb.connect(str(path))
     try:
-        deleted = {r[0] for r in con.execute(
-            f'select id from {table} where "{time_column}" between ? and ?', [start, end]).fetchall()}
+        deleted = {
+            r[0]
+            for r in con.execute(
+                f'select id from {table} where "{time_column}" between ? and ?', [start, end]
+            ).fetchall()
+        }
         con.execute(f'delete from {table} where "{time_column}" between ? and ?', [start, end])
         con.execute(f"delete from {schema}.ingest_windows where window_end > ? and window_start < ?", [start, end])
     finally:
@@ -68,10 +72,13 @@ def test_thoughtspot_backfill_restores_deleted_events_and_leaves_the_cursor(ware
 
         # Re-read a range a little wider than the gap: the rest of it is already loaded.
         since, until = gap_start - timedelta(hours=5), gap_end + timedelta(hours=7)
-        still_loaded = rows(warehouse, f"select count(*) from {TS_EVENTS} where date between ? and ?", since, until)[0][0]
+        still_loaded = rows(warehouse, f"select count(*) from {TS_EVENTS} where date between ? and ?", since, until)[0][
+            0
+        ]
         backfill_started = datetime.now(timezone.utc)
-        backfill = only(run_ingest(["thoughtspot"], progress=lambda _: None, since=since.isoformat(),
-                                   until=until.isoformat()))
+        backfill = only(
+            run_ingest(["thoughtspot"], progress=lambda _: None, since=since.isoformat(), until=until.isoformat())
+        )
         assert backfill.error is None, backfill.error
         assert backfill.new_events == len(deleted)
         assert backfill.duplicates == still_loaded  # counted against the warehouse, not guessed
@@ -81,9 +88,12 @@ def test_thoughtspot_backfill_restores_deleted_events_and_leaves_the_cursor(ware
         assert len(ids) == len(set(ids))
         assert set(ids) == sim.expected_event_ids(as_of=first_until)
         assert _instance_state("thoughtspot", "security_audit_events", sim.host_id) == cursor_before
-        added = rows(warehouse, "select count(*), min(window_start), max(window_end), sum(new_events), "
-                                "sum(duplicates) from raw_thoughtspot.ingest_windows where fetched_at >= ?",
-                     backfill_started)
+        added = rows(
+            warehouse,
+            "select count(*), min(window_start), max(window_end), sum(new_events), "
+            "sum(duplicates) from raw_thoughtspot.ingest_windows where fetched_at >= ?",
+            backfill_started,
+        )
         assert added == [(3, since, until, len(deleted), still_loaded)]
         assert rows(warehouse, "select count(*) from raw_thoughtspot.ingest_windows")[0][0] == windows_before + 3
         assert _covered(warehouse, "raw_thoughtspot", gap_start, gap_end)
@@ -104,12 +114,18 @@ def test_backfill_refuses_ranges_the_vendor_cannot_serve(warehouse, monkeypatch)
     with ThoughtSpotSimulator(history=history(days=2, per_day=10)) as sim:
         point_at_thoughtspot(monkeypatch, sim)
         now = sim.clock.now()
-        too_old = only(run_ingest(["thoughtspot"], progress=lambda _: None,
-                                  since=(now - timedelta(days=31)).isoformat()))
+        too_old = only(
+            run_ingest(["thoughtspot"], progress=lambda _: None, since=(now - timedelta(days=31)).isoformat())
+        )
         assert too_old.error is not None and "30-day retention" in too_old.error and "since" in too_old.error
-        reversed_range = only(run_ingest(["thoughtspot"], progress=lambda _: None,
-                                         since=(now - timedelta(days=1)).isoformat(),
-                                         until=(now - timedelta(days=2)).isoformat()))
+        reversed_range = only(
+            run_ingest(
+                ["thoughtspot"],
+                progress=lambda _: None,
+                since=(now - timedelta(days=1)).isoformat(),
+                until=(now - timedelta(days=2)).isoformat(),
+            )
+        )
         assert reversed_range.error is not None and "after until" in reversed_range.error
         not_a_date = only(run_ingest(["thoughtspot"], progress=lambda _: None, since="last tuesday"))
         assert not_a_date.error is not None and "since" in not_a_date.error and "ISO-8601" in not_a_date.error
@@ -129,9 +145,13 @@ def test_mode_backfill_from_the_cli(warehouse, monkeypatch):
 
         env = dict(os.environ, PYTHONPATH=str(settings.PROJECT_ROOT))
         since, until = (gap_start - timedelta(hours=1)).isoformat(), (gap_end + timedelta(hours=1)).isoformat()
-        done = subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", "--source", "mode",
-                               "--since", since, "--until", until],
-                              env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "ingest", "--source", "mode", "--since", since, "--until", until],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         assert f"mode (acme): {len(deleted)} new events" in done.stdout
         assert "backfill" in done.stdout
@@ -140,8 +160,12 @@ def test_mode_backfill_from_the_cli(warehouse, monkeypatch):
         assert _instance_state("mode", "audit_logs", sim.workspace) == cursor_before
         assert _covered(warehouse, "raw_mode", gap_start, gap_end)
 
-        reversed_range = subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", "--source", "mode",
-                                         "--since", until, "--until", since],
-                                        env=env, capture_output=True, text=True, timeout=120)
+        reversed_range = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "ingest", "--source", "mode", "--since", until, "--until", since],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         # Refused before anything starts, as a usage error (exit 2), naming the fix.
         assert reversed_range.returncode == 2 and "after until" in reversed_range.stderr

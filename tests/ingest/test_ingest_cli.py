@@ -17,7 +17,7 @@ import pytest
 from pipelines import settings
 from pipelines.ingest_runner import DEFAULT_BATCH_WINDOWS, run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
-from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot, table_exists
+from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot
 
 ROOT = settings.PROJECT_ROOT
 EVENTS = "raw_thoughtspot.security_audit_events"
@@ -26,8 +26,14 @@ EVENTS = "raw_thoughtspot.security_audit_events"
 def _ingest_process(args: list[str] | None = None) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
     # --progress: the per-window lines the chaos tests wait for (a pipe is not a terminal, so quiet by default).
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ingest", "--progress", *(args or [])], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "ingest", "--progress", *(args or [])],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _run_cli(args: list[str] | None = None) -> subprocess.CompletedProcess:
@@ -55,8 +61,10 @@ def test_secrets_never_appear_in_output_or_warehouse(warehouse, monkeypatch):
     ts_secret = "ts-secret-" + secrets.token_hex(8)
     mode_token, mode_secret = "tok" + secrets.token_hex(5), "mode-secret-" + secrets.token_hex(8)
     wrong_secret = "wrong-secret-" + secrets.token_hex(8)
-    with ThoughtSpotSimulator(history=history(days=3, per_day=20), secret_key=ts_secret) as ts, \
-            ModeSimulator(history=history(days=3, per_day=20), api_token=mode_token, api_secret=mode_secret) as mode:
+    with (
+        ThoughtSpotSimulator(history=history(days=3, per_day=20), secret_key=ts_secret) as ts,
+        ModeSimulator(history=history(days=3, per_day=20), api_token=mode_token, api_secret=mode_secret) as mode,
+    ):
         point_at_thoughtspot(monkeypatch, ts)
         point_at_mode(monkeypatch, mode)
         monkeypatch.setenv("RUNTIME__LOG_LEVEL", "DEBUG")  # dlt logs request headers at DEBUG: they must be scrubbed
@@ -123,14 +131,21 @@ def test_kill_9_at_any_point_then_rerun_gives_exactly_the_simulator_events(wareh
         _kill_when(proc, trigger, after)
         assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be killed"
         if trigger == "windows":  # killed mid-extract of the second batch: the first batch is kept, whole
-            kept = duckdb.connect(str(warehouse), read_only=True).execute(
-                "select count(*), count(distinct window_start) from raw_thoughtspot.ingest_windows").fetchall()
+            kept = (
+                duckdb.connect(str(warehouse), read_only=True)
+                .execute("select count(*), count(distinct window_start) from raw_thoughtspot.ingest_windows")
+                .fetchall()
+            )
             assert kept == [(DEFAULT_BATCH_WINDOWS, DEFAULT_BATCH_WINDOWS)]
         rerun = only(run_ingest(["thoughtspot"], progress=lambda _: None))
         assert rerun.error is None, rerun.error
         ids = event_ids(warehouse, EVENTS)
         assert len(ids) == len(set(ids))
         assert set(ids) == sim.expected_event_ids()
-        quarantined = [r[0] for r in duckdb.connect(str(warehouse), read_only=True).execute(
-            "select record from raw_thoughtspot.quarantined_records").fetchall()]
+        quarantined = [
+            r[0]
+            for r in duckdb.connect(str(warehouse), read_only=True)
+            .execute("select record from raw_thoughtspot.quarantined_records")
+            .fetchall()
+        ]
         assert sorted(quarantined) == sorted(sim.malformed_records())

@@ -14,8 +14,9 @@ EVENTS = "raw_mode.audit_logs"
 
 @pytest.mark.parametrize("envelope", ENVELOPES)
 def test_every_envelope_variant_loads_every_page(warehouse, monkeypatch, envelope):
-    with ModeSimulator(history=history(days=4, per_day=40), page_size=7, envelope=envelope,
-                       log_own_access=False) as sim:
+    with ModeSimulator(
+        history=history(days=4, per_day=40), page_size=7, envelope=envelope, log_own_access=False
+    ) as sim:
         point_at_mode(monkeypatch, sim)
         summary = only(run_ingest(["mode"], progress=lambda _: None))
         assert summary.error is None, summary.error
@@ -42,15 +43,19 @@ def test_own_access_entries_arrive_on_the_next_run(warehouse, monkeypatch):
         assert len(ids) == len(set(ids))
         assert set(ids) == sim.expected_event_ids(as_of=second_until)
         assert second.new_events == first.windows
-        accessed = rows(warehouse, f"select count(*) from {EVENTS} where action = 'audit_log_accessed' "
-                                   "and timestamp > ?", first_until)
+        accessed = rows(
+            warehouse,
+            f"select count(*) from {EVENTS} where action = 'audit_log_accessed' and timestamp > ?",
+            first_until,
+        )
         assert accessed == [(first.windows,)]
 
 
 def test_faults_are_retried_and_malformed_entries_quarantined(warehouse, monkeypatch):
     faults = FaultPlan(seed=2)
-    with ModeSimulator(history=history(days=3, per_day=50, malformed_every=15), faults=faults, page_size=20,
-                       log_own_access=False) as sim:
+    with ModeSimulator(
+        history=history(days=3, per_day=50, malformed_every=15), faults=faults, page_size=20, log_own_access=False
+    ) as sim:
         for kind in (429, "drop", 503, 500):
             faults.fail_next(kind)
         point_at_mode(monkeypatch, sim)
@@ -64,23 +69,33 @@ def test_faults_are_retried_and_malformed_entries_quarantined(warehouse, monkeyp
         quarantined = rows(warehouse, "select record, reason from raw_mode.quarantined_records")
         assert sorted(r[0] for r in quarantined) == sorted(malformed)
         assert summary.quarantined == len(malformed)
-        assert {r[1].split(":")[0] for r in quarantined} == {"entry has no string `id`",
-                                                             "`timestamp` is not an ISO-8601 UTC timestamp"}
+        assert {r[1].split(":")[0] for r in quarantined} == {
+            "entry has no string `id`",
+            "`timestamp` is not an ISO-8601 UTC timestamp",
+        }
 
 
 def test_json_columns_and_verbatim_record(warehouse, monkeypatch):
     with ModeSimulator(history=history(days=2, per_day=30), log_own_access=False) as sim:
         point_at_mode(monkeypatch, sim)
         assert only(run_ingest(["mode"], progress=lambda _: None)).error is None
-        types = dict(rows(warehouse, "select column_name, data_type from information_schema.columns "
-                                     "where table_schema = 'raw_mode' and table_name = 'audit_logs'"))
+        types = dict(
+            rows(
+                warehouse,
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'raw_mode' and table_name = 'audit_logs'",
+            )
+        )
         assert {types[c] for c in ("context", "actor", "entity", "record")} == {"JSON"}
         assert types["timestamp"] == "TIMESTAMP WITH TIME ZONE"
-        mismatches = rows(warehouse, f"""
+        mismatches = rows(
+            warehouse,
+            f"""
             select count(*) from {EVENTS}
             where id <> json_extract_string(record, '$.id') or action <> json_extract_string(record, '$.action')
                or entity::varchar <> json_extract(record, '$.entity')::varchar
-               or timestamp <> cast(json_extract_string(record, '$.timestamp') as timestamptz)""")
+               or timestamp <> cast(json_extract_string(record, '$.timestamp') as timestamptz)""",
+        )
         assert mismatches == [(0,)]
 
 

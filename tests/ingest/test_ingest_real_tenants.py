@@ -30,10 +30,12 @@ def _instances(source: str, resource: str) -> dict:
 
 
 def test_a_cluster_admin_reads_every_org_with_one_org0_token_even_when_the_default_org_is_another(
-        warehouse, monkeypatch):
+    warehouse, monkeypatch
+):
     # default_org="last" with key_org=1: a token minted without org_id would land in Org 1 and read Org 1 only.
-    with ThoughtSpotSimulator(history=history(days=3, per_day=60), orgs=(0, 1, 2), default_org="last",
-                              key_org=1) as sim:
+    with ThoughtSpotSimulator(
+        history=history(days=3, per_day=60), orgs=(0, 1, 2), default_org="last", key_org=1
+    ) as sim:
         point_at_thoughtspot(monkeypatch, sim)
         summary = _quiet(until=sim.clock.now().isoformat())
         assert summary.error is None, summary.error
@@ -50,8 +52,9 @@ def test_a_cluster_admin_reads_every_org_with_one_org0_token_even_when_the_defau
 
 def test_configured_orgs_get_one_token_each_and_their_own_cursor_and_coverage(warehouse, monkeypatch):
     # The account administers Orgs 1 and 2 only and is no member of Org 0: it must say which orgs to read.
-    with ThoughtSpotSimulator(history=history(days=3, per_day=60), orgs=(0, 1, 2), admin_orgs=(1, 2),
-                              default_org="last", key_org=2) as sim:
+    with ThoughtSpotSimulator(
+        history=history(days=3, per_day=60), orgs=(0, 1, 2), admin_orgs=(1, 2), default_org="last", key_org=2
+    ) as sim:
         point_at_thoughtspot(monkeypatch, sim)
         refused = _quiet(until=sim.clock.now().isoformat())
         assert refused.error is not None and "SOURCES__THOUGHTSPOT__ORG_IDS" in refused.error
@@ -66,8 +69,11 @@ def test_configured_orgs_get_one_token_each_and_their_own_cursor_and_coverage(wa
         state = _instances("thoughtspot", "security_audit_events")
         assert set(state) == {f"{sim.host_id}/org/1", f"{sim.host_id}/org/2"}
         assert all(s["cursor"] for s in state.values())
-        per_org = rows(warehouse, "select org_id, count(*), min(window_start), max(window_end), sum(new_events) "
-                                  "from raw_thoughtspot.ingest_windows group by org_id order by org_id")
+        per_org = rows(
+            warehouse,
+            "select org_id, count(*), min(window_start), max(window_end), sum(new_events) "
+            "from raw_thoughtspot.ingest_windows group by org_id order by org_id",
+        )
         assert [r[0] for r in per_org] == [1, 2] and per_org[0][1:4] == per_org[1][1:4]
         assert sum(r[4] for r in per_org) == len(ids)
 
@@ -77,8 +83,9 @@ def test_configured_orgs_get_one_token_each_and_their_own_cursor_and_coverage(wa
 
 @pytest.mark.parametrize("envelope", [*ENVELOPES, HAL_ENVELOPE])
 def test_every_recognised_mode_envelope_loads_everything(warehouse, monkeypatch, envelope):
-    with ModeSimulator(history=history(days=2, per_day=60), page_size=15, envelope=envelope,
-                       log_own_access=False) as sim:
+    with ModeSimulator(
+        history=history(days=2, per_day=60), page_size=15, envelope=envelope, log_own_access=False
+    ) as sim:
         point_at_mode(monkeypatch, sim)
         summary = only(run_ingest(["mode"], progress=lambda _: None, until=sim.clock.now().isoformat()))
         assert summary.error is None, summary.error
@@ -154,8 +161,9 @@ def test_windows_the_vendor_keeps_failing_on_are_split_never_skipped(warehouse, 
         assert summary.error is None, summary.error
         ids = event_ids(warehouse, TS_EVENTS)
         assert set(ids) == sim.expected_event_ids() and len(ids) == len(set(ids))
-        spans = rows(warehouse, "select window_start, window_end from raw_thoughtspot.ingest_windows "
-                                "order by window_start")
+        spans = rows(
+            warehouse, "select window_start, window_end from raw_thoughtspot.ingest_windows order by window_start"
+        )
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
         assert any(e["status"] == 503 for e in sim.request_log)
 
@@ -168,8 +176,14 @@ def test_a_window_that_times_out_is_split_with_the_configured_timeout(warehouse,
         monkeypatch.setenv("SOURCES__THOUGHTSPOT__REQUEST_TIMEOUT_SECONDS", "1")
         monkeypatch.setenv("SOURCES__THOUGHTSPOT__WINDOW_HOURS", "12")
         lines: list[str] = []
-        summary = only(run_ingest(["thoughtspot"], progress=lines.append, until=sim.clock.now().isoformat(),
-                                  start=(sim.clock.now() - timedelta(hours=36)).isoformat()))
+        summary = only(
+            run_ingest(
+                ["thoughtspot"],
+                progress=lines.append,
+                until=sim.clock.now().isoformat(),
+                start=(sim.clock.now() - timedelta(hours=36)).isoformat(),
+            )
+        )
         assert summary.error is None, summary.error
         assert len([line for line in lines if "within the request timeout" in line and "two halves" in line]) == 3
         assert summary.windows == 3  # 12-hour windows as configured, each fetched in halves
@@ -188,8 +202,9 @@ def test_concurrent_windows_with_faults_load_everything_once(warehouse, monkeypa
         assert summary.error is None, summary.error
         ids = event_ids(warehouse, TS_EVENTS)
         assert set(ids) == sim.expected_event_ids() and len(ids) == len(set(ids))
-        spans = rows(warehouse, "select window_start, window_end from raw_thoughtspot.ingest_windows "
-                                "order by window_start")
+        spans = rows(
+            warehouse, "select window_start, window_end from raw_thoughtspot.ingest_windows order by window_start"
+        )
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
         cursor = _instances("thoughtspot", "security_audit_events")[sim.host_id]["cursor"]
         assert cursor.startswith(spans[-1][1].astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))

@@ -132,17 +132,26 @@ def test_columns_follow_the_raw_table_contract(warehouse, monkeypatch):
     with ThoughtSpotSimulator(history=history(days=2, per_day=30)) as sim:
         point_at_thoughtspot(monkeypatch, sim)
         assert only(run_ingest(["thoughtspot"], progress=lambda _: None)).error is None
-        columns = dict(rows(warehouse, "select column_name, data_type from information_schema.columns "
-                                       "where table_schema = 'raw_thoughtspot' and table_name = ?", EVENTS.split(".")[1]))
+        columns = dict(
+            rows(
+                warehouse,
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'raw_thoughtspot' and table_name = ?",
+                EVENTS.split(".")[1],
+            )
+        )
         assert set(raw_tables.THOUGHTSPOT_EVENTS_SCHEMA.names) <= set(columns)
         assert columns["data"] == "JSON" and columns["date"] == "TIMESTAMP WITH TIME ZONE"
         assert columns["org_id"] == "BIGINT" and columns["log"] == "VARCHAR"
         # `log` is the vendor's string verbatim and the parsed columns agree with it.
-        mismatches = rows(warehouse, f"""
+        mismatches = rows(
+            warehouse,
+            f"""
             select count(*) from {EVENTS}
             where id <> json_extract_string(log, '$.id') or type <> json_extract_string(log, '$.type')
                or data::varchar <> json_extract(log, '$.data')::varchar
-               or ts <> cast(json_extract_string(log, '$.ts') as timestamptz)""")
+               or ts <> cast(json_extract_string(log, '$.ts') as timestamptz)""",
+        )
         assert mismatches == [(0,)]
 
 

@@ -28,16 +28,21 @@ def small_history(seed: int, days: int = 3, per_day: int = 120, minutes_ago: flo
 def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Both simulators serving, the sources configured for them, a fresh warehouse in tmp_path."""
     for name in list(os.environ):
-        if name.startswith("SOURCES__") or name in ("AUDITLAKE_START", "AUDITLAKE_PIPELINES_DIR", "AUDITLAKE_PUBLISHED"):
+        if name.startswith("SOURCES__") or name in (
+            "AUDITLAKE_START",
+            "AUDITLAKE_PIPELINES_DIR",
+            "AUDITLAKE_PUBLISHED",
+        ):
             monkeypatch.delenv(name)
     isolate_home(monkeypatch, tmp_path)  # in-process runs: ephemeral Dagster; CLI runs: tmp_path/dagster_home
     warehouse = tmp_path / "warehouse" / "auditlake.duckdb"
     monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("AUDITLAKE_START", (datetime.now(timezone.utc) - timedelta(days=4)).isoformat())
     monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
-    with ThoughtSpotSimulator(history=small_history(21), late_minutes=0) as ts, ModeSimulator(
-        history=small_history(22, per_day=40, minutes_ago=120)
-    ) as mode:
+    with (
+        ThoughtSpotSimulator(history=small_history(21), late_minutes=0) as ts,
+        ModeSimulator(history=small_history(22, per_day=40, minutes_ago=120)) as mode,
+    ):
         for key, value in {**environment(ts), **environment(mode)}.items():
             monkeypatch.setenv(key, value)
         yield {"thoughtspot": ts, "mode": mode, "warehouse": warehouse, "tmp": tmp_path}

@@ -23,8 +23,14 @@ def test_concurrent_runs_queue_on_the_writer_lock_while_analysts_read_the_publis
     published = settings.published_path()
     exe = Path(sys.executable).with_name("auditlake")
     runs = [
-        subprocess.Popen([str(exe), "run"], cwd=product["tmp"], env=dict(os.environ), stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [str(exe), "run"],
+            cwd=product["tmp"],
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for _ in range(2)
     ]
     reads, errors = 0, []
@@ -42,7 +48,9 @@ def test_concurrent_runs_queue_on_the_writer_lock_while_analysts_read_the_publis
     assert [r.returncode for r in runs] == [0, 0], outputs
     assert not errors, errors[:3]
     assert reads > 10
-    assert query(product["warehouse"], "select count(*) - count(distinct event_key) from core.fct_audit_events") == [(0,)]
+    assert query(product["warehouse"], "select count(*) - count(distinct event_key) from core.fct_audit_events") == [
+        (0,)
+    ]
     for out in outputs:
         assert "checks:" in out and "0 failed" in out
 

@@ -17,8 +17,15 @@ STAGING = {
 }
 FACT = dg.AssetKey(["core", "fct_audit_events"])
 MARTS = [
-    "rpt_authentication_failures", "rpt_privileged_changes", "rpt_user_lifecycle", "rpt_data_exports",
-    "rpt_api_tokens", "rpt_audit_log_access", "rpt_connection_changes", "rpt_access_review", "rpt_pipeline_evidence",
+    "rpt_authentication_failures",
+    "rpt_privileged_changes",
+    "rpt_user_lifecycle",
+    "rpt_data_exports",
+    "rpt_api_tokens",
+    "rpt_audit_log_access",
+    "rpt_connection_changes",
+    "rpt_access_review",
+    "rpt_pipeline_evidence",
 ]
 
 

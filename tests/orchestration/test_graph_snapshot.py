@@ -34,8 +34,11 @@ def describe_graph() -> dict[str, Any]:
         for job in sorted(defs.jobs or [], key=lambda j: j.name)
     }
     schedules = {
-        schedule.name: {"job": schedule.job_name, "cron": schedule.cron_schedule,
-                        "timezone": schedule.execution_timezone}
+        schedule.name: {
+            "job": schedule.job_name,
+            "cron": schedule.cron_schedule,
+            "timezone": schedule.execution_timezone,
+        }
         for schedule in sorted(defs.schedules or [], key=lambda s: s.name)
     }
     return {"assets": assets, "jobs": jobs, "schedules": schedules}

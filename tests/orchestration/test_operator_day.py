@@ -95,8 +95,14 @@ def test_dagster_cli_works_without_an_activated_venv(tmp_path):
         import sys
 
         dagster = Path(sys.executable).with_name("dagster")
-    done = subprocess.run([str(dagster), "definitions", "validate", "-w", str(REPO / "workspace.yaml")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", str(REPO / "workspace.yaml")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
@@ -116,12 +122,19 @@ def test_ctrl_c_stops_ingest_within_seconds_and_nothing_is_lost(tmp_path, monkey
     end = datetime.now(timezone.utc) - timedelta(hours=2)
     # Every window answers after a second: a 25-day backfill is long enough to interrupt mid-way.
     faults = FaultPlan(slow_rate=1.0, slow_seconds=1.0)
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=5, days=25, events_per_day=60, end=end),
-                              faults=faults, late_minutes=0) as ts:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=5, days=25, events_per_day=60, end=end), faults=faults, late_minutes=0
+    ) as ts:
         point_at(monkeypatch, ts, "thoughtspot")
         exe = Path(sys.executable).with_name("auditlake")
-        process = subprocess.Popen([str(exe), "ingest", "--source", "thoughtspot", "--progress"], cwd=tmp_path, env=dict(os.environ),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [str(exe), "ingest", "--source", "thoughtspot", "--progress"],
+            cwd=tmp_path,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert process.stdout is not None
         windows = 0
         for line in process.stdout:
@@ -167,21 +180,26 @@ def test_readers_never_wait_for_the_writer(product):
         status = auditlake("status", cwd=product["tmp"], timeout=60)
         assert status.returncode in (0, 1), status.stderr
         assert "a run is writing it" in status.stdout and "thoughtspot" in status.stdout
-        query_result = auditlake("query", "select count(*) as n from core.fct_audit_events", cwd=product["tmp"],
-                                 timeout=60)
+        query_result = auditlake(
+            "query", "select count(*) as n from core.fct_audit_events", cwd=product["tmp"], timeout=60
+        )
         assert query_result.returncode == 0, query_result.stderr
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("https://auditlake-test-host.invalid", "cannot resolve auditlake-test-host.invalid"),
-    ("http://127.0.0.1:9", "cannot connect to 127.0.0.1:9"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://auditlake-test-host.invalid", "cannot resolve auditlake-test-host.invalid"),
+        ("http://127.0.0.1:9", "cannot connect to 127.0.0.1:9"),
+    ],
+)
 def test_a_wrong_base_url_fails_fast_with_one_line(product, url, expected):
     import time
 
     started = time.monotonic()
-    result = auditlake("ingest", "--source", "thoughtspot", cwd=product["tmp"],
-                       env={"SOURCES__THOUGHTSPOT__BASE_URL": url})
+    result = auditlake(
+        "ingest", "--source", "thoughtspot", cwd=product["tmp"], env={"SOURCES__THOUGHTSPOT__BASE_URL": url}
+    )
     assert time.monotonic() - started < 30  # Python start-up included; no retries of an unreachable host
     assert result.returncode == 1, result.stdout + result.stderr
     failed = [line for line in result.stderr.splitlines() if "FAILED" in line]

@@ -9,8 +9,8 @@ import pytest
 
 from pipelines import settings
 from pipelines.orchestration.asset_checks import all_checks, raw_events_key
-from pipelines.warehouse.locks import warehouse_write_lock
 from pipelines.orchestration.job_runner import run_pipeline
+from pipelines.warehouse.locks import warehouse_write_lock
 from tests.orchestration.conftest import query
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,15 @@ def test_whole_graph_materialises_and_every_check_passes(product):
     assert first.ingested["thoughtspot"]["new_events"] == len(ts.expected_event_ids())
 
     fact_ids = dict(
-        (source, {r[0] for r in query(warehouse, "select source_event_id from core.fct_audit_events where source_system = ?", source)})
+        (
+            source,
+            {
+                r[0]
+                for r in query(
+                    warehouse, "select source_event_id from core.fct_audit_events where source_system = ?", source
+                )
+            },
+        )
         for source in ("thoughtspot", "mode")
     )
     assert fact_ids["thoughtspot"] == ts.expected_event_ids()
@@ -56,7 +64,12 @@ def test_whole_graph_materialises_and_every_check_passes(product):
     assert second.ingested["thoughtspot"]["duplicates_absorbed"] > 0
     assert second.ingested["thoughtspot"]["new_events"] == 0
     assert query(warehouse, "select count(*) - count(distinct event_key) from core.fct_audit_events") == [(0,)]
-    assert {r[0] for r in query(warehouse, "select source_event_id from core.fct_audit_events where source_system = 'thoughtspot'")} == ts.expected_event_ids()
+    assert {
+        r[0]
+        for r in query(
+            warehouse, "select source_event_id from core.fct_audit_events where source_system = 'thoughtspot'"
+        )
+    } == ts.expected_event_ids()
 
 
 def test_coverage_check_fails_when_a_gap_is_injected(product):
@@ -86,7 +99,10 @@ def test_coverage_check_fails_when_a_gap_is_injected(product):
 
     # The remedy the check names: a backfill of the gap (the `backfill` job) closes it without moving the cursor.
     gap_start = deleted[0][0]
-    backfill = run_pipeline(since=(gap_start - timedelta(minutes=1)).isoformat(), until=(gap_start + timedelta(days=1, minutes=1)).isoformat())
+    backfill = run_pipeline(
+        since=(gap_start - timedelta(minutes=1)).isoformat(),
+        until=(gap_start + timedelta(days=1, minutes=1)).isoformat(),
+    )
     assert backfill.success, backfill.failed_steps
     assert backfill.ingested["thoughtspot"]["new_events"] == 0  # nothing was lost, only its evidence
     assert coverage().passed
@@ -100,5 +116,7 @@ def test_a_source_without_credentials_is_skipped_and_the_rest_runs(product, monk
     assert outcome.success, outcome.failed_steps
     assert outcome.ingested["mode"]["status"] == "skipped"
     assert outcome.ingested["thoughtspot"]["new_events"] > 0
-    assert query(product["warehouse"], "select count(*) from core.fct_audit_events where source_system = 'mode'") == [(0,)]
+    assert query(product["warehouse"], "select count(*) from core.fct_audit_events where source_system = 'mode'") == [
+        (0,)
+    ]
     assert not [c for c in outcome.checks if c.blocking]

@@ -77,7 +77,9 @@ REPOSITORY_QUERY = """
 }
 """
 
-LOCATION_STATUS_QUERY = "{ locationStatusesOrError { __typename ... on WorkspaceLocationStatusEntries { entries { name loadStatus } } } }"
+LOCATION_STATUS_QUERY = (
+    "{ locationStatusesOrError { __typename ... on WorkspaceLocationStatusEntries { entries { name loadStatus } } } }"
+)
 
 
 @dataclass
@@ -260,7 +262,9 @@ def test_every_asset_is_materializable_and_no_stub_is_left(nodes: dict[str, dict
 
 def test_lineage_runs_raw_to_staging_to_core_to_published(nodes: dict[str, dict]) -> None:
     assert RAW_TS in _deps(nodes[STG_TS]), f"raw -> staging edge missing: {STG_TS} depends on {_deps(nodes[STG_TS])}"
-    assert RAW_MODE in _deps(nodes[STG_MODE]), f"raw -> staging edge missing: {STG_MODE} depends on {_deps(nodes[STG_MODE])}"
+    assert RAW_MODE in _deps(nodes[STG_MODE]), (
+        f"raw -> staging edge missing: {STG_MODE} depends on {_deps(nodes[STG_MODE])}"
+    )
     assert {STG_TS, STG_MODE} <= _deps(nodes[FACT])
     assert _deps(nodes[RAW_TS]) == set() and _deps(nodes[RAW_MODE]) == set(), "raw tables must be graph roots"
     published_deps = _deps(nodes[PUBLISHED])
@@ -270,11 +274,13 @@ def test_lineage_runs_raw_to_staging_to_core_to_published(nodes: dict[str, dict]
 
 def test_fact_carries_custom_and_dbt_test_checks(nodes: dict[str, dict]) -> None:
     checks = _checks(nodes[FACT])
-    assert FACT_CUSTOM_CHECKS <= checks.keys(), f"missing: {sorted(FACT_CUSTOM_CHECKS - checks.keys())}"
+    assert checks.keys() >= FACT_CUSTOM_CHECKS, f"missing: {sorted(FACT_CUSTOM_CHECKS - checks.keys())}"
     dbt_checks = set(checks) - FACT_CUSTOM_CHECKS
     manifest_tests = _dbt_tests_attached_to("fct_audit_events")
     assert dbt_checks, f"no dbt test surfaced as an asset check on {FACT}; checks: {sorted(checks)}"
-    assert dbt_checks <= manifest_tests, f"checks that are neither ours nor dbt tests: {sorted(dbt_checks - manifest_tests)}"
+    assert dbt_checks <= manifest_tests, (
+        f"checks that are neither ours nor dbt tests: {sorted(dbt_checks - manifest_tests)}"
+    )
     for name in FACT_CUSTOM_CHECKS:
         assert checks[name] and len(checks[name]) > 40, f"{name} needs a description that tells on-call what to do"
 

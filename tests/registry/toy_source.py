@@ -3,8 +3,9 @@ with its checks and reported by `status` (the registry's promise). It serves a s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import dlt
 import pyarrow as pa
@@ -18,13 +19,16 @@ from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE, SourceSp
 
 EVENTS_TABLE = "toy_events"
 TOKEN_VARIABLE = "SOURCES__TOY__TOKEN"
-EVENTS_SCHEMA = pa.schema([("source_instance", pa.string()), ("id", pa.string()),
-                           ("at", raw_tables.TS_UTC), ("what", pa.string())])
+EVENTS_SCHEMA = pa.schema(
+    [("source_instance", pa.string()), ("id", pa.string()), ("at", raw_tables.TS_UTC), ("what", pa.string())]
+)
 
 
 def fixture_events(now: datetime) -> list[dict[str, Any]]:
-    return [{"source_instance": "toy.local", "id": f"toy-{i}", "at": now - timedelta(hours=i), "what": "login"}
-            for i in range(3)]
+    return [
+        {"source_instance": "toy.local", "id": f"toy-{i}", "at": now - timedelta(hours=i), "what": "login"}
+        for i in range(3)
+    ]
 
 
 @dlt.source(name="toy")
@@ -42,8 +46,12 @@ def toy_source(token: str | None = dlt.secrets.value, since: str | None = None, 
         stats.report()
 
     resource = dlt.resource(toy_events, name=EVENTS_TABLE)
-    resource.apply_hints(table_name=EVENTS_TABLE, write_disposition={"disposition": "merge", "strategy": "insert-only"},
-                         primary_key=["source_instance", "id"], create_table_variant=True)
+    resource.apply_hints(
+        table_name=EVENTS_TABLE,
+        write_disposition={"disposition": "merge", "strategy": "insert-only"},
+        primary_key=["source_instance", "id"],
+        create_table_variant=True,
+    )
     resource.apply_hints(table_name=WINDOWS_TABLE, write_disposition="append", create_table_variant=True)
     resource.apply_hints(table_name=QUARANTINE_TABLE, write_disposition="append", create_table_variant=True)
     return resource

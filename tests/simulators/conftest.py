@@ -32,8 +32,9 @@ def ts_token(sim: ThoughtSpotSimulator, **extra: Any) -> str:
 
 def ts_fetch(sim: ThoughtSpotSimulator, token: str | None, **body: Any) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(sim.base_url + LOGS_PATH, json={"log_type": "SECURITY_AUDIT", **body}, headers=headers,
-                         timeout=HTTP_TIMEOUT)
+    return requests.post(
+        sim.base_url + LOGS_PATH, json={"log_type": "SECURITY_AUDIT", **body}, headers=headers, timeout=HTTP_TIMEOUT
+    )
 
 
 def ts_logs(response: requests.Response) -> list[dict]:
@@ -52,17 +53,27 @@ def ts_walk(sim: ThoughtSpotSimulator, token: str, start: datetime, end: datetim
     cursor = ms(start)
     while cursor <= ms(end):
         window_end = min(cursor + 86_400_000, ms(end))
-        events.extend(ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=cursor,
-                                       end_epoch_time_in_millis=window_end)))
+        events.extend(
+            ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=cursor, end_epoch_time_in_millis=window_end))
+        )
         cursor = window_end + 1
     return events
 
 
-def mode_get(sim: ModeSimulator, auth: tuple[str, str] | None = None, accept: str = "application/json",
-             path: str | None = None, **params: Any) -> requests.Response:
-    return requests.get(sim.base_url + (path or f"/api/{sim.workspace}/audit_logs"), params=params,
-                        auth=auth if auth is not None else (sim.api_token, sim.api_secret),
-                        headers={"Accept": accept}, timeout=HTTP_TIMEOUT)
+def mode_get(
+    sim: ModeSimulator,
+    auth: tuple[str, str] | None = None,
+    accept: str = "application/json",
+    path: str | None = None,
+    **params: Any,
+) -> requests.Response:
+    return requests.get(
+        sim.base_url + (path or f"/api/{sim.workspace}/audit_logs"),
+        params=params,
+        auth=auth if auth is not None else (sim.api_token, sim.api_secret),
+        headers={"Accept": accept},
+        timeout=HTTP_TIMEOUT,
+    )
 
 
 def mode_items_and_token(body: dict) -> tuple[list[dict], str | None]:
@@ -75,8 +86,11 @@ def mode_items_and_token(body: dict) -> tuple[list[dict], str | None]:
 
 
 def mode_walk(sim: ModeSimulator, start: datetime, end: datetime, **filters: Any) -> list[dict]:
-    params = {"start_timestamp": start.isoformat().replace("+00:00", "Z"),
-              "end_timestamp": end.isoformat().replace("+00:00", "Z"), **filters}
+    params = {
+        "start_timestamp": start.isoformat().replace("+00:00", "Z"),
+        "end_timestamp": end.isoformat().replace("+00:00", "Z"),
+        **filters,
+    }
     items: list[dict] = []
     seen_tokens: set[str] = set()
     token = None

@@ -21,8 +21,12 @@ def _window(sim: ModeSimulator) -> dict[str, str]:
 
 
 def test_hal_envelope_walks_by_links_next():
-    with ModeSimulator(history=HistoryConfig(seed=5, days=2, events_per_day=120), page_size=33,
-                       envelope=HAL_ENVELOPE, log_own_access=False) as sim:
+    with ModeSimulator(
+        history=HistoryConfig(seed=5, days=2, events_per_day=120),
+        page_size=33,
+        envelope=HAL_ENVELOPE,
+        log_own_access=False,
+    ) as sim:
         expected = sim.expected_event_ids()
         response = mode_get(sim, **_window(sim))
         ids: list[str] = []
@@ -41,8 +45,12 @@ def test_hal_envelope_walks_by_links_next():
             assert href.startswith("/") and "next_token=" in href  # relative, with every original parameter
             query = parse_qs(urlsplit(href).query)
             assert set(query) == {"start_timestamp", "end_timestamp", "next_token"}
-            response = requests.get(sim.base_url + href, auth=(sim.api_token, sim.api_secret),
-                                    headers={"Accept": "application/json"}, timeout=HTTP_TIMEOUT)
+            response = requests.get(
+                sim.base_url + href,
+                auth=(sim.api_token, sim.api_secret),
+                headers={"Accept": "application/json"},
+                timeout=HTTP_TIMEOUT,
+            )
     assert pages > 3 and len(ids) == len(set(ids)) and set(ids) == expected
 
 
@@ -82,8 +90,9 @@ def test_every_envelope_is_accepted_and_others_refused():
 
 @pytest.mark.parametrize("shape", ["logs_object", "html"])
 def test_thoughtspot_non_array_bodies_come_with_status_200(shape):
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=5, days=2, events_per_day=100), late_minutes=0,
-                              response_shape=shape) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=5, days=2, events_per_day=100), late_minutes=0, response_shape=shape
+    ) as sim:
         response = ts_fetch(sim, ts_token(sim))
     assert response.status_code == 200
     if shape == "html":

@@ -61,8 +61,13 @@ def test_random_faults_are_seeded_and_can_include_the_token_endpoint():
         with ThoughtSpotSimulator(history=SMALL, faults=plan, secret_key="k") as sim:
             for _ in range(30):
                 try:
-                    out.append(requests.post(sim.base_url + "/api/rest/2.0/auth/token/full", timeout=5,
-                                             json={"username": sim.username, "secret_key": "k"}).status_code)
+                    out.append(
+                        requests.post(
+                            sim.base_url + "/api/rest/2.0/auth/token/full",
+                            timeout=5,
+                            json={"username": sim.username, "secret_key": "k"},
+                        ).status_code
+                    )
                 except requests.ConnectionError:
                     out.append(None)
         return out

@@ -37,8 +37,12 @@ def test_bad_credentials_get_401_with_empty_body(mode_sim):
 
 
 def test_unknown_workspace_and_route_404(mode_sim):
-    assert mode_get(mode_sim, path="/api/other-ws/audit_logs", start_timestamp="2026-01-01",
-                    end_timestamp="2026-01-02").status_code == 404
+    assert (
+        mode_get(
+            mode_sim, path="/api/other-ws/audit_logs", start_timestamp="2026-01-01", end_timestamp="2026-01-02"
+        ).status_code
+        == 404
+    )
     assert mode_get(mode_sim, path=f"/api/{mode_sim.workspace}/reports").status_code == 404
 
 
@@ -58,18 +62,23 @@ def test_parameter_errors_are_400_with_errors_list(mode_sim):
 def test_timestamp_forms_are_equivalent_and_unknown_params_ignored(mode_sim):
     now = datetime.now(timezone.utc).replace(microsecond=0)
     start, end = now - timedelta(days=2), now - timedelta(days=1)
-    forms = [(z(start), z(end)), (start.isoformat(), end.isoformat()),
-             (start.replace(tzinfo=None).isoformat(), end.replace(tzinfo=None).isoformat())]
-    bodies = [mode_get(mode_sim, start_timestamp=s, end_timestamp=e, per_page=5, colour="blue").json()
-              for s, e in forms]
+    forms = [
+        (z(start), z(end)),
+        (start.isoformat(), end.isoformat()),
+        (start.replace(tzinfo=None).isoformat(), end.replace(tzinfo=None).isoformat()),
+    ]
+    bodies = [
+        mode_get(mode_sim, start_timestamp=s, end_timestamp=e, per_page=5, colour="blue").json() for s, e in forms
+    ]
     first_ids = [[i["id"] for i in mode_items_and_token(b)[0]] for b in bodies]
     assert first_ids[0] and first_ids[0] == first_ids[1] == first_ids[2]
 
 
 @pytest.mark.parametrize("envelope", ["top_level", "pagination", "embedded"])
 def test_next_token_walk_returns_exactly_the_expected_ids(envelope):
-    with ModeSimulator(history=HistoryConfig(seed=5, days=3, events_per_day=150), page_size=37, envelope=envelope,
-                       log_own_access=False) as sim:
+    with ModeSimulator(
+        history=HistoryConfig(seed=5, days=3, events_per_day=150), page_size=37, envelope=envelope, log_own_access=False
+    ) as sim:
         as_of = datetime.now(timezone.utc)
         items = mode_walk(sim, as_of - timedelta(days=4), as_of)
         last = mode_get(sim, start_timestamp=z(as_of - timedelta(minutes=1)), end_timestamp=z(as_of)).json()
@@ -85,8 +94,11 @@ def test_next_token_walk_returns_exactly_the_expected_ids(envelope):
 
 
 def _own_access(items: list[dict]) -> list[dict]:
-    return [i for i in items if i["action"] == "audit_log_accessed" and i["actor"]
-            and i["actor"]["username"].startswith("api-token-")]
+    return [
+        i
+        for i in items
+        if i["action"] == "audit_log_accessed" and i["actor"] and i["actor"]["username"].startswith("api-token-")
+    ]
 
 
 def test_own_access_is_logged_but_not_slipped_into_the_running_walk():
@@ -124,8 +136,16 @@ def test_entries_have_the_documented_shape(mode_sim):
     now = datetime.now(timezone.utc)
     items = mode_walk(mode_sim, now - timedelta(days=6), now - timedelta(hours=1))
     for item in items:
-        assert list(item) == ["id", "action", "description", "timestamp", "workspace_username", "context", "actor",
-                              "entity"]
+        assert list(item) == [
+            "id",
+            "action",
+            "description",
+            "timestamp",
+            "workspace_username",
+            "context",
+            "actor",
+            "entity",
+        ]
         assert UUID_RE.match(item["id"]) and STAMP_RE.match(item["timestamp"])
         assert item["workspace_username"] == mode_sim.workspace and item["action"] in MODE_ACTIONS
         assert set(item["entity"]) == {"entity_name", "entity_type", "entity_id"}
@@ -145,8 +165,11 @@ def test_every_action_appears_in_a_default_history():
 
 
 def test_malformed_entries_are_served_verbatim():
-    with ModeSimulator(history=HistoryConfig(seed=9, days=2, events_per_day=200, malformed_every=20),
-                       log_own_access=False, page_size=1000) as sim:
+    with ModeSimulator(
+        history=HistoryConfig(seed=9, days=2, events_per_day=200, malformed_every=20),
+        log_own_access=False,
+        page_size=1000,
+    ) as sim:
         now = datetime.now(timezone.utc)
         items = mode_walk(sim, now - timedelta(days=3), now)
         malformed = sim.malformed_records(now)
@@ -160,8 +183,12 @@ def test_malformed_entries_are_served_verbatim():
 
 def test_same_seed_same_entries():
     def first_page(seed: int) -> list[dict]:
-        with ModeSimulator(history=HistoryConfig(seed=seed, days=3, events_per_day=100, end=END),
-                           log_own_access=False, api_token="t", api_secret="s") as sim:
+        with ModeSimulator(
+            history=HistoryConfig(seed=seed, days=3, events_per_day=100, end=END),
+            log_own_access=False,
+            api_token="t",
+            api_secret="s",
+        ) as sim:
             return mode_walk(sim, END - timedelta(days=2), END - timedelta(days=1))
 
     assert first_page(4) == first_page(4) != first_page(5)

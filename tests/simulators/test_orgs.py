@@ -16,8 +16,7 @@ BIG_ORGS = [0, 583464508, 1587528480]
 
 
 def mint(sim: ThoughtSpotSimulator, username: str | None = None, **extra) -> requests.Response:
-    body = {"username": username or sim.username, "secret_key": sim.secret_key, "validity_time_in_sec": 3600,
-            **extra}
+    body = {"username": username or sim.username, "secret_key": sim.secret_key, "validity_time_in_sec": 3600, **extra}
     return requests.post(sim.base_url + TOKEN_PATH, json=body, timeout=HTTP_TIMEOUT)
 
 
@@ -34,21 +33,24 @@ def read_all(sim: ThoughtSpotSimulator, token: str, **body) -> list[dict]:
     cursor = ms(now - timedelta(days=4))
     while cursor <= ms(now):
         end = min(cursor + 86_400_000, ms(now))
-        events.extend(ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=cursor, end_epoch_time_in_millis=end,
-                                       **body)))
+        events.extend(
+            ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=cursor, end_epoch_time_in_millis=end, **body))
+        )
         cursor = end + 1
     return events
 
 
 def orgs_search(sim: ThoughtSpotSimulator, token: str, **body) -> requests.Response:
-    return requests.post(sim.base_url + ORGS_PATH, json=body, headers={"Authorization": f"Bearer {token}"},
-                         timeout=HTTP_TIMEOUT)
+    return requests.post(
+        sim.base_url + ORGS_PATH, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT
+    )
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=11, days=4, events_per_day=300), late_minutes=0,
-                              orgs=BIG_ORGS) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=11, days=4, events_per_day=300), late_minutes=0, orgs=BIG_ORGS
+    ) as sim:
         yield sim
 
 
@@ -84,8 +86,13 @@ def test_orgs_search_lists_orgs_in_the_documented_shape(cluster):
     assert response.status_code == 200
     rows = response.json()
     assert [r["id"] for r in rows] == BIG_ORGS
-    assert rows[0] == {"id": 0, "name": "Primary", "status": "ACTIVE", "description": "Primary Org",
-                       "visibility": "SHOW"}
+    assert rows[0] == {
+        "id": 0,
+        "name": "Primary",
+        "status": "ACTIVE",
+        "description": "Primary Org",
+        "visibility": "SHOW",
+    }
     assert all(set(r) == {"id", "name", "status", "description", "visibility"} for r in rows)
     assert [r["id"] for r in orgs_search(cluster, zero, org_identifier=str(BIG_ORGS[1])).json()] == [BIG_ORGS[1]]
     other, _ = token_in(cluster, org_id=BIG_ORGS[2])
@@ -97,8 +104,9 @@ def test_orgs_search_lists_orgs_in_the_documented_shape(cluster):
 
 def test_session_user_names_the_current_org(cluster):
     token, _ = token_in(cluster, org_id=BIG_ORGS[1])
-    response = requests.get(cluster.base_url + SESSION_PATH, headers={"Authorization": f"Bearer {token}"},
-                            timeout=HTTP_TIMEOUT)
+    response = requests.get(
+        cluster.base_url + SESSION_PATH, headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT
+    )
     assert response.status_code == 200
     assert response.json()["current_org"] == {"id": BIG_ORGS[1], "name": f"org-{BIG_ORGS[1]}"}
     assert [o["id"] for o in response.json()["orgs"]] == BIG_ORGS
@@ -124,8 +132,9 @@ def test_default_org_when_org_id_is_not_sent(mode, expected_first):
 
 
 def test_last_mode_key_org_is_configurable_and_never_zero_by_surprise():
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=1, days=1, events_per_day=50), late_minutes=0,
-                              default_org="last", key_org=2) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=1, days=1, events_per_day=50), late_minutes=0, default_org="last", key_org=2
+    ) as sim:
         token, org = token_in(sim)
         assert org == 2
         events = read_all(sim, token, get_all_logs=True)
@@ -133,8 +142,9 @@ def test_last_mode_key_org_is_configurable_and_never_zero_by_surprise():
 
 
 def test_an_org_admin_who_is_not_an_org_0_admin():
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=5, days=2, events_per_day=200), late_minutes=0,
-                              admin_orgs=[1, 2], member_orgs=[0]) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=5, days=2, events_per_day=200), late_minutes=0, admin_orgs=[1, 2], member_orgs=[0]
+    ) as sim:
         zero, _ = token_in(sim, org_id=0)
         denied = ts_fetch(sim, zero)
         assert denied.status_code == 403 and "Org 0" in denied.json()["error"]["message"]["debug"]
@@ -154,8 +164,9 @@ def test_a_user_outside_org_0_cannot_rely_on_the_default():
 
 
 def test_a_cluster_without_orgs():
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=5, days=2, events_per_day=300), late_minutes=0,
-                              orgs=[0]) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=5, days=2, events_per_day=300), late_minutes=0, orgs=[0]
+    ) as sim:
         token, org = token_in(sim)
         assert org == 0
         assert orgs_search(sim, token).status_code == 400

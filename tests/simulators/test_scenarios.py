@@ -23,8 +23,9 @@ def ts_events():
 
 @pytest.fixture(scope="module")
 def mode_events():
-    with ModeSimulator(history=HistoryConfig(seed=21, days=30, events_per_day=150), page_size=2000,
-                       log_own_access=False) as sim:
+    with ModeSimulator(
+        history=HistoryConfig(seed=21, days=30, events_per_day=150), page_size=2000, log_own_access=False
+    ) as sim:
         now = datetime.now(timezone.utc)
         yield sim.scenarios, mode_walk(sim, now - timedelta(days=31), now)
 
@@ -32,9 +33,11 @@ def mode_events():
 def test_thoughtspot_brute_force_then_success(ts_events):
     scenarios, events = ts_events
     truth = scenarios["brute_force"]
-    failures = sorted(parse_z(e["ts"]) for e in events.values()
-                      if e["type"] == "LOGIN_FAILED" and e["data"].get("userName") == truth["user_name"]
-                      and e["cIP"] == truth["ip"])
+    failures = sorted(
+        parse_z(e["ts"])
+        for e in events.values()
+        if e["type"] == "LOGIN_FAILED" and e["data"].get("userName") == truth["user_name"] and e["cIP"] == truth["ip"]
+    )
     assert any(sum(1 for f in failures if start <= f < start + timedelta(minutes=60)) >= 25 for start in failures)
     success = events[truth["success_event_id"]]
     assert success["type"] == "LOGIN_SUCCESSFUL" and success["userName"] == truth["user_name"]
@@ -58,8 +61,11 @@ def test_thoughtspot_lockout_self_grant_leaver_off_hours(ts_events):
     assert {"id": join["userGUID"]} in join["data"]["requestedUsersInGroup"]
     assert change["data"]["groupIdentity"]["id"]["id"] == join["data"]["groupID"]
     assert change["userGUID"] == join["userGUID"] and "ADMINISTRATION" in change["data"]["modifiedPrivileges"]
-    background_self_adds = [e for e in events.values() if e["type"] == "PRINCIPALS_IN_GROUP_UPDATE"
-                            and {"id": e["userGUID"]} in e["data"]["requestedUsersInGroup"]]
+    background_self_adds = [
+        e
+        for e in events.values()
+        if e["type"] == "PRINCIPALS_IN_GROUP_UPDATE" and {"id": e["userGUID"]} in e["data"]["requestedUsersInGroup"]
+    ]
     assert [e["id"] for e in background_self_adds] == [grant["membership_event_id"]]
 
     leaver = scenarios["deleted_user_activity"]
@@ -71,8 +77,12 @@ def test_thoughtspot_lockout_self_grant_leaver_off_hours(ts_events):
     active_after = {e["userGUID"] for e in events.values() if e["userGUID"] in deleted_guids}
     assert active_after == {leaver["user_guid"]}, "only the planted leaver acts after deletion"
 
-    off_hours = {e["id"] for e in events.values() if ("CONNECTION" in e["type"] or "CONFIGURATION" in e["type"])
-                 and not BUSINESS_HOURS_UTC[0] <= int(e["ts"][11:13]) < BUSINESS_HOURS_UTC[1]}
+    off_hours = {
+        e["id"]
+        for e in events.values()
+        if ("CONNECTION" in e["type"] or "CONFIGURATION" in e["type"])
+        and not BUSINESS_HOURS_UTC[0] <= int(e["ts"][11:13]) < BUSINESS_HOURS_UTC[1]
+    }
     assert off_hours == set(scenarios["off_hours_connection_changes"]["event_ids"])
 
 
@@ -81,15 +91,20 @@ def test_mode_findings(mode_events):
     by_id = {i["id"]: i for i in items}
     grant = by_id[scenarios["self_grant"]["event_id"]]
     assert grant["action"] == "org_user_role_changed" and grant["actor"]["user_id"] == grant["entity"]["entity_id"]
-    self_grants = [i for i in items if i["action"] == "org_user_role_changed" and i["actor"]
-                   and i["actor"]["user_id"] == i["entity"]["entity_id"]]
+    self_grants = [
+        i
+        for i in items
+        if i["action"] == "org_user_role_changed" and i["actor"] and i["actor"]["user_id"] == i["entity"]["entity_id"]
+    ]
     assert len(self_grants) == 1
 
     leaver = scenarios["leaver_activity"]
     removal = by_id[leaver["removal_event_id"]]
     assert removal["context"]["new_role"] == "removed" and removal["entity"]["entity_id"] == leaver["user_id"]
-    assert all(by_id[i]["actor"]["user_id"] == leaver["user_id"] and by_id[i]["timestamp"] > removal["timestamp"]
-               for i in leaver["activity_after_event_ids"])
+    assert all(
+        by_id[i]["actor"]["user_id"] == leaver["user_id"] and by_id[i]["timestamp"] > removal["timestamp"]
+        for i in leaver["activity_after_event_ids"]
+    )
 
     burst = scenarios["export_burst"]
     exports = defaultdict(int)
@@ -104,8 +119,12 @@ def test_mode_findings(mode_events):
     revoked = {i["entity"]["entity_id"] for i in items if i["action"].endswith("_revoked")}
     assert created - revoked == {token["entity_id"]}
 
-    off_hours = {i["id"] for i in items if i["action"].startswith("connection_")
-                 and not BUSINESS_HOURS_UTC[0] <= int(i["timestamp"][11:13]) < BUSINESS_HOURS_UTC[1]}
+    off_hours = {
+        i["id"]
+        for i in items
+        if i["action"].startswith("connection_")
+        and not BUSINESS_HOURS_UTC[0] <= int(i["timestamp"][11:13]) < BUSINESS_HOURS_UTC[1]
+    }
     assert off_hours == set(scenarios["off_hours_connection_changes"]["event_ids"])
 
 
@@ -115,4 +134,9 @@ def test_scenarios_are_deterministic_and_survive_tiny_histories():
     assert a == ThoughtSpotSimulator(history=HistoryConfig(seed=3, end=end)).scenarios
     for days in (1, 2):
         assert set(ModeSimulator(history=HistoryConfig(days=days, events_per_day=5)).scenarios) == {
-            "self_grant", "leaver_activity", "export_burst", "api_token_never_revoked", "off_hours_connection_changes"}
+            "self_grant",
+            "leaver_activity",
+            "export_burst",
+            "api_token_never_revoked",
+            "off_hours_connection_changes",
+        }

@@ -29,13 +29,21 @@ def assert_error(response: requests.Response, status: int, code: int, debug_cont
 
 # -- auth ---------------------------------------------------------------------------------------------------------
 
+
 def test_token_success_returns_the_documented_token_object(ts_sim):
-    response = requests.post(ts_sim.base_url + TOKEN_PATH, json={"username": ts_sim.username,
-                                                                  "secret_key": ts_sim.secret_key}, timeout=5)
+    response = requests.post(
+        ts_sim.base_url + TOKEN_PATH, json={"username": ts_sim.username, "secret_key": ts_sim.secret_key}, timeout=5
+    )
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"token", "creation_time_in_millis", "expiration_time_in_millis", "scope",
-                         "valid_for_user_id", "valid_for_username"}
+    assert set(body) == {
+        "token",
+        "creation_time_in_millis",
+        "expiration_time_in_millis",
+        "scope",
+        "valid_for_user_id",
+        "valid_for_username",
+    }
     assert body["expiration_time_in_millis"] - body["creation_time_in_millis"] == 300_000  # documented default
     assert body["scope"] == {"access_type": "FULL", "org_id": 0, "metadata_id": None}
     assert body["valid_for_username"] == ts_sim.username
@@ -45,16 +53,31 @@ def test_token_success_returns_the_documented_token_object(ts_sim):
 def test_token_failures_use_documented_codes(ts_sim):
     url = ts_sim.base_url + TOKEN_PATH
     assert_error(requests.post(url, json={"secret_key": ts_sim.secret_key}, timeout=5), 400, 10002, "username")
-    assert_error(requests.post(url, json={"username": ts_sim.username}, timeout=5), 400, 10002,
-                 "Either secret_key or password must be provided.")
-    assert_error(requests.post(url, json={"username": ts_sim.username, "secret_key": "wrong"}, timeout=5),
-                 401, 10097, "Invalid credentials")
-    assert_error(requests.post(url, json={"username": "someone-else", "secret_key": ts_sim.secret_key}, timeout=5),
-                 401, 10097)
-    assert_error(requests.post(url, data="username=x", headers={"Content-Type": "text/plain"}, timeout=5),
-                 415, 10002)
-    assert_error(requests.post(url, json={"username": ts_sim.username, "secret_key": ts_sim.secret_key,
-                                          "validity_time_in_sec": "soon"}, timeout=5), 400, 10002)
+    assert_error(
+        requests.post(url, json={"username": ts_sim.username}, timeout=5),
+        400,
+        10002,
+        "Either secret_key or password must be provided.",
+    )
+    assert_error(
+        requests.post(url, json={"username": ts_sim.username, "secret_key": "wrong"}, timeout=5),
+        401,
+        10097,
+        "Invalid credentials",
+    )
+    assert_error(
+        requests.post(url, json={"username": "someone-else", "secret_key": ts_sim.secret_key}, timeout=5), 401, 10097
+    )
+    assert_error(requests.post(url, data="username=x", headers={"Content-Type": "text/plain"}, timeout=5), 415, 10002)
+    assert_error(
+        requests.post(
+            url,
+            json={"username": ts_sim.username, "secret_key": ts_sim.secret_key, "validity_time_in_sec": "soon"},
+            timeout=5,
+        ),
+        400,
+        10002,
+    )
     # The secret never leaks into an error or the request log.
     assert ts_sim.secret_key not in json.dumps(ts_sim.request_log)
 
@@ -70,8 +93,9 @@ def test_password_login_and_viewer_gets_403():
 
 def test_missing_unknown_and_expired_tokens_get_401():
     clock = SimClock()
-    with ThoughtSpotSimulator(history=HistoryConfig(days=1, events_per_day=10), clock=clock,
-                              max_token_validity_seconds=60) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(days=1, events_per_day=10), clock=clock, max_token_validity_seconds=60
+    ) as sim:
         assert_error(ts_fetch(sim, None), 401, 10097)
         assert_error(ts_fetch(sim, "not-a-token"), 401, 10097)
         token = ts_token(sim, validity_time_in_sec=3600)  # capped to 60 s by the simulator
@@ -87,41 +111,76 @@ def test_missing_unknown_and_expired_tokens_get_401():
 
 # -- request validation -------------------------------------------------------------------------------------------
 
+
 def test_window_rules(ts_sim, ts_token_for):
     now = datetime.now(timezone.utc)
     start = now - timedelta(days=2)
-    assert_error(ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=ms(start),
-                          end_epoch_time_in_millis=ms(start) + 86_400_001), 400, 10002, "24 hours")
-    assert ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=ms(start),
-                    end_epoch_time_in_millis=ms(start) + 86_400_000).status_code == 200
+    assert_error(
+        ts_fetch(
+            ts_sim, ts_token_for, start_epoch_time_in_millis=ms(start), end_epoch_time_in_millis=ms(start) + 86_400_001
+        ),
+        400,
+        10002,
+        "24 hours",
+    )
+    assert (
+        ts_fetch(
+            ts_sim, ts_token_for, start_epoch_time_in_millis=ms(start), end_epoch_time_in_millis=ms(start) + 86_400_000
+        ).status_code
+        == 200
+    )
     assert_error(ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis="yesterday"), 400, 10002)
-    assert_error(ts_fetch(ts_sim, ts_token_for, end_epoch_time_in_millis=ms(start),
-                          start_epoch_time_in_millis=ms(start) + 1), 400, 10002)
+    assert_error(
+        ts_fetch(ts_sim, ts_token_for, end_epoch_time_in_millis=ms(start), start_epoch_time_in_millis=ms(start) + 1),
+        400,
+        10002,
+    )
     assert_error(ts_fetch(ts_sim, ts_token_for, log_type="AUDIT"), 400, 10002, "SECURITY_AUDIT")
     # Numeric strings (what Postman collections send) are accepted and mean the same as numbers.
-    as_numbers = ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=ms(start),
-                          end_epoch_time_in_millis=ms(start) + 3_600_000)
-    as_strings = ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=str(ms(start)),
-                          end_epoch_time_in_millis=f"{ms(start) + 3_600_000}.0")
+    as_numbers = ts_fetch(
+        ts_sim, ts_token_for, start_epoch_time_in_millis=ms(start), end_epoch_time_in_millis=ms(start) + 3_600_000
+    )
+    as_strings = ts_fetch(
+        ts_sim,
+        ts_token_for,
+        start_epoch_time_in_millis=str(ms(start)),
+        end_epoch_time_in_millis=f"{ms(start) + 3_600_000}.0",
+    )
     assert as_numbers.content == as_strings.content
-    wrong_type = requests.post(ts_sim.base_url + LOGS_PATH, data=b'{"log_type":"SECURITY_AUDIT"}',
-                               headers={"Authorization": f"Bearer {ts_token_for}", "Content-Type": "text/plain"},
-                               timeout=5)
+    wrong_type = requests.post(
+        ts_sim.base_url + LOGS_PATH,
+        data=b'{"log_type":"SECURITY_AUDIT"}',
+        headers={"Authorization": f"Bearer {ts_token_for}", "Content-Type": "text/plain"},
+        timeout=5,
+    )
     assert_error(wrong_type, 415, 10002)
 
 
 def test_bounds_are_inclusive_at_millisecond_resolution(ts_sim, ts_token_for):
     now = datetime.now(timezone.utc)
-    sample = ts_logs(ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=ms(now - timedelta(days=2)),
-                              end_epoch_time_in_millis=ms(now - timedelta(days=1))))[0]
+    sample = ts_logs(
+        ts_fetch(
+            ts_sim,
+            ts_token_for,
+            start_epoch_time_in_millis=ms(now - timedelta(days=2)),
+            end_epoch_time_in_millis=ms(now - timedelta(days=1)),
+        )
+    )[0]
     date_ms = ms(parse_z(sample["_date"]))
-    exact = ts_logs(ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=date_ms,
-                             end_epoch_time_in_millis=date_ms))
+    exact = ts_logs(
+        ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=date_ms, end_epoch_time_in_millis=date_ms)
+    )
     assert sample["id"] in {e["id"] for e in exact}
-    before = ts_logs(ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=date_ms - 60_000,
-                              end_epoch_time_in_millis=date_ms - 1))
-    after = ts_logs(ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=date_ms + 1,
-                             end_epoch_time_in_millis=date_ms + 60_000))
+    before = ts_logs(
+        ts_fetch(
+            ts_sim, ts_token_for, start_epoch_time_in_millis=date_ms - 60_000, end_epoch_time_in_millis=date_ms - 1
+        )
+    )
+    after = ts_logs(
+        ts_fetch(
+            ts_sim, ts_token_for, start_epoch_time_in_millis=date_ms + 1, end_epoch_time_in_millis=date_ms + 60_000
+        )
+    )
     assert sample["id"] not in {e["id"] for e in before + after}
 
 
@@ -131,19 +190,27 @@ def test_default_and_half_open_windows(ts_sim, ts_token_for):
     after = datetime.now(timezone.utc)
     dates = [parse_z(e["_date"]) for e in default]
     assert default and all(before - timedelta(hours=24, seconds=1) <= d <= after for d in dates)
-    explicit = ts_logs(ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=ms(after - timedelta(hours=24)),
-                                end_epoch_time_in_millis=ms(before)))
+    explicit = ts_logs(
+        ts_fetch(
+            ts_sim,
+            ts_token_for,
+            start_epoch_time_in_millis=ms(after - timedelta(hours=24)),
+            end_epoch_time_in_millis=ms(before),
+        )
+    )
     assert {e["id"] for e in explicit} <= {e["id"] for e in default}
     # only start: [start, min(start + 24 h, now)]
     start = before - timedelta(hours=30)
     only_start = ts_logs(ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=ms(start)))
-    assert only_start and all(start <= parse_z(e["_date"]) <= start + timedelta(hours=24, milliseconds=1)
-                              for e in only_start)
+    assert only_start and all(
+        start <= parse_z(e["_date"]) <= start + timedelta(hours=24, milliseconds=1) for e in only_start
+    )
     # only end: [end - 24 h, end]
     end = before - timedelta(hours=10)
     only_end = ts_logs(ts_fetch(ts_sim, ts_token_for, end_epoch_time_in_millis=ms(end)))
-    assert only_end and all(end - timedelta(hours=24) <= parse_z(e["_date"]) <= end + timedelta(milliseconds=1)
-                            for e in only_end)
+    assert only_end and all(
+        end - timedelta(hours=24) <= parse_z(e["_date"]) <= end + timedelta(milliseconds=1) for e in only_end
+    )
 
 
 def test_walk_returns_exactly_the_expected_ids(ts_sim, ts_token_for):
@@ -155,6 +222,7 @@ def test_walk_returns_exactly_the_expected_ids(ts_sim, ts_token_for):
 
 
 # -- record format --------------------------------------------------------------------------------------------------
+
 
 def test_records_look_like_the_documented_ones(ts_sim, ts_token_for):
     response = ts_fetch(ts_sim, ts_token_for, start_epoch_time_in_millis=ms(datetime.now(timezone.utc)) - 86_400_000)
@@ -192,18 +260,32 @@ def test_every_event_type_appears_in_a_default_history():
 
 # -- retention, late reveal, added events ----------------------------------------------------------------------
 
+
 def test_thirty_day_horizon():
     with ThoughtSpotSimulator(history=HistoryConfig(days=35, events_per_day=20), late_minutes=0) as sim:
         token = ts_token(sim)
         now = datetime.now(timezone.utc)
-        old = ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=ms(now - timedelta(days=33)),
-                               end_epoch_time_in_millis=ms(now - timedelta(days=32))))
+        old = ts_logs(
+            ts_fetch(
+                sim,
+                token,
+                start_epoch_time_in_millis=ms(now - timedelta(days=33)),
+                end_epoch_time_in_millis=ms(now - timedelta(days=32)),
+            )
+        )
         assert old == []
-        assert sim.timeline.records_between(ms(now - timedelta(days=33)) * 1000, ms(now - timedelta(days=32)) * 1000,
-                                            ms(now) * 1000), "the events exist, they are just past retention"
+        assert sim.timeline.records_between(
+            ms(now - timedelta(days=33)) * 1000, ms(now - timedelta(days=32)) * 1000, ms(now) * 1000
+        ), "the events exist, they are just past retention"
         horizon = now - timedelta(days=30)
-        edge = ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=ms(horizon - timedelta(hours=12)),
-                                end_epoch_time_in_millis=ms(horizon + timedelta(hours=12))))
+        edge = ts_logs(
+            ts_fetch(
+                sim,
+                token,
+                start_epoch_time_in_millis=ms(horizon - timedelta(hours=12)),
+                end_epoch_time_in_millis=ms(horizon + timedelta(hours=12)),
+            )
+        )
         assert edge and all(parse_z(e["_date"]) >= horizon - timedelta(seconds=5) for e in edge)
         expected = sim.expected_event_ids(now)
         oldest_expected = min(r.time_us for r in sim.timeline.all_records(ms(now) * 1000) if r.event_id in expected)
@@ -219,8 +301,10 @@ def test_late_reveal_with_clock_advance():
         eventually = sim.expected_event_ids(now + timedelta(minutes=31))
         assert visible_now < eventually, "some of the last 30 minutes' events are not visible yet"
         added = sim.add_events(50, now - timedelta(seconds=1), now)
-        window = dict(start_epoch_time_in_millis=ms(now - timedelta(hours=1)),
-                      end_epoch_time_in_millis=ms(now + timedelta(minutes=40)))
+        window = dict(
+            start_epoch_time_in_millis=ms(now - timedelta(hours=1)),
+            end_epoch_time_in_millis=ms(now + timedelta(minutes=40)),
+        )
         first = {e["id"] for e in ts_logs(ts_fetch(sim, token, **window))}
         assert first <= visible_now | set(added) and not set(added) <= first
         clock.advance(timedelta(minutes=31))
@@ -231,6 +315,7 @@ def test_late_reveal_with_clock_advance():
 
 # -- malformed records, determinism ----------------------------------------------------------------------------
 
+
 def test_malformed_records_are_served_verbatim():
     history = HistoryConfig(seed=3, days=2, events_per_day=300, malformed_every=25)
     with ThoughtSpotSimulator(history=history, late_minutes=0) as sim:
@@ -238,8 +323,12 @@ def test_malformed_records_are_served_verbatim():
         now = datetime.now(timezone.utc)
         raw = []
         for days_back in (2, 1):
-            response = ts_fetch(sim, token, start_epoch_time_in_millis=ms(now - timedelta(days=days_back)) + 1,
-                                end_epoch_time_in_millis=ms(now - timedelta(days=days_back - 1)))
+            response = ts_fetch(
+                sim,
+                token,
+                start_epoch_time_in_millis=ms(now - timedelta(days=days_back)) + 1,
+                end_epoch_time_in_millis=ms(now - timedelta(days=days_back - 1)),
+            )
             raw.extend(response.json())
         served = {json.dumps(item, separators=(",", ":"), ensure_ascii=False) for item in raw}
         malformed = sim.malformed_records()
@@ -268,11 +357,16 @@ def _parses_with_id(text: str) -> bool:
 
 def test_same_seed_same_history_different_seed_different():
     def body(seed: int) -> bytes:
-        with ThoughtSpotSimulator(history=HistoryConfig(seed=seed, days=3, events_per_day=200, end=END),
-                                  late_minutes=30, secret_key="s") as sim:
+        with ThoughtSpotSimulator(
+            history=HistoryConfig(seed=seed, days=3, events_per_day=200, end=END), late_minutes=30, secret_key="s"
+        ) as sim:
             token = ts_token(sim)
-            return ts_fetch(sim, token, start_epoch_time_in_millis=ms(END - timedelta(days=1)),
-                            end_epoch_time_in_millis=ms(END - timedelta(hours=2))).content
+            return ts_fetch(
+                sim,
+                token,
+                start_epoch_time_in_millis=ms(END - timedelta(days=1)),
+                end_epoch_time_in_millis=ms(END - timedelta(hours=2)),
+            ).content
 
     first, second, other = body(11), body(11), body(12)
     assert first == second and first != other and len(json.loads(first)) > 100

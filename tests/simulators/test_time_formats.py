@@ -43,8 +43,9 @@ END = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - ti
 
 def _walk(time_format: str) -> list[dict]:
     # A fixed end: planted findings are anchored to it, so two simulators agree on every record.
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=9, days=3, events_per_day=400, end=END), late_minutes=0,
-                              time_format=time_format) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=9, days=3, events_per_day=400, end=END), late_minutes=0, time_format=time_format
+    ) as sim:
         now = datetime.now(timezone.utc)
         events = ts_walk(sim, ts_token(sim, validity_time_in_sec=3600), END - timedelta(days=3), now)
         assert {e["id"] for e in events} == sim.expected_event_ids()
@@ -65,8 +66,9 @@ def test_mixed_formats_cover_every_form_and_keep_the_instant():
         assert parse_any(event["ts"]) == parse_any(reference["ts"])
         true_date = parse_any(reference["_date"])
         assert timedelta(0) <= true_date - parse_any(event["_date"]) < timedelta(seconds=1)  # digits may be cut
-        assert {k: v for k, v in event.items() if k not in ("ts", "_date")} == \
-            {k: v for k, v in reference.items() if k not in ("ts", "_date")}
+        assert {k: v for k, v in event.items() if k not in ("ts", "_date")} == {
+            k: v for k, v in reference.items() if k not in ("ts", "_date")
+        }
 
 
 def test_documented_format_everywhere():
@@ -90,10 +92,22 @@ def test_some_events_have_ts_and_date_on_either_side_of_a_boundary():
             ts, date = parse_any(event["ts"]), parse_any(event["date"])
             boundary = date.replace(minute=0, second=0, microsecond=0)
             assert ts < boundary <= date and date - ts < timedelta(seconds=1.5)
-            before = ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=ms(boundary - timedelta(hours=1)),
-                                      end_epoch_time_in_millis=ms(boundary) - 1))
-            after = ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=ms(boundary),
-                                     end_epoch_time_in_millis=ms(boundary + timedelta(hours=1))))
+            before = ts_logs(
+                ts_fetch(
+                    sim,
+                    token,
+                    start_epoch_time_in_millis=ms(boundary - timedelta(hours=1)),
+                    end_epoch_time_in_millis=ms(boundary) - 1,
+                )
+            )
+            after = ts_logs(
+                ts_fetch(
+                    sim,
+                    token,
+                    start_epoch_time_in_millis=ms(boundary),
+                    end_epoch_time_in_millis=ms(boundary + timedelta(hours=1)),
+                )
+            )
             # logs/fetch filters on `date`: the window holding the event's ts does not return it, the next does
             assert event["id"] not in {e["id"] for e in before}
             assert event["id"] in {e["id"] for e in after}

@@ -25,8 +25,9 @@ def test_generation_rate():
 
 
 def test_a_full_24h_window_at_benchmark_density_is_served_in_well_under_a_second():
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=2, days=3, events_per_day=BENCH_DENSITY),
-                              late_minutes=0) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=2, days=3, events_per_day=BENCH_DENSITY), late_minutes=0
+    ) as sim:
         token = ts_token(sim)
         end = datetime.now(timezone.utc) - timedelta(hours=1)
         window = dict(start_epoch_time_in_millis=ms(end - timedelta(hours=24)), end_epoch_time_in_millis=ms(end))

@@ -23,21 +23,28 @@ def _split(start: datetime, end: datetime, parts: int) -> list[tuple[datetime, d
 
 def test_thoughtspot_persistent_5xx_for_long_windows_only():
     plan = FaultPlan(fail_windows_longer_than=timedelta(hours=6))
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=4, days=2, events_per_day=400), late_minutes=0,
-                              faults=plan) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=4, days=2, events_per_day=400), late_minutes=0, faults=plan
+    ) as sim:
         token = ts_token(sim, validity_time_in_sec=3600)
         start = END - timedelta(hours=24)
         for _ in range(3):  # retrying the same window never helps
             failed = ts_fetch(sim, token, start_epoch_time_in_millis=ms(start), end_epoch_time_in_millis=ms(END))
             assert failed.status_code == 503 and failed.headers["Retry-After"] == "1"
             assert failed.json()["error"]["message"]["code"] == 10000
-        halves = [ts_fetch(sim, token, start_epoch_time_in_millis=ms(a), end_epoch_time_in_millis=ms(b) - 1)
-                  for a, b in _split(start, END, 2)]
+        halves = [
+            ts_fetch(sim, token, start_epoch_time_in_millis=ms(a), end_epoch_time_in_millis=ms(b) - 1)
+            for a, b in _split(start, END, 2)
+        ]
         assert [r.status_code for r in halves] == [503, 503]
         ids: set[str] = set()
         for a, b in _split(start, END, 4):  # 6 h windows: not longer than the threshold
-            ids |= {e["id"] for e in ts_logs(ts_fetch(sim, token, start_epoch_time_in_millis=ms(a),
-                                                      end_epoch_time_in_millis=ms(b) - 1))}
+            ids |= {
+                e["id"]
+                for e in ts_logs(
+                    ts_fetch(sim, token, start_epoch_time_in_millis=ms(a), end_epoch_time_in_millis=ms(b) - 1)
+                )
+            }
         now_us = ms(sim.clock.now()) * 1000
         truth = sim.timeline.records_between(ms(start) * 1000, ms(END) * 1000 - 1, now_us)
         assert ids and ids == {r.event_id for r in truth if r.event_id}
@@ -48,19 +55,28 @@ def test_thoughtspot_persistent_5xx_for_long_windows_only():
 
 def test_thoughtspot_slow_long_windows_time_out_and_halves_do_not():
     plan = FaultPlan(slow_windows_longer_than=timedelta(hours=12), window_slow_seconds=1.5)
-    with ThoughtSpotSimulator(history=HistoryConfig(seed=4, days=2, events_per_day=100), late_minutes=0,
-                              faults=plan) as sim:
+    with ThoughtSpotSimulator(
+        history=HistoryConfig(seed=4, days=2, events_per_day=100), late_minutes=0, faults=plan
+    ) as sim:
         token = ts_token(sim, validity_time_in_sec=3600)
         start = END - timedelta(hours=24)
         with pytest.raises(requests.Timeout):
-            requests.post(sim.base_url + LOGS_PATH, json={"log_type": "SECURITY_AUDIT",
-                                                          "start_epoch_time_in_millis": ms(start),
-                                                          "end_epoch_time_in_millis": ms(END)},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=0.5)
+            requests.post(
+                sim.base_url + LOGS_PATH,
+                json={
+                    "log_type": "SECURITY_AUDIT",
+                    "start_epoch_time_in_millis": ms(start),
+                    "end_epoch_time_in_millis": ms(END),
+                },
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=0.5,
+            )
         started = time.perf_counter()
         for a, b in _split(start, END, 2):
-            assert ts_fetch(sim, token, start_epoch_time_in_millis=ms(a),
-                            end_epoch_time_in_millis=ms(b) - 1).status_code == 200
+            assert (
+                ts_fetch(sim, token, start_epoch_time_in_millis=ms(a), end_epoch_time_in_millis=ms(b) - 1).status_code
+                == 200
+            )
         assert time.perf_counter() - started < 1.0
         time.sleep(1.2)  # let the stalled request finish so it is logged
         assert "window slow" in [e["fault"] for e in sim.request_log]

@@ -52,24 +52,41 @@ UTC = timezone.utc
 
 
 def test_every_documented_time_form_parses_to_the_same_instant_or_its_fraction():
-    parsed, bad = timestamps([
-        "2026-11-01T13:02:03Z",
-        "2026/11/01:13:02:03",  # ThoughtSpot's documented form, UTC
-        "2026-11-01T14:02:03+01:00",
-        "2026-11-01T08:32:03.5-04:30",
-        "2026-11-01T13:02:03.123456789Z",  # nanoseconds: cut to microseconds
-        "2026-11-01T13:02:03.1234567+00:00",
-        "2026-11-01T13:02:03.000000Z",
-    ])
+    parsed, bad = timestamps(
+        [
+            "2026-11-01T13:02:03Z",
+            "2026/11/01:13:02:03",  # ThoughtSpot's documented form, UTC
+            "2026-11-01T14:02:03+01:00",
+            "2026-11-01T08:32:03.5-04:30",
+            "2026-11-01T13:02:03.123456789Z",  # nanoseconds: cut to microseconds
+            "2026-11-01T13:02:03.1234567+00:00",
+            "2026-11-01T13:02:03.000000Z",
+        ]
+    )
     assert bad == []
     base = datetime(2026, 11, 1, 13, 2, 3, tzinfo=UTC)
-    assert parsed.to_pylist() == [base, base, base, base.replace(microsecond=500000),
-                                  base.replace(microsecond=123456), base.replace(microsecond=123456), base]
+    assert parsed.to_pylist() == [
+        base,
+        base,
+        base,
+        base.replace(microsecond=500000),
+        base.replace(microsecond=123456),
+        base.replace(microsecond=123456),
+        base,
+    ]
 
 
 def test_mixed_good_and_bad_forms_mark_only_the_bad():
-    parsed, bad = timestamps(["2026/11/01:13:02:03", "2026/11/01 13:02:03", "2026-11-01T13:02:03", None,
-                              "2026-13-01T00:00:00Z", "2026-11-01T13:02:03.123456789Z"])
+    parsed, bad = timestamps(
+        [
+            "2026/11/01:13:02:03",
+            "2026/11/01 13:02:03",
+            "2026-11-01T13:02:03",
+            None,
+            "2026-13-01T00:00:00Z",
+            "2026-11-01T13:02:03.123456789Z",
+        ]
+    )
     assert bad == [1, 2, 3, 4]  # no zone, a wrong separator, null and a month 13 are refused, not guessed
     values = parsed.to_pylist()
     assert values[0] == datetime(2026, 11, 1, 13, 2, 3, tzinfo=UTC)

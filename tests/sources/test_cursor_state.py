@@ -16,8 +16,10 @@ T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
 def test_instance_state_moves_the_cursor_and_forgets_old_ids():
-    raw = {"cursor": "2026-11-01T00:00:00Z", "seen": {"old": to_epoch_ms(T0 - timedelta(hours=3)),
-                                                     "recent": to_epoch_ms(T0 + timedelta(minutes=50))}}
+    raw = {
+        "cursor": "2026-11-01T00:00:00Z",
+        "seen": {"old": to_epoch_ms(T0 - timedelta(hours=3)), "recent": to_epoch_ms(T0 + timedelta(minutes=50))},
+    }
     state = InstanceState(raw, overlap=timedelta(hours=1))
     assert state.first_window_start(T0 - timedelta(days=9)) == T0 - timedelta(hours=1)
     state.window_done(Window(T0, T0 + timedelta(hours=1)))
@@ -36,8 +38,7 @@ def test_a_reread_settles_windows_without_any_saved_state():
     assert [w.end for w in windows] == [T0 + timedelta(hours=24), T0 + timedelta(hours=30)]
     edge = windows[0].end
     first = list(run.settle(windows[0], _events(["a", "b", "b"], edge), [Quarantined("r", "bad")], 4, T0))
-    assert [item.meta.table_name for item in first] == ["events", raw_tables.QUARANTINE_TABLE,
-                                                         raw_tables.WINDOWS_TABLE]
+    assert [item.meta.table_name for item in first] == ["events", raw_tables.QUARANTINE_TABLE, raw_tables.WINDOWS_TABLE]
     row = first[-1].data.to_pylist()[0]
     assert (row["fetched"], row["new_events"], row["duplicates"], row["quarantined"]) == (4, 2, 1, 1)
     # The next window serves the boundary events again: repeats within the run are dropped.
@@ -60,6 +61,7 @@ def test_coverage_never_starts_before_the_vendor_retention(caplog):
     assert windows[0].start >= now - timedelta(days=30) and windows[0].start <= settings.utc_now() - timedelta(days=30)
     assert "older than the vendor's 30-day retention" in caplog.text and "unrecoverable" in caplog.text
     # Without a retention (Mode documents none) the start stands.
-    mode = WindowRun("mode", "ws", "events", "t", RunBounds(timedelta(0), old_start, now, None),
-                     InstanceState({}, timedelta(0)))
+    mode = WindowRun(
+        "mode", "ws", "events", "t", RunBounds(timedelta(0), old_start, now, None), InstanceState({}, timedelta(0))
+    )
     assert mode.windows()[0].start == old_start

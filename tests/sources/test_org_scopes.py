@@ -8,10 +8,19 @@ from pipelines.sources.common.errors import SourceError
 from pipelines.sources.thoughtspot.org_scopes import OrgRead, parse_org_ids
 
 
-@pytest.mark.parametrize("value, ids", [
-    (None, None), ("", None), ("  ", None),
-    ("0", [0]), ("583464508, 0", [0, 583464508]), ("[0,1,1]", [0, 1]), ([2, "0"], [0, 2]), (7, [7]),
-])
+@pytest.mark.parametrize(
+    "value, ids",
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        ("0", [0]),
+        ("583464508, 0", [0, 583464508]),
+        ("[0,1,1]", [0, 1]),
+        ([2, "0"], [0, 2]),
+        (7, [7]),
+    ],
+)
 def test_org_ids_parse(value, ids):
     assert parse_org_ids(value) == ids
 

@@ -29,8 +29,9 @@ def test_verbatim_and_hash():
 
 def test_unseen_quarantined_counts_a_record_once():
     seen: dict[str, int] = {}
-    first = unseen_quarantined([Quarantined("r1", "bad"), Quarantined("r1", "bad"), Quarantined("r2", "bad")],
-                               seen, WINDOW)
+    first = unseen_quarantined(
+        [Quarantined("r1", "bad"), Quarantined("r1", "bad"), Quarantined("r2", "bad")], seen, WINDOW
+    )
     assert [q.record for q in first] == ["r1", "r2"]
     assert unseen_quarantined([Quarantined("r2", "bad")], seen, WINDOW) == []
 

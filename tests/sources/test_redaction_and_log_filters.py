@@ -43,17 +43,34 @@ def test_install_log_filters_is_idempotent():
 
 def test_expected_arrow_hint_warning_is_dropped_only_for_our_resources():
     hint = log_filters.ExpectedArrowHintFilter(("audit_logs",))
-    ours = logging.LogRecord("dlt", logging.WARNING, __file__, 1,
-                             "In resource: audit_logs, when merging arrow schema with dlt schema, ...", (), None)
-    theirs = logging.LogRecord("dlt", logging.WARNING, __file__, 1,
-                               "In resource: other, when merging arrow schema with dlt schema, ...", (), None)
+    ours = logging.LogRecord(
+        "dlt",
+        logging.WARNING,
+        __file__,
+        1,
+        "In resource: audit_logs, when merging arrow schema with dlt schema, ...",
+        (),
+        None,
+    )
+    theirs = logging.LogRecord(
+        "dlt",
+        logging.WARNING,
+        __file__,
+        1,
+        "In resource: other, when merging arrow schema with dlt schema, ...",
+        (),
+        None,
+    )
     assert hint.filter(ours) is False and hint.filter(theirs) is True
 
 
 def test_importing_the_sources_installs_no_log_filter():
-    code = ("import logging, pipelines.sources.thoughtspot, pipelines.sources.mode; "
-            "print(len(logging.getLogger('dlt').filters), len(logging.getLogger('auditlake').filters))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=settings.PROJECT_ROOT)
+    code = (
+        "import logging, pipelines.sources.thoughtspot, pipelines.sources.mode; "
+        "print(len(logging.getLogger('dlt').filters), len(logging.getLogger('auditlake').filters))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=settings.PROJECT_ROOT
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["0", "0"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import dlt
 import duckdb
@@ -24,8 +25,9 @@ TABLE = raw_tables.MODE_EVENTS_TABLE
 
 def test_bucket_counts_each_time_in_the_first_window_holding_it():
     ends = [T0 + timedelta(hours=h) for h in (1, 2, 3)]
-    times = pa.array([T0, ends[0], ends[0] + timedelta(microseconds=1), ends[2] + timedelta(hours=5)],
-                     raw_tables.TS_UTC)
+    times = pa.array(
+        [T0, ends[0], ends[0] + timedelta(microseconds=1), ends[2] + timedelta(hours=5)], raw_tables.TS_UTC
+    )
     assert _bucket(times, ends) == [2, 1, 1]  # the boundary goes to the earlier window; late ones clamp
     assert _bucket(pa.array([], raw_tables.TS_UTC), ends) == [0, 0, 0]
 
@@ -38,13 +40,19 @@ def _source(ids_by_hour: dict[int, list[str]]) -> Any:
     def events() -> Iterator[Any]:
         run = WindowRun("mode", "inst", TABLE, "timestamp", bounds)
         for window in run.windows():
-            served = [(i, T0 + timedelta(hours=h)) for h, ids in ids_by_hour.items() for i in ids
-                      if window.start <= T0 + timedelta(hours=h) <= window.end]
-            table = pa.table({
-                "source_instance": pa.array(["inst"] * len(served), pa.string()),
-                "id": pa.array([i for i, _ in served], pa.string()),
-                "timestamp": pa.array([at for _, at in served], raw_tables.TS_UTC),
-            })
+            served = [
+                (i, T0 + timedelta(hours=h))
+                for h, ids in ids_by_hour.items()
+                for i in ids
+                if window.start <= T0 + timedelta(hours=h) <= window.end
+            ]
+            table = pa.table(
+                {
+                    "source_instance": pa.array(["inst"] * len(served), pa.string()),
+                    "id": pa.array([i for i, _ in served], pa.string()),
+                    "timestamp": pa.array([at for _, at in served], raw_tables.TS_UTC),
+                }
+            )
             yield from run.settle(window, table, [], len(served), T0)
 
     return apply_table_hints(dlt.resource(events, name=TABLE, write_disposition="merge"), TABLE)
@@ -69,8 +77,12 @@ def _run(pipeline: Any, ids_by_hour: dict[int, list[str]]) -> list[WindowStats]:
 
 def test_duplicates_are_counted_after_the_load(tmp_path: Path):
     path = tmp_path / "w.duckdb"
-    pipeline = dlt.pipeline("reread_accounting_test", destination=dlt.destinations.duckdb(str(path)),
-                            dataset_name="raw_test", pipelines_dir=str(tmp_path / "p"))
+    pipeline = dlt.pipeline(
+        "reread_accounting_test",
+        destination=dlt.destinations.duckdb(str(path)),
+        dataset_name="raw_test",
+        pipelines_dir=str(tmp_path / "p"),
+    )
     first = _run(pipeline, {0: ["a"], 24: ["b"], 30: ["c"]})
     # "b" sits on the shared boundary: emitted by the first window, a within-run repeat in the second.
     assert [(w.fetched, w.new_events, w.duplicates) for w in first] == [(2, 2, 0), (2, 1, 1)]
@@ -78,8 +90,9 @@ def test_duplicates_are_counted_after_the_load(tmp_path: Path):
     assert [(w.fetched, w.new_events, w.duplicates) for w in again] == [(3, 1, 2), (4, 1, 3)]
     con = duckdb.connect(str(path), read_only=True)
     try:
-        rows = con.execute("select new_events, duplicates from raw_test.ingest_windows "
-                           "order by _dlt_load_id, window_start").fetchall()
+        rows = con.execute(
+            "select new_events, duplicates from raw_test.ingest_windows order by _dlt_load_id, window_start"
+        ).fetchall()
         assert rows == [(2, 0), (1, 1), (1, 2), (1, 3)]
         assert con.execute(f"select count(*), count(distinct id) from raw_test.{TABLE}").fetchall() == [(5, 5)]
     finally:

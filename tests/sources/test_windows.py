@@ -28,7 +28,8 @@ def test_windows_cover_the_range_sharing_boundaries():
     assert all(a.end == b.start for a, b in zip(windows, windows[1:]))
     assert plan_windows(T0, T0) == []
     assert plan_windows(T0, T0 + timedelta(hours=1), timedelta(minutes=15))[-1] == Window(
-        T0 + timedelta(minutes=45), T0 + timedelta(hours=1))
+        T0 + timedelta(minutes=45), T0 + timedelta(hours=1)
+    )
 
 
 def test_utc_conversions():

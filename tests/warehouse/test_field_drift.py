@@ -27,8 +27,10 @@ def con():
 
 def add_day(con, day, events=50, name_filled=None, keys=("userName",), event_type="USER_CREATED"):
     filled = events if name_filled is None else name_filled
-    con.execute(f"insert into {PROFILE} values ('thoughtspot', 'ts.local', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [event_type, day, events, events, filled, events, events, events, events, list(keys), NOW])
+    con.execute(
+        f"insert into {PROFILE} values ('thoughtspot', 'ts.local', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [event_type, day, events, events, filled, events, events, events, events, list(keys), NOW],
+    )
 
 
 def history(con, **recent):
@@ -45,7 +47,8 @@ def test_steady_data_shows_no_drift(con):
 def test_a_field_going_empty_is_named(con):
     history(con, name_filled=1)
     assert field_drift(con, NOW) == [
-        "thoughtspot USER_CREATED: actor_name filled in 2% of the last day's events, 100% before"]
+        "thoughtspot USER_CREATED: actor_name filled in 2% of the last day's events, 100% before"
+    ]
 
 
 def test_a_new_payload_key_is_named(con):

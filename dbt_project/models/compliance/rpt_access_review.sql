@@ -11,8 +11,8 @@ with as_of as (
 governing as (
     select s.source_system, s.source_instance, max(s.snapshot_at) as snapshot_at,
         min(s.first_snapshot_at) as first_snapshot_at
-    from {{ ref('int_entitlement_snapshots') }} as s
-    cross join as_of as a
+    from {{ ref('int_entitlement_snapshots') }} s
+    cross join as_of a
     where s.snapshot_at <= a.review_as_of
     group by 1, 2
 ),
@@ -23,17 +23,17 @@ versions as (
         row_number() over (
             partition by acc.source_system, acc.source_instance, acc.account_id order by acc.valid_from desc
         ) as version_rank
-    from {{ ref('int_entitlement_accounts') }} as acc
-    cross join as_of as a
+    from {{ ref('int_entitlement_accounts') }} acc
+    cross join as_of a
     where acc.valid_from <= a.review_as_of
 ),
 
 accounts as (
     select v.*, g.snapshot_at, g.first_snapshot_at, a.review_as_of,
         v.valid_to is null or v.valid_to > a.review_as_of as is_present
-    from versions as v
-    cross join as_of as a
-    inner join governing as g on v.source_system = g.source_system and v.source_instance = g.source_instance
+    from versions v
+    cross join as_of a
+    inner join governing g on v.source_system = g.source_system and v.source_instance = g.source_instance
     where v.version_rank = 1
 ),
 
@@ -47,8 +47,8 @@ held as (
             as privileges,
         coalesce(bool_or(g.privilege_tier = 'P0'), false) as is_privileged,
         min(g.privilege_tier) as highest_privilege_tier
-    from {{ ref('int_entitlement_grants') }} as g
-    cross join as_of as a
+    from {{ ref('int_entitlement_grants') }} g
+    cross join as_of a
     where g.valid_from <= a.review_as_of and (g.valid_to is null or g.valid_to > a.review_as_of)
     group by 1, 2, 3
 ),
@@ -56,8 +56,8 @@ held as (
 events as (
     select f.source_system, f.source_instance, f.actor_id, lower(f.actor_name) as actor_name, f.event_time,
         f.event_category = 'authentication' and f.event_action = 'login' and f.outcome = 'success' as is_login
-    from {{ ref('fct_audit_events') }} as f
-    cross join as_of as a
+    from {{ ref('fct_audit_events') }} f
+    cross join as_of a
     where f.event_time <= a.review_as_of
 ),
 
@@ -70,7 +70,7 @@ activity as (
         union all
         select source_system, source_instance, actor_name, event_time, is_login from events
         where actor_name is not null
-    ) as keyed
+    ) keyed
     group by 1, 2, 3
 ),
 
@@ -105,25 +105,25 @@ reviewed as (
         coalesce(h.highest_privilege_tier, 'baseline') as highest_privilege_tier,
         acc.created_at,
         case when not acc.is_present then coalesce(
-            (select max(r.event_time) from removals as r
+            (select max(r.event_time) from removals r
              where r.source_system = acc.source_system and r.source_instance = acc.source_instance
                and r.account_id = acc.account_id and r.event_time <= acc.valid_to),
             acc.valid_to) end as deleted_at,
         acc.first_login_at,
-        (select max(x.last_login_at) from activity as x
+        (select max(x.last_login_at) from activity x
          where x.source_system = acc.source_system and x.source_instance = acc.source_instance
            and x.actor_key in (acc.account_id, lower(acc.account_name))) as last_login_at,
-        (select max(x.last_activity_at) from activity as x
+        (select max(x.last_activity_at) from activity x
          where x.source_system = acc.source_system and x.source_instance = acc.source_instance
            and x.actor_key in (acc.account_id, lower(acc.account_name))) as last_activity_at,
         c.logged_from,
         acc.snapshot_at,
         acc.first_snapshot_at
-    from accounts as acc
-    left join held as h
+    from accounts acc
+    left join held h
         on acc.source_system = h.source_system and acc.source_instance = h.source_instance
         and acc.account_id = h.account_id
-    left join coverage as c
+    left join coverage c
         on acc.source_system = c.source_system and acc.source_instance = c.source_instance
 ),
 
@@ -142,7 +142,7 @@ judged as (
             case when r.source_system = 'thoughtspot' and r.first_login_at is null then r.created_at end,
             case when r.logged_from is not null then greatest(r.created_at, r.logged_from) end
         ) as inactive_since
-    from reviewed as r
+    from reviewed r
 )
 
 select
@@ -176,16 +176,16 @@ select
     status = 'removed' and last_activity_at > deleted_at as has_activity_after_removal,
     -- cross-product identity (by person_key): nothing to match when the account has no e-mail or override
     person_key is null or not exists (
-        select 1 from judged as o
+        select 1 from judged o
         where o.person_key = j.person_key and o.source_system <> j.source_system
     ) as is_unmatched,
     status = 'active' and exists (
-        select 1 from judged as o
+        select 1 from judged o
         where o.person_key = j.person_key and o.source_system <> j.source_system
           and o.status in ('removed', 'deleted', 'inactive', 'suspended', 'expired')
     ) as is_cross_product_leaver,
-    (select array_to_string(list_sort(list(o.source_system || ':' || o.status)), ', ') from judged as o
+    (select array_to_string(list_sort(list(o.source_system || ':' || o.status)), ', ') from judged o
      where o.person_key = j.person_key and o.source_system <> j.source_system) as other_product_statuses,
     snapshot_at,
     first_snapshot_at
-from judged as j
+from judged j

@@ -17,9 +17,9 @@ overrides as (
 select
     a.*,
     coalesce(
-        (select max(o.person_email) from overrides as o
+        (select max(o.person_email) from overrides o
          where o.source_system = a.source_system and o.account_name = a.account_name
            and coalesce(o.source_instance, a.source_instance) = a.source_instance),
         a.email
     ) as person_key
-from accounts as a
+from accounts a

@@ -48,7 +48,11 @@ mode_groups as (
 )
 
 select * from ts_created
-union all select * from ts_deleted
-union all select * from ts_joined
-union all select * from mode_roles
-union all select * from mode_groups
+union all
+select * from ts_deleted
+union all
+select * from ts_joined
+union all
+select * from mode_roles
+union all
+select * from mode_groups

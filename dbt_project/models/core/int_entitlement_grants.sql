@@ -8,6 +8,6 @@ with grants as (
 select
     g.*,
     t.tier as privilege_tier
-from grants as g
-left join {{ ref('entitlement_privilege_tiers') }} as t
+from grants g
+left join {{ ref('entitlement_privilege_tiers') }} t
     on g.grant_type = 'privilege' and g.source_system = t.source_system and g.grant_id = t.privilege

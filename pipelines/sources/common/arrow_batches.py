@@ -5,8 +5,9 @@ Columns are built a whole column at a time; per-value Python runs only where a v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -67,14 +68,14 @@ def constant_text(value: str, length: int) -> pa.Array:
     return pa.array([value] * length, pa.string())
 
 
-def text_or_json(value: Any) -> Optional[str]:
+def text_or_json(value: Any) -> str | None:
     """Strings stay; anything else that is not null is kept as its JSON text (vendor fields are open-typed)."""
     if value is None or type(value) is str:
         return value
     return _dumps(value).decode()
 
 
-def json_or_none(value: Any) -> Optional[str]:
+def json_or_none(value: Any) -> str | None:
     """A nested value as compact JSON text for a JSON column; absent stays null."""
     return None if value is None else _dumps(value).decode()
 

@@ -6,9 +6,10 @@ in the same load package as the rows: the cursor moves only when the data it cov
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import dlt
 import pyarrow as pa
@@ -20,7 +21,6 @@ from pipelines.sources.common.quarantine import Quarantined, quarantine_table, u
 from pipelines.sources.common.table_hints import emit
 from pipelines.sources.common.window_report import WindowStats, progress_logger
 from pipelines.sources.common.windows import RunBounds, Window, iso_z, plan_windows, to_epoch_ms, within_retention
-
 
 _UNWORTHY_OF_WARNING = timedelta(minutes=5)
 
@@ -37,7 +37,7 @@ class InstanceState:
         self.seen = dict(self.raw.get("seen") or {})
 
     @classmethod
-    def for_instance(cls, state_key: str, overlap: timedelta) -> "InstanceState":
+    def for_instance(cls, state_key: str, overlap: timedelta) -> InstanceState:
         """Must be called while dlt extracts (resource state exists only then)."""
         state = dlt.current.resource_state()
         instances = state.setdefault("instances", {})
@@ -139,7 +139,13 @@ class WindowRun:
             what = f"{settings.ENV_START}"
         progress_logger.warning(
             "%s %s: %s is older than the vendor's %d-day retention: events before %s are unrecoverable; "
-            "reading (and coverage) starts there", self.source, self.source_instance, what, days, iso_z(horizon))
+            "reading (and coverage) starts there",
+            self.source,
+            self.source_instance,
+            what,
+            days,
+            iso_z(horizon),
+        )
 
     def settle(
         self, window: Window, events: pa.Table, quarantined: list[Quarantined], fetched: int, loaded_at: datetime
@@ -149,14 +155,25 @@ class WindowRun:
         keep_from = to_epoch_ms(window.end - self.bounds.overlap)
         events, duplicates = drop_repeated(events, self.time_column, self.seen, keep_from)
         quarantined = unseen_quarantined(quarantined, self.seen, window)
-        stats = WindowStats(self.source, self.source_instance, window, self.events_table, self.time_column,
-                            self.reread, org_id=self.org_id, fetched=fetched, new_events=events.num_rows,
-                            duplicates=duplicates, quarantined=len(quarantined))
+        stats = WindowStats(
+            self.source,
+            self.source_instance,
+            window,
+            self.events_table,
+            self.time_column,
+            self.reread,
+            org_id=self.org_id,
+            fetched=fetched,
+            new_events=events.num_rows,
+            duplicates=duplicates,
+            quarantined=len(quarantined),
+        )
         if events.num_rows:
             yield emit(events, self.events_table)
         if quarantined:
-            yield emit(quarantine_table(self.source_instance, quarantined, window, loaded_at),
-                       raw_tables.QUARANTINE_TABLE)
+            yield emit(
+                quarantine_table(self.source_instance, quarantined, window, loaded_at), raw_tables.QUARANTINE_TABLE
+            )
         yield emit(stats.table(loaded_at), raw_tables.WINDOWS_TABLE)
         self._window_done(window)
         stats.report()

@@ -9,7 +9,8 @@ Sessions are per thread (dlt's Client keeps one per thread), so windows can be f
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pipelines.sources.common.errors import SourceError
 

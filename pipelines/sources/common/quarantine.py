@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -34,7 +35,7 @@ class Quarantined:
     reason: str
 
     @classmethod
-    def of(cls, record: Any, reason: str) -> "Quarantined":
+    def of(cls, record: Any, reason: str) -> Quarantined:
         return cls(verbatim(record), reason[:MAX_REASON])
 
     @property

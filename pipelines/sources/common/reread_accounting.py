@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -47,9 +48,12 @@ def settle_reread_counts(pipeline: Any, load_ids: Sequence[str], windows: Sequen
     """
     try:
         _settle(pipeline, load_ids, windows)
-    except Exception as exc:  # noqa: BLE001 - only the counts are at stake, not the load
-        logger.warning("could not count the re-read's new rows (%s: %s): its window rows keep the counts seen "
-                       "within the run", type(exc).__name__, str(exc)[:200])
+    except Exception as exc:
+        logger.warning(
+            "could not count the re-read's new rows (%s: %s): its window rows keep the counts seen within the run",
+            type(exc).__name__,
+            str(exc)[:200],
+        )
 
 
 def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStats]) -> None:
@@ -68,26 +72,35 @@ def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStat
             ingest_windows = client.make_qualified_table_name(raw_tables.WINDOWS_TABLE)
             marks = ", ".join("?" for _ in load_ids)
             if not _has_column(con, client, raw_tables.WINDOWS_TABLE):
-                logger.warning("%s has no %s column: the re-read's window rows keep the counts seen within the run",
-                               ingest_windows, LOAD_ID_COLUMN)
+                logger.warning(
+                    "%s has no %s column: the re-read's window rows keep the counts seen within the run",
+                    ingest_windows,
+                    LOAD_ID_COLUMN,
+                )
                 continue
             times = pa.chunked_array([], raw_tables.TS_UTC)
             if _has_column(con, client, events_table):  # absent when no event was ever loaded
                 # One org's read: its own rows; Org 0's read also returns the cluster-level ones (orgId -1).
                 in_org = "" if org_id is None else " and (org_id = ? or (? = 0 and (org_id < 0 or org_id is null)))"
-                times = con.sql(
-                    f'select "{time_column}" from {table} where {LOAD_ID_COLUMN} in ({marks}) '
-                    f"and source_instance = ?{in_org}",
-                    params=[*load_ids, instance, *([] if org_id is None else [org_id, org_id])],
-                ).to_arrow_table().column(0)
+                times = (
+                    con.sql(
+                        f'select "{time_column}" from {table} where {LOAD_ID_COLUMN} in ({marks}) '
+                        f"and source_instance = ?{in_org}",
+                        params=[*load_ids, instance, *([] if org_id is None else [org_id, org_id])],
+                    )
+                    .to_arrow_table()
+                    .column(0)
+                )
             held: dict[Any, int] = {}
             # Quarantined records carry no org: with one read per org they keep the within-run count.
             if org_id is None and _has_column(con, client, raw_tables.QUARANTINE_TABLE):
-                held = dict(con.execute(
-                    f"select window_start, count(*) from {quarantine} "
-                    f"where {LOAD_ID_COLUMN} in ({marks}) and source_instance = ? group by window_start",
-                    [*load_ids, instance],
-                ).fetchall())
+                held = dict(
+                    con.execute(
+                        f"select window_start, count(*) from {quarantine} "
+                        f"where {LOAD_ID_COLUMN} in ({marks}) and source_instance = ? group by window_start",
+                        [*load_ids, instance],
+                    ).fetchall()
+                )
             new_per_window = _bucket(times, [s.window.end for s in group])
             for stats, new in zip(group, new_per_window):
                 emitted = stats.new_events
@@ -99,15 +112,22 @@ def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStat
                     f"update {ingest_windows} set new_events = ?, duplicates = ?, quarantined = ? "
                     f"where {LOAD_ID_COLUMN} in ({marks}) and source_instance = ? and window_start = ? "
                     "and window_end = ? and org_id is not distinct from ?",
-                    [stats.new_events, stats.duplicates, stats.quarantined, *load_ids, instance,
-                     stats.window.start, stats.window.end, org_id],
+                    [
+                        stats.new_events,
+                        stats.duplicates,
+                        stats.quarantined,
+                        *load_ids,
+                        instance,
+                        stats.window.start,
+                        stats.window.end,
+                        org_id,
+                    ],
                 ).fetchall()
 
 
 def _has_column(con: Any, client: Any, table_name: str) -> bool:
     found = con.execute(
-        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
-        "and column_name = ?",
+        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? and column_name = ?",
         [client.dataset_name, table_name, LOAD_ID_COLUMN],
     ).fetchall()
     return bool(found and found[0][0])

@@ -54,12 +54,17 @@ def require_reachable(url: str, variable: str, timeout: float = CONNECT_TIMEOUT_
         with socket.create_connection((host, port), timeout=timeout):
             return
     except socket.gaierror:
-        raise SourceError(f"cannot resolve {host} (from {variable}): check the URL in {variable} and this "
-                          "machine's DNS") from None
+        raise SourceError(
+            f"cannot resolve {host} (from {variable}): check the URL in {variable} and this machine's DNS"
+        ) from None
     except TimeoutError:
-        raise SourceError(f"no answer from {host}:{port} within {timeout:.0f} s (from {variable}): check the URL in "
-                          f"{variable}, the network and any proxy or firewall") from None
+        raise SourceError(
+            f"no answer from {host}:{port} within {timeout:.0f} s (from {variable}): check the URL in "
+            f"{variable}, the network and any proxy or firewall"
+        ) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise SourceError(f"cannot connect to {host}:{port} ({reason}) (from {variable}): check the URL in "
-                          f"{variable} and that the service is up") from None
+        raise SourceError(
+            f"cannot connect to {host}:{port} ({reason}) (from {variable}): check the URL in "
+            f"{variable} and that the service is up"
+        ) from None

@@ -9,9 +9,10 @@ of finished windows, and a failure at window k leaves windows k, k+1, ... unclai
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 from pipelines.sources.common.errors import SourceError, WindowUnavailable
 from pipelines.sources.common.window_report import progress_logger
@@ -42,10 +43,15 @@ def fetch_splitting(
                 "was loaded and the cursor did not move: retry later, or raise the REQUEST_TIMEOUT_SECONDS setting"
             ) from None
         middle = window.start + timedelta(seconds=int(half.total_seconds()))
-        progress_logger.warning("window %s .. %s failed (%s): fetching it in two halves",
-                                iso_z(window.start), iso_z(window.end), str(exc)[:200])
-        return fetch_splitting(fetch, Window(window.start, middle), floor) + \
-            fetch_splitting(fetch, Window(middle, window.end), floor)
+        progress_logger.warning(
+            "window %s .. %s failed (%s): fetching it in two halves",
+            iso_z(window.start),
+            iso_z(window.end),
+            str(exc)[:200],
+        )
+        return fetch_splitting(fetch, Window(window.start, middle), floor) + fetch_splitting(
+            fetch, Window(middle, window.end), floor
+        )
 
 
 def fetch_in_order(
@@ -87,8 +93,10 @@ def check_fetch_settings(prefix: str, concurrent_windows: int, min_window_minute
         concurrency = int(concurrent_windows)
         floor = timedelta(minutes=float(min_window_minutes))
     except (TypeError, ValueError):
-        raise SourceError(f"{prefix}CONCURRENT_WINDOWS must be a whole number and {prefix}MIN_WINDOW_MINUTES a "
-                          f"number (got {concurrent_windows!r}, {min_window_minutes!r})") from None
+        raise SourceError(
+            f"{prefix}CONCURRENT_WINDOWS must be a whole number and {prefix}MIN_WINDOW_MINUTES a "
+            f"number (got {concurrent_windows!r}, {min_window_minutes!r})"
+        ) from None
     if not 1 <= concurrency <= 16:
         raise SourceError(f"{prefix}CONCURRENT_WINDOWS must be between 1 and 16 (got {concurrent_windows!r})")
     if not timedelta(minutes=1) <= floor <= timedelta(hours=24):

@@ -124,14 +124,16 @@ class RunBounds:
         window_variable: str = "window_hours",
         max_windows: int | None = None,
         resume: bool = False,
-    ) -> "RunBounds":
+    ) -> RunBounds:
         try:
             window = timedelta(hours=float(window_hours))
         except (TypeError, ValueError):
             raise SourceError(f"{window_variable} must be a number of hours (got {window_hours!r})") from None
         if not timedelta(minutes=1) <= window <= settings.MAX_WINDOW:
-            raise SourceError(f"{window_variable} must be between 1/60 and 24 hours: the vendor serves at most "
-                              f"24 hours per request (got {window_hours!r})")
+            raise SourceError(
+                f"{window_variable} must be between 1/60 and 24 hours: the vendor serves at most "
+                f"24 hours per request (got {window_hours!r})"
+            )
         if overlap_minutes < 0:
             raise SourceError(f"{overlap_variable} must be zero or positive (got {overlap_minutes})")
         bounds = cls(

@@ -11,8 +11,9 @@ __WINDOW_HOURS (24), __CONCURRENT_WINDOWS (4), __MIN_WINDOW_MINUTES (15: a faili
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import dlt
 import orjson
@@ -30,11 +31,11 @@ from pipelines.sources.common.arrow_batches import (
 )
 from pipelines.sources.common.cursor_state import WindowRun
 from pipelines.sources.common.errors import require_configuration
+from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
 from pipelines.sources.common.json_decode import gc_paused
 from pipelines.sources.common.quarantine import Quarantined
 from pipelines.sources.common.table_hints import apply_table_hints
 from pipelines.sources.common.url_safety import require_reachable, require_safe_url
-from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
 from pipelines.sources.common.window_fetch import (
     DEFAULT_CONCURRENT_WINDOWS,
     DEFAULT_MIN_WINDOW,
@@ -123,19 +124,19 @@ def parse_entries(entries: list[Any], source_instance: str, loaded_at: datetime)
 
 @dlt.source(name="mode")
 def mode_source(
-    workspace: Optional[str] = dlt.config.value,
-    api_token: Optional[str] = dlt.secrets.value,
-    api_secret: Optional[str] = dlt.secrets.value,
+    workspace: str | None = dlt.config.value,
+    api_token: str | None = dlt.secrets.value,
+    api_secret: str | None = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     overlap_minutes: int = settings.DEFAULT_OVERLAP_MINUTES,
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
     window_hours: float = 24,
     concurrent_windows: int = DEFAULT_CONCURRENT_WINDOWS,
     min_window_minutes: float = DEFAULT_MIN_WINDOW.total_seconds() / 60,
-    start: Optional[str] = None,
-    until: Optional[str] = None,
-    since: Optional[str] = None,
-    max_windows: Optional[int] = None,
+    start: str | None = None,
+    until: str | None = None,
+    since: str | None = None,
+    max_windows: int | None = None,
     resume: bool = False,
 ) -> DltResource:
     """Mode audit logs, incremental in windows of at most 24 h with an overlap re-read.
@@ -144,14 +145,31 @@ def mode_source(
     Mode documents no retention, so any since before until is accepted.
     """
     require_configuration("mode", dict(zip(REQUIRED_VARIABLES, (workspace, api_token, api_secret))))
+    assert workspace and api_token and api_secret  # require_configuration skipped the source otherwise
     base_url = require_safe_url(base_url or DEFAULT_BASE_URL, ENV_BASE_URL)
     require_reachable(base_url, ENV_BASE_URL)
     # Mode documents no retention limit for audit logs, so a re-read may reach any date.
-    bounds = RunBounds.parse("Mode", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since, None,
-                             window_hours, f"{PREFIX}WINDOW_HOURS", max_windows, resume)
+    bounds = RunBounds.parse(
+        "Mode",
+        overlap_minutes,
+        f"{PREFIX}OVERLAP_MINUTES",
+        start,
+        until,
+        since,
+        None,
+        window_hours,
+        f"{PREFIX}WINDOW_HOURS",
+        max_windows,
+        resume,
+    )
     concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)
-    client = ModeClient(base_url, workspace, api_token, api_secret,
-                        check_timeout(request_timeout_seconds, f"{PREFIX}REQUEST_TIMEOUT_SECONDS"))
+    client = ModeClient(
+        base_url,
+        workspace,
+        api_token,
+        api_secret,
+        check_timeout(request_timeout_seconds, f"{PREFIX}REQUEST_TIMEOUT_SECONDS"),
+    )
     source_instance = workspace
 
     def fetch(window: Window) -> list[list[Any]]:

@@ -7,13 +7,13 @@ RUNTIME__REQUEST_BACKOFF_FACTOR); the timeout is SOURCES__MODE__REQUEST_TIMEOUT_
 
 from __future__ import annotations
 
-from typing import Any, Iterator, List, Optional
-
-from requests import ConnectTimeout, HTTPError, ReadTimeout, Request, RequestException, Response
+from collections.abc import Iterator
+from typing import Any
 
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import BaseReferencePaginator
+from requests import ConnectTimeout, HTTPError, ReadTimeout, Request, RequestException, Response
 
 from pipelines.sources.common import json_decode
 from pipelines.sources.common.errors import SourceError, WindowUnavailable
@@ -34,7 +34,7 @@ def page_items(body: Any) -> list[Any]:
     return read_page(body).items
 
 
-def page_next_token(body: Any) -> Optional[str]:
+def page_next_token(body: Any) -> str | None:
     return read_page(body).next_token
 
 
@@ -49,9 +49,9 @@ class ModeNextPagePaginator(BaseReferencePaginator):
         super().__init__()
         self._base_url = base_url
         self._used: set[str] = set()
-        self._href: Optional[str] = None
+        self._href: str | None = None
 
-    def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         try:
             page = read_page(data[0] if data else None)
         except SourceError:
@@ -71,9 +71,9 @@ class ModeNextPagePaginator(BaseReferencePaginator):
             request.url = self._href
             request.params = None  # the link carries every parameter
             return
-        if request.params is None:
-            request.params = {}
-        request.params["next_token"] = self._next_reference
+        params: dict[str, Any] = dict(request.params or {})  # type: ignore[arg-type]
+        params["next_token"] = self._next_reference
+        request.params = params
 
 
 class _FastJsonRESTClient(RESTClient):
@@ -84,7 +84,7 @@ class _FastJsonRESTClient(RESTClient):
     An undecodable body raises orjson.JSONDecodeError, a ValueError like requests' own.
     """
 
-    def extract_response(self, response: Response, data_selector: Any) -> List[Any]:
+    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
         if data_selector != "$":
             return super().extract_response(response, data_selector)
         body = json_decode.loads(response.content)
@@ -92,19 +92,27 @@ class _FastJsonRESTClient(RESTClient):
 
 
 class ModeClient:
-    def __init__(self, base_url: str, workspace: str, api_token: str, api_secret: str,
-                 request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        base_url: str,
+        workspace: str,
+        api_token: str,
+        api_secret: str,
+        request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    ):
         self.base_url = base_url.rstrip("/")
         self.workspace = workspace
         register_basic_auth(api_token, api_secret)
         http = retrying_client(request_timeout_seconds)
-        self._rest = PerThread(lambda: _FastJsonRESTClient(
-            base_url=f"{self.base_url}/api/{workspace}",
-            # The audit_logs endpoint answers HAL (Mode's usual default) with 406.
-            headers={"Accept": "application/json"},
-            auth=HttpBasicAuth(username=api_token, password=api_secret),
-            session=http.session,
-        ))
+        self._rest = PerThread(
+            lambda: _FastJsonRESTClient(
+                base_url=f"{self.base_url}/api/{workspace}",
+                # The audit_logs endpoint answers HAL (Mode's usual default) with 406.
+                headers={"Accept": "application/json"},
+                auth=HttpBasicAuth(username=api_token, password=api_secret),
+                session=http.session,
+            )
+        )
 
     def fetch_window(self, window: Window) -> Iterator[list[Any]]:
         """Pages of raw entries for [start, end] (ISO-8601 UTC `Z`)."""
@@ -119,8 +127,10 @@ class ModeClient:
         except ReadTimeout as exc:
             if isinstance(exc, ConnectTimeout):
                 raise self._unreachable(exc) from None
-            raise WindowUnavailable("Mode did not answer audit_logs within the request timeout after retries "
-                                    "(SOURCES__MODE__REQUEST_TIMEOUT_SECONDS)") from None
+            raise WindowUnavailable(
+                "Mode did not answer audit_logs within the request timeout after retries "
+                "(SOURCES__MODE__REQUEST_TIMEOUT_SECONDS)"
+            ) from None
         except RequestException as exc:
             raise self._unreachable(exc) from None
         except ValueError as exc:  # JSON decoding (requests raises a ValueError subclass)
@@ -135,7 +145,7 @@ class ModeClient:
             f"check {ENV_BASE_URL} and the network"
         )
 
-    def _explain(self, response: Optional[Response]) -> SourceError:
+    def _explain(self, response: Response | None) -> SourceError:
         status = response.status_code if response is not None else 0
         if status == 401:
             return SourceError(

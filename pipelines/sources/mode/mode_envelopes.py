@@ -11,21 +11,23 @@ window done and move the cursor past events that were never loaded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from pipelines.sources.common.errors import SourceError
 
-RECOGNISED = ('{"audit_logs": [...], "next_token": ...}, {"audit_logs": [...], "pagination": {"next_token": ...}}, '
-              '{"_embedded": {"audit_logs": [...]}, "next_token": ...} or HAL '
-              '{"_embedded": {"audit_logs": [...]}, "_links": {"next": {"href": ...}}}')
+RECOGNISED = (
+    '{"audit_logs": [...], "next_token": ...}, {"audit_logs": [...], "pagination": {"next_token": ...}}, '
+    '{"_embedded": {"audit_logs": [...]}, "next_token": ...} or HAL '
+    '{"_embedded": {"audit_logs": [...]}, "_links": {"next": {"href": ...}}}'
+)
 
 
 @dataclass(frozen=True)
 class Page:
     items: list[Any]
-    next_token: Optional[str] = None
-    next_href: Optional[str] = None
+    next_token: str | None = None
+    next_href: str | None = None
 
 
 def _keys(body: dict[str, Any]) -> str:
@@ -67,8 +69,9 @@ def read_page(body: Any) -> Page:
     links = body.get("_links")
     next_link = links.get("next") if isinstance(links, dict) else None
     href = next_link.get("href") if isinstance(next_link, dict) else None
-    return Page(items, token if isinstance(token, str) and token else None,
-                href if isinstance(href, str) and href else None)
+    return Page(
+        items, token if isinstance(token, str) and token else None, href if isinstance(href, str) and href else None
+    )
 
 
 def same_origin_next(current_url: str, href: str, base_url: str) -> str:

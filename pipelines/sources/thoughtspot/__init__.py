@@ -12,8 +12,9 @@ __OVERLAP_MINUTES (60), __TOKEN_VALIDITY_SECONDS (3600), __REQUEST_TIMEOUT_SECON
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import dlt
 import orjson
@@ -25,11 +26,11 @@ from pipelines.sources import raw_tables
 from pipelines.sources.common.arrow_batches import constant_text, constant_timestamp, text_column, timestamps
 from pipelines.sources.common.cursor_state import WindowRun
 from pipelines.sources.common.errors import require_configuration
+from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
 from pipelines.sources.common.json_decode import gc_paused
 from pipelines.sources.common.quarantine import Quarantined
 from pipelines.sources.common.table_hints import apply_table_hints
 from pipelines.sources.common.url_safety import host_with_port, require_reachable, require_safe_url
-from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
 from pipelines.sources.common.window_fetch import (
     DEFAULT_CONCURRENT_WINDOWS,
     DEFAULT_MIN_WINDOW,
@@ -60,7 +61,7 @@ _loads = orjson.loads
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _org_id(value: Any) -> Optional[int]:
+def _org_id(value: Any) -> int | None:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         value = int(value)
     if value is None or (type(value) is int and _INT64_MIN <= value <= _INT64_MAX):
@@ -78,7 +79,7 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
     events: list[dict[str, Any]] = []
     dates: list[str] = []
     logs: list[str] = []
-    org_ids: list[Optional[int]] = []
+    org_ids: list[int | None] = []
     kept: list[Any] = []  # the records behind `events`, for quarantining a bad timestamp verbatim
 
     for record in records:
@@ -143,8 +144,10 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
             text_column([event.get("type") for event in events]),
             text_column([event.get("desc") for event in events]),
             # `data` is re-serialised compactly: the JSON column holds it, `log` keeps the original text.
-            pa.array([None if (data := event.get("data")) is None else _dumps(data).decode() for event in events],
-                     pa.string()),
+            pa.array(
+                [None if (data := event.get("data")) is None else _dumps(data).decode() for event in events],
+                pa.string(),
+            ),
             pa.array(logs, pa.string()),
             constant_timestamp(loaded_at, n),
         ],
@@ -157,21 +160,21 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
 
 @dlt.source(name="thoughtspot")
 def thoughtspot_source(
-    base_url: Optional[str] = dlt.config.value,
-    username: Optional[str] = dlt.config.value,
-    secret_key: Optional[str] = dlt.secrets.value,
-    password: Optional[str] = dlt.secrets.value,
-    org_ids: Optional[Any] = None,
+    base_url: str | None = dlt.config.value,
+    username: str | None = dlt.config.value,
+    secret_key: str | None = dlt.secrets.value,
+    password: str | None = dlt.secrets.value,
+    org_ids: Any | None = None,
     overlap_minutes: int = settings.DEFAULT_OVERLAP_MINUTES,
     token_validity_seconds: int = DEFAULT_TOKEN_VALIDITY_SECONDS,
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
     window_hours: float = 24,
     concurrent_windows: int = DEFAULT_CONCURRENT_WINDOWS,
     min_window_minutes: float = DEFAULT_MIN_WINDOW.total_seconds() / 60,
-    start: Optional[str] = None,
-    until: Optional[str] = None,
-    since: Optional[str] = None,
-    max_windows: Optional[int] = None,
+    start: str | None = None,
+    until: str | None = None,
+    since: str | None = None,
+    max_windows: int | None = None,
     resume: bool = False,
 ) -> DltResource:
     """ThoughtSpot security audit events, incremental in windows of at most 24 h with an overlap re-read.
@@ -181,25 +184,50 @@ def thoughtspot_source(
     since is refused when older than ThoughtSpot's 30-day retention.
     """
     require_configuration("thoughtspot", dict(zip(REQUIRED_VARIABLES, (base_url, username, secret_key or password))))
+    assert base_url and username  # require_configuration skipped the source otherwise
     base_url = require_safe_url(base_url, ENV_BASE_URL)
     require_reachable(base_url, ENV_BASE_URL)
-    bounds = RunBounds.parse("ThoughtSpot", overlap_minutes, f"{PREFIX}OVERLAP_MINUTES", start, until, since,
-                             settings.VENDOR_RETENTION, window_hours, f"{PREFIX}WINDOW_HOURS", max_windows, resume)
+    bounds = RunBounds.parse(
+        "ThoughtSpot",
+        overlap_minutes,
+        f"{PREFIX}OVERLAP_MINUTES",
+        start,
+        until,
+        since,
+        settings.VENDOR_RETENTION,
+        window_hours,
+        f"{PREFIX}WINDOW_HOURS",
+        max_windows,
+        resume,
+    )
     concurrency, floor = check_fetch_settings(PREFIX, concurrent_windows, min_window_minutes)
     wanted_orgs = parse_org_ids(org_ids)
     # Org 0 first: it discovers the other orgs; `get_all_logs` true only matters to its all-orgs read.
-    org_zero = ThoughtSpotClient(base_url, username, secret_key=secret_key, password=password,
-                                 token_validity_seconds=token_validity_seconds, org_id=0, get_all_logs=True,
-                                 request_timeout_seconds=check_timeout(request_timeout_seconds,
-                                                                       f"{PREFIX}REQUEST_TIMEOUT_SECONDS"))
+    org_zero = ThoughtSpotClient(
+        base_url,
+        username,
+        secret_key=secret_key,
+        password=password,
+        token_validity_seconds=token_validity_seconds,
+        org_id=0,
+        get_all_logs=True,
+        request_timeout_seconds=check_timeout(request_timeout_seconds, f"{PREFIX}REQUEST_TIMEOUT_SECONDS"),
+    )
     source_instance = host_with_port(base_url)
 
     def security_audit_events() -> Iterator[Any]:
         for read in plan_org_reads(org_zero, wanted_orgs):
             # Windows are on the records' `date` (when ThoughtSpot stored the event), the field logs/fetch
             # filters on; `ts` (when it happened) may fall just before the window it is returned in.
-            run = WindowRun("thoughtspot", source_instance, raw_tables.THOUGHTSPOT_EVENTS_TABLE, "date", bounds,
-                            state_key=read.state_key(source_instance), org_id=read.org_id)
+            run = WindowRun(
+                "thoughtspot",
+                source_instance,
+                raw_tables.THOUGHTSPOT_EVENTS_TABLE,
+                "date",
+                bounds,
+                state_key=read.state_key(source_instance),
+                org_id=read.org_id,
+            )
 
             def fetch(window: Window, client: ThoughtSpotClient = read.client) -> list[Any]:
                 return fetch_splitting(client.fetch_window, window, floor)
@@ -212,6 +240,5 @@ def thoughtspot_source(
                 del records  # the decoded response is the largest object alive; free it before dlt writes
                 yield from run.settle(window, events, quarantined, fetched, loaded_at)
 
-    resource = dlt.resource(security_audit_events, name=raw_tables.THOUGHTSPOT_EVENTS_TABLE,
-                            write_disposition="merge")
+    resource = dlt.resource(security_audit_events, name=raw_tables.THOUGHTSPOT_EVENTS_TABLE, write_disposition="merge")
     return apply_table_hints(resource, raw_tables.THOUGHTSPOT_EVENTS_TABLE)

@@ -42,12 +42,15 @@ def parse_org_ids(value: Any) -> list[int] | None:
         if not text:
             continue
         if not text.lstrip("-").isdigit() or int(text) < 0:
-            raise SourceError(f"{ENV_ORG_IDS} must list org ids (0 is the Primary Org), e.g. 0,583464508; "
-                              f"got {str(value)[:100]!r}")
+            raise SourceError(
+                f"{ENV_ORG_IDS} must list org ids (0 is the Primary Org), e.g. 0,583464508; got {str(value)[:100]!r}"
+            )
         ids.append(int(text))
     if not ids:
-        raise SourceError(f"{ENV_ORG_IDS} names no org: list org ids such as 0,583464508, or unset it to read "
-                          "every org the account may read")
+        raise SourceError(
+            f"{ENV_ORG_IDS} names no org: list org ids such as 0,583464508, or unset it to read "
+            "every org the account may read"
+        )
     return sorted(set(ids))
 
 

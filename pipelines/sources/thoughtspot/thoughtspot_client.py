@@ -16,10 +16,9 @@ import time
 from typing import Any
 
 import orjson
+from dlt.sources.helpers.rest_client import RESTClient
 from requests import ConnectTimeout, PreparedRequest, ReadTimeout, RequestException, Response
 from requests.auth import AuthBase
-
-from dlt.sources.helpers.rest_client import RESTClient
 
 from pipelines.sources.common import json_decode
 from pipelines.sources.common.errors import SourceError, WindowUnavailable
@@ -74,8 +73,10 @@ def _logs_body(window: Window, get_all_logs: bool = True) -> bytes:
 
 
 # ThoughtSpot refuses username/password token requests for accounts with multi-factor authentication.
-_MFA_HINT = (f"; if the account uses multi-factor authentication, password logins are refused: enable trusted "
-             f"authentication, set {ENV_SECRET_KEY} to its secret key and unset {ENV_PASSWORD}")
+_MFA_HINT = (
+    f"; if the account uses multi-factor authentication, password logins are refused: enable trusted "
+    f"authentication, set {ENV_SECRET_KEY} to its secret key and unset {ENV_PASSWORD}"
+)
 
 _NOT_LOADED = "nothing of this window was loaded and the cursor did not move"
 
@@ -89,8 +90,10 @@ def logs_records(status: int, content: bytes) -> list[Any]:
     if status == 204:  # "No Content", listed among REST v2's answers: an empty window
         return []
     if not content.strip():
-        raise SourceError(f"ThoughtSpot logs/fetch answered HTTP {status} with an empty body, not a JSON array; "
-                          f"{_NOT_LOADED}. Is {ENV_BASE_URL} the ThoughtSpot Cloud URL?")
+        raise SourceError(
+            f"ThoughtSpot logs/fetch answered HTTP {status} with an empty body, not a JSON array; "
+            f"{_NOT_LOADED}. Is {ENV_BASE_URL} the ThoughtSpot Cloud URL?"
+        )
     try:
         records = json_decode.loads(content)
     except orjson.JSONDecodeError:
@@ -107,8 +110,11 @@ def logs_records(status: int, content: bytes) -> list[Any]:
         )
     if records and not any(type(r) is dict and "date" in r and "log" in r for r in records):
         first = records[0]
-        seen = f"objects with keys {', '.join(map(str, list(first)[:10]))}" if isinstance(first, dict) \
+        seen = (
+            f"objects with keys {', '.join(map(str, list(first)[:10]))}"
+            if isinstance(first, dict)
             else f"{type(first).__name__} values"
+        )
         raise SourceError(
             f"ThoughtSpot logs/fetch returned an array of {len(records)} {seen}, none a {{date, log}} record; "
             f"{_NOT_LOADED}. ThoughtSpot may have changed its API: upgrade auditlake or report this message"
@@ -129,7 +135,7 @@ class ThoughtSpotTokenAuth(AuthBase):
     (expiration - creation), so it does not depend on the two clocks agreeing.
     """
 
-    def __init__(self, client: "ThoughtSpotClient"):
+    def __init__(self, client: ThoughtSpotClient):
         self._client = client
         self._key = client.token_key()
 
@@ -168,9 +174,14 @@ class ThoughtSpotClient:
         request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
     ):
         """A client whose token is in `org_id` (always sent). `get_all_logs` goes to logs/fetch as given."""
-        self._settings = dict(base_url=base_url, username=username, secret_key=secret_key, password=password,
-                              token_validity_seconds=token_validity_seconds,
-                              request_timeout_seconds=request_timeout_seconds)
+        self._settings: dict[str, Any] = dict(
+            base_url=base_url,
+            username=username,
+            secret_key=secret_key,
+            password=password,
+            token_validity_seconds=token_validity_seconds,
+            request_timeout_seconds=request_timeout_seconds,
+        )
         self.base_url = base_url.rstrip("/")
         self.org_id = org_id
         self.get_all_logs = get_all_logs
@@ -181,19 +192,21 @@ class ThoughtSpotClient:
         register_secret(secret_key, password)
         self.auth = ThoughtSpotTokenAuth(self)
         http = retrying_client(request_timeout_seconds)
-        self._rest = PerThread(lambda: RESTClient(
-            base_url=self.base_url,
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
-            auth=self.auth,
-            session=http.session,
-        ))
+        self._rest = PerThread(
+            lambda: RESTClient(
+                base_url=self.base_url,
+                headers={"Accept": "application/json", "Content-Type": "application/json"},
+                auth=self.auth,
+                session=http.session,
+            )
+        )
         self.token_requests = 0
 
     def token_key(self) -> tuple[str, str, int, str]:
         credential = hashlib.sha256(f"{self._secret_key or ''}\0{self._password or ''}".encode()).hexdigest()
         return (self.base_url, self._username, self.org_id, credential)
 
-    def for_org(self, org_id: int, get_all_logs: bool) -> "ThoughtSpotClient":
+    def for_org(self, org_id: int, get_all_logs: bool) -> ThoughtSpotClient:
         """The same account and settings with its own token in `org_id`."""
         return ThoughtSpotClient(**{**self._settings, "org_id": org_id, "get_all_logs": get_all_logs})
 
@@ -201,8 +214,11 @@ class ThoughtSpotClient:
 
     def request_token(self) -> tuple[str, float]:
         """POST auth/token/full; returns (token, validity seconds granted)."""
-        body: dict[str, Any] = {"username": self._username, "validity_time_in_sec": self._token_validity_seconds,
-                                "org_id": self.org_id}
+        body: dict[str, Any] = {
+            "username": self._username,
+            "validity_time_in_sec": self._token_validity_seconds,
+            "org_id": self.org_id,
+        }
         if self._secret_key:
             body["secret_key"] = self._secret_key
         else:
@@ -211,16 +227,18 @@ class ThoughtSpotClient:
         in_org = f" for Org {self.org_id}" if self.org_id else ""
         # Not through RESTClient.request: that would apply this very auth and recurse.
         response = self._send(
-            "POST", TOKEN_PATH, data=orjson.dumps(body), headers={"Content-Type": "application/json",
-                                                                   "Accept": "application/json"},
+            "POST",
+            TOKEN_PATH,
+            data=orjson.dumps(body),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
             use_auth=False,
         )
         self.token_requests += 1
         if response.status_code in (400, 401):
             raise SourceError(
                 f"ThoughtSpot refused a token{in_org} (HTTP {response.status_code}){_error_detail(response)}: "
-                f"check {ENV_USERNAME} and {credential_var}" + (f", and that Org {self.org_id} exists "
-                                                                 f"({ENV_ORG_IDS})" if self.org_id else "")
+                f"check {ENV_USERNAME} and {credential_var}"
+                + (f", and that Org {self.org_id} exists ({ENV_ORG_IDS})" if self.org_id else "")
                 + ("" if self._secret_key else _MFA_HINT)
             )
         if response.status_code == 403:
@@ -266,8 +284,9 @@ class ThoughtSpotClient:
                 + (f" (or leave Org {self.org_id} out of {ENV_ORG_IDS})" if self.org_id else "")
             )
         if response.status_code >= 500:
-            raise WindowUnavailable(f"ThoughtSpot logs/fetch failed with HTTP {response.status_code} after retries"
-                                    f"{_error_detail(response)}")
+            raise WindowUnavailable(
+                f"ThoughtSpot logs/fetch failed with HTTP {response.status_code} after retries{_error_detail(response)}"
+            )
         self._raise_for_status(response, "logs/fetch")
         return logs_records(response.status_code, response.content)
 
@@ -288,8 +307,9 @@ class ThoughtSpotClient:
         if response.status_code in (400, 403, 404):
             return None
         self._raise_for_status(response, "auth/session/user")
-        return _org_ids(response, "auth/session/user",
-                        lambda body: body.get("orgs") if isinstance(body, dict) else None)
+        return _org_ids(
+            response, "auth/session/user", lambda body: body.get("orgs") if isinstance(body, dict) else None
+        )
 
     def fetch_window_bytes(self, window: Window) -> bytes:
         """The raw response body of one window (for benchmarks comparing against DuckDB's own JSON reader)."""
@@ -308,8 +328,7 @@ class ThoughtSpotClient:
             response = self._send(method, path, **kwargs)
         return response
 
-    def _send(self, method: str, path: str, use_auth: bool = True, splittable: bool = False,
-              **kwargs: Any) -> Response:
+    def _send(self, method: str, path: str, use_auth: bool = True, splittable: bool = False, **kwargs: Any) -> Response:
         rest = self._rest.get()
         try:
             if use_auth:
@@ -318,8 +337,10 @@ class ThoughtSpotClient:
         except ReadTimeout as exc:
             if not splittable or isinstance(exc, ConnectTimeout):
                 raise self._unreachable(exc) from None
-            raise WindowUnavailable(f"ThoughtSpot did not answer {path} within the request timeout after retries "
-                                    f"(SOURCES__THOUGHTSPOT__REQUEST_TIMEOUT_SECONDS)") from None
+            raise WindowUnavailable(
+                f"ThoughtSpot did not answer {path} within the request timeout after retries "
+                f"(SOURCES__THOUGHTSPOT__REQUEST_TIMEOUT_SECONDS)"
+            ) from None
         except RequestException as exc:
             raise self._unreachable(exc) from None
 
@@ -343,8 +364,9 @@ def _org_ids(response: Response, what: str, pick: Any) -> list[int] | None:
     try:
         rows = pick(orjson.loads(response.content))
     except orjson.JSONDecodeError:
-        raise SourceError(f"ThoughtSpot {what} returned a body that is not JSON: is {ENV_BASE_URL} the "
-                          f"ThoughtSpot Cloud URL?") from None
+        raise SourceError(
+            f"ThoughtSpot {what} returned a body that is not JSON: is {ENV_BASE_URL} the ThoughtSpot Cloud URL?"
+        ) from None
     if rows is None:
         return None
     ids = []
@@ -353,8 +375,10 @@ def _org_ids(response: Response, what: str, pick: Any) -> list[int] | None:
         if isinstance(value, str) and value.lstrip("-").isdigit():
             value = int(value)  # the roles example shows ids as strings
         if type(value) is not int:
-            raise SourceError(f"ThoughtSpot {what} listed an org without an integer id (keys: "
-                              f"{', '.join(map(str, row)) if isinstance(row, dict) else type(row).__name__}): set "
-                              f"{ENV_ORG_IDS} to the org ids to read")
+            raise SourceError(
+                f"ThoughtSpot {what} listed an org without an integer id (keys: "
+                f"{', '.join(map(str, row)) if isinstance(row, dict) else type(row).__name__}): set "
+                f"{ENV_ORG_IDS} to the org ids to read"
+            )
         ids.append(value)
     return sorted(set(ids))

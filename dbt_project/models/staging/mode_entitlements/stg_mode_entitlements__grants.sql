@@ -16,19 +16,19 @@ select
     'direct' as granted_via,
     m.valid_from,
     {{ entitlement_valid_to('raw_mode_entitlements', 'mode_group_memberships', 'm') }} as valid_to
-from {{ entitlement_source('raw_mode_entitlements', 'mode_group_memberships') }} as m
-left join group_names as g
+from {{ entitlement_source('raw_mode_entitlements', 'mode_group_memberships') }} m
+left join group_names g
     on m.source_instance = g.source_instance and m.group_token = g.group_token
 union all
 select
-    'mode',
-    source_instance,
-    member_token,
-    'privilege',
-    'WORKSPACE_ADMIN',
-    'WORKSPACE_ADMIN',
-    'membership.admin',
+    'mode' as source_system,
+    a.source_instance,
+    a.member_token as account_id,
+    'privilege' as grant_type,
+    'WORKSPACE_ADMIN' as grant_id,
+    'WORKSPACE_ADMIN' as grant_name,
+    'membership.admin' as granted_via,
     a.valid_from,
     {{ entitlement_valid_to('raw_mode_entitlements', 'mode_memberships', 'a') }}
-from {{ entitlement_source('raw_mode_entitlements', 'mode_memberships') }} as a
+from {{ entitlement_source('raw_mode_entitlements', 'mode_memberships') }} a
 where a.is_admin

@@ -2,10 +2,10 @@
 -- account_type: LOCAL_USER signs in with a ThoughtSpot password, bypassing the IdP (the review's "local" accounts).
 select
     'thoughtspot' as source_system,
-    source_instance,
-    user_id as account_id,
-    user_name as account_name,
-    display_name,
+    u.source_instance,
+    u.user_id as account_id,
+    u.user_name as account_name,
+    u.display_name,
     lower(nullif(trim(email), '')) as email,
     account_type as vendor_account_type,
     case
@@ -15,9 +15,9 @@ select
         when account_type = 'REMOTE_USER' then 'trusted_auth'
         else 'unknown'
     end as account_type,
-    case when is_deleted then 'deleted' else lower(coalesce(account_status, 'unknown')) end as status,
-    created_at,
-    first_login_at,
-    valid_from,
+    case when u.is_deleted then 'deleted' else lower(coalesce(u.account_status, 'unknown')) end as status,
+    u.created_at,
+    u.first_login_at,
+    u.valid_from,
     {{ entitlement_valid_to('raw_thoughtspot_entitlements', 'ts_users', 'u') }} as valid_to
-from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_users') }} as u
+from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_users') }} u

@@ -2,24 +2,24 @@
 -- nesting) and its effective privileges (users/search returns them already resolved through groups and roles).
 select
     'thoughtspot' as source_system,
-    source_instance,
-    user_id as account_id,
+    g.source_instance,
+    g.user_id as account_id,
     'group' as grant_type,
-    group_id as grant_id,
-    coalesce(group_name, group_id) as grant_name,
-    membership as granted_via,
-    valid_from,
+    g.group_id as grant_id,
+    coalesce(g.group_name, g.group_id) as grant_name,
+    g.membership as granted_via,
+    g.valid_from,
     {{ entitlement_valid_to('raw_thoughtspot_entitlements', 'ts_user_groups', 'g') }} as valid_to
-from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_user_groups') }} as g
+from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_user_groups') }} g
 union all
 select
-    'thoughtspot',
-    source_instance,
-    user_id,
-    'privilege',
-    privilege,
-    privilege,
-    'effective',
-    valid_from,
+    'thoughtspot' as source_system,
+    p.source_instance,
+    p.user_id as account_id,
+    'privilege' as grant_type,
+    p.privilege as grant_id,
+    p.privilege as grant_name,
+    'effective' as granted_via,
+    p.valid_from,
     {{ entitlement_valid_to('raw_thoughtspot_entitlements', 'ts_user_privileges', 'p') }}
-from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_user_privileges') }} as p
+from {{ entitlement_source('raw_thoughtspot_entitlements', 'ts_user_privileges') }} p

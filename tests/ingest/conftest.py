@@ -1,8 +1,7 @@
-"""Shared set-up for the ingest tests: a fresh warehouse per test, env pointing at real simulators."""
+"""Helpers for the ingest tests (the `warehouse` fixture is shared, in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,24 +9,6 @@ import duckdb
 import pytest
 
 from pipelines.simulators import HistoryConfig
-
-
-@pytest.fixture
-def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh DuckDB path for this test; no source configured; short retry backoff so faults cost little."""
-    for name in list(os.environ):
-        if name.startswith("SOURCES__"):
-            monkeypatch.delenv(name)
-    for name in ("AUDITLAKE_START", "AUDITLAKE_PIPELINES_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "warehouse" / "auditlake.duckdb"
-    monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(path))
-    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
-    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "6")
-    # Keep the repository's own .dlt/*.toml (if any) out of the picture.
-    monkeypatch.chdir(tmp_path)
-    return path
 
 
 def history(days: int = 29, per_day: int = 40, hours_ago: float = 2, **kwargs) -> HistoryConfig:

@@ -94,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"auditlake {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted: work already committed is kept; the next run continues from there", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        kept = str(exc) or "work already committed is kept; the next run continues from there"
+        print(f"interrupted: {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

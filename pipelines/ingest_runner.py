@@ -112,6 +112,17 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during an ingest; the message says what was committed before it."""
+
+
+def _kept_line(source: str, kept: list[Any]) -> str:
+    if not kept:
+        return f"{source}: no window had been committed in this run; the next run starts from the saved cursor"
+    end = max(w.window.end for w in kept)
+    return f"{source}: kept {len(kept)} finished windows up to {_fmt(end)}; the next run resumes there"
+
+
 def was_interrupted(exc: BaseException) -> bool:
     """dlt wraps a Ctrl-C raised inside a source (PipelineStepFailed from KeyboardInterrupt): an interrupt,
     not a failure."""
@@ -284,9 +295,11 @@ def run_ingest(
             if not _load_in_batches(source, notice, batch, overrides, kept):
                 summary.skipped = True
                 summary.notice = " ".join(notices)
+        except KeyboardInterrupt:
+            raise IngestInterrupted(_kept_line(source, kept)) from None
         except Exception as exc:  # one source failing must not stop the other
             if was_interrupted(exc):
-                raise KeyboardInterrupt from None
+                raise IngestInterrupted(_kept_line(source, kept)) from None
             summary.error = _error_line(exc, scrub)
         finally:
             progress_logger.removeHandler(snapshots)

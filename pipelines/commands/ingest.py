@@ -48,11 +48,24 @@ def main(args: argparse.Namespace) -> int:
         summaries = run_ingest(
             selected, progress=(lambda line: print(line, flush=True)) if show else (lambda _: None), **overrides
         )
+        drained = _drain_push() if "thoughtspot" in selected and not since else None
     for summary in summaries:
         if summary.skipped and show:
             continue  # its notice was printed as it happened
         print(summary.line(), file=sys.stderr if summary.error and not summary.skipped else sys.stdout, flush=True)
-    if all(s.skipped for s in summaries):
+    if drained is not None:
+        print(drained.line(), file=sys.stderr if drained.error else sys.stdout, flush=True)
+    if all(s.skipped for s in summaries) and drained is None:
         print("nothing to ingest: no source is configured", file=sys.stderr)
         return 2
-    return 1 if any(s.error and not s.skipped for s in summaries) else 0
+    failed = any(s.error and not s.skipped for s in summaries) or bool(drained and drained.error)
+    return 1 if failed else 0
+
+
+def _drain_push():  # -> DrainSummary | None
+    """The push receiver's spool, when it holds anything: loaded beside the pulled events (merge on id)."""
+    from pipelines.receiver.push_drain import drain_push_spool, spool_pending
+
+    if not spool_pending():
+        return None
+    return drain_push_spool(progress=lambda line: print(line, flush=True))

@@ -212,7 +212,7 @@ class Receiver:
         except SpoolFull:
             self._count(busy=1)
             return answer(SERVER_BUSY, "spool is full: the drain is behind", retry=True)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             self._count(busy=1)
             log.error("spool write failed (%s): answered 503, the sender retries", type(exc).__name__)
             return answer(SERVER_BUSY, "spool write failed: retry", retry=True)

@@ -8,6 +8,7 @@ pushed and a pulled copy of one event share the merge key (source_instance, id).
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from pipelines.settings import ConfigurationError
 
@@ -24,7 +25,7 @@ def push_tokens() -> dict[str, str]:
     from pipelines.sources.common.redaction import register_secret
     from pipelines.sources.common.url_safety import host_with_port
 
-    token = dlt.secrets.get("sources.thoughtspot.push_token")
+    token: Any = dlt.secrets.get("sources.thoughtspot.push_token")
     if not token:
         return {}
     token = str(token).strip()
@@ -34,7 +35,7 @@ def push_tokens() -> dict[str, str]:
             f"{ENV_PUSH_TOKEN} is shorter than {MIN_TOKEN_LENGTH} characters: use a long random value, e.g. "
             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
         )
-    base_url = dlt.config.get("sources.thoughtspot.base_url")
+    base_url: Any = dlt.config.get("sources.thoughtspot.base_url")
     if not base_url:
         raise ConfigurationError(
             f"{ENV_PUSH_TOKEN} is set but {ENV_BASE_URL} is not: pushed events must be filed under the ThoughtSpot "

@@ -1,0 +1,92 @@
+"""A real `auditlake receive` process on a free loopback port, its spool in the test's project home."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+TOKEN = "push-token-for-tests-0123456789"
+BASE_URL = "https://acme.thoughtspot.cloud"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ReceiverProcess:
+    def __init__(self, home: Path, port: int, base_url: str, extra: list[str]) -> None:
+        self.home, self.port, self.base_url, self.extra = home, port, base_url, extra
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = home / f"receiver-{port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def spool(self) -> Path:
+        return self.home / "spool" / "thoughtspot"
+
+    def start(self) -> ReceiverProcess:
+        env = dict(os.environ)
+        env.update(
+            AUDITLAKE_HOME=str(self.home),
+            SOURCES__THOUGHTSPOT__PUSH_TOKEN=TOKEN,
+            SOURCES__THOUGHTSPOT__BASE_URL=self.base_url,
+            DAGSTER_DISABLE_TELEMETRY="1",
+            RUNTIME__DLTHUB_TELEMETRY="false",
+        )
+        command = [sys.executable, "-m", "pipelines.cli", "receive", "--port", str(self.port), *self.extra]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"receiver exited {self.process.returncode}: {self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/services/collector/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"receiver did not answer in 60 s: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as after a power cut of the process."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_receiver(warehouse: Path, tmp_path: Path) -> Iterator:
+    """start_receiver(base_url=..., extra=[...]) -> a running ReceiverProcess (stopped at the end)."""
+    started: list[ReceiverProcess] = []
+
+    def start(base_url: str = BASE_URL, extra: list[str] | None = None, port: int | None = None) -> ReceiverProcess:
+        receiver = ReceiverProcess(tmp_path, port or free_port(), base_url, extra or []).start()
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()

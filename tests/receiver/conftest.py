@@ -77,16 +77,24 @@ class ReceiverProcess:
                 self.kill()
 
 
-@pytest.fixture
-def start_receiver(warehouse: Path, tmp_path: Path) -> Iterator:
-    """start_receiver(base_url=..., extra=[...]) -> a running ReceiverProcess (stopped at the end)."""
-    started: list[ReceiverProcess] = []
+class ReceiverFactory:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.started: list[ReceiverProcess] = []
 
-    def start(base_url: str = BASE_URL, extra: list[str] | None = None, port: int | None = None) -> ReceiverProcess:
-        receiver = ReceiverProcess(tmp_path, port or free_port(), base_url, extra or []).start()
-        started.append(receiver)
+    def __call__(self, base_url: str = BASE_URL, extra: list[str] | None = None, port: int | None = None):
+        receiver = ReceiverProcess(self.home, port or free_port(), base_url, extra or []).start()
+        self.started.append(receiver)
         return receiver
 
-    yield start
-    for receiver in started:
-        receiver.stop()
+    def stop_all(self) -> None:
+        for receiver in self.started:
+            receiver.stop()
+
+
+@pytest.fixture
+def start_receiver(warehouse: Path, tmp_path: Path) -> Iterator[ReceiverFactory]:
+    """start_receiver(base_url=..., extra=[...], port=...) -> a running ReceiverProcess (all stopped at the end)."""
+    factory = ReceiverFactory(tmp_path)
+    yield factory
+    factory.stop_all()

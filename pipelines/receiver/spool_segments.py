@@ -296,3 +296,23 @@ def _remove_if_unlocked(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def sealed_segments(folder: Path) -> list[Path]:
+    """Segments no receiver is appending to (what a drain would take now), oldest first."""
+    if not folder.is_dir():
+        return []
+    sealed = []
+    for path in sorted(folder.glob(SEGMENT_GLOB)):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            sealed.append(path)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
+    return sealed

@@ -45,10 +45,11 @@ def main(args: argparse.Namespace) -> int:
     # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
     with warehouse_write_lock():
         show = wants_progress(args)
+        # The spool first: those events arrived before this pull, so `_auditlake_delivery` says push for them.
+        drained = _drain_push() if "thoughtspot" in selected and not since else None
         summaries = run_ingest(
             selected, progress=(lambda line: print(line, flush=True)) if show else (lambda _: None), **overrides
         )
-        drained = _drain_push() if "thoughtspot" in selected and not since else None
     for summary in summaries:
         if summary.skipped and show:
             continue  # its notice was printed as it happened

@@ -78,9 +78,9 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             {} if spec.is_state else {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
         )
         with warehouse_write_lock():
-            (summary,) = run_ingest([spec.name], progress=context.log.info, **overrides)
             if spec.name == "thoughtspot" and not overrides:
-                _drain_push_spool(context)
+                _drain_push_spool(context)  # first: what was pushed arrived before this pull
+            (summary,) = run_ingest([spec.name], progress=context.log.info, **overrides)
         if summary.skipped:
             # Not configured: report it and let the rest of the graph run (dbt reads empty raw tables).
             for asset in specs:

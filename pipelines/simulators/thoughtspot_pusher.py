@@ -143,6 +143,8 @@ class ThoughtSpotPusher:
         """Records stored since the last call (plus `live_events_per_batch` new events made up now)."""
         now = self.simulator.clock.now()
         now_us = to_us(now)
+        if now_us <= self._pushed_until_us:
+            return 0  # the simulator's clock was moved back (the demo's past snapshots): nothing new yet
         if self.live_events_per_batch:
             start = datetime.fromtimestamp((self._pushed_until_us + 1) / 1e6, now.tzinfo)
             self.simulator.add_events(self.live_events_per_batch, start, now)

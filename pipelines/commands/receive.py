@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+from typing import Any
 
 from pipelines.commands.arguments import int_between
 
@@ -96,8 +97,17 @@ def main(args: argparse.Namespace) -> int:
         f"plain HTTP: {scheme}://{args.host}:{args.port}/ingest",
         flush=True,
     )
+    try:
+        _serve(uvicorn, build_app(config), args)
+    except KeyboardInterrupt:
+        pass  # SIGTERM / Ctrl-C: uvicorn has already answered what was in flight and sealed the spool
+    print("receiver stopped; every acknowledged body is in the spool", flush=True)
+    return 0
+
+
+def _serve(uvicorn: Any, app: Any, args: argparse.Namespace) -> None:
     uvicorn.run(
-        build_app(config),
+        app,
         host=args.host,
         port=args.port,
         ssl_certfile=args.tls_cert,
@@ -107,4 +117,3 @@ def main(args: argparse.Namespace) -> int:
         log_level="warning",
         timeout_graceful_shutdown=10,
     )
-    return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 from pathlib import Path
 
 import duckdb
@@ -144,3 +145,40 @@ def test_tokens_limits_and_bodies_that_can_never_succeed(start_receiver, warehou
     receiver.stop()
     log = receiver.log.read_text()
     assert TOKEN not in log and "wrong-token" not in log and '"id"' not in log
+
+
+def test_a_full_spool_answers_503_and_health_says_queues_full(start_receiver, warehouse):
+    receiver = start_receiver(extra=["--max-spool-mb", "1"])
+    big = json.dumps([record(n, desc="x" * 1200) for n in range(400)]).encode()
+    assert 0.5 * 2**20 < len(big) < 2**20  # two fill the 1 MB spool
+    statuses = [requests.post(receiver.url + "/ingest", data=big, headers=splunk()).status_code for _ in range(3)]
+    assert statuses == [200, 200, 503]
+    health = requests.get(receiver.url + "/services/collector/health")
+    assert (health.status_code, health.json()["code"]) == (503, 18)
+    receiver.stop()
+    assert drain_push_spool(progress=lambda _: None, folder=receiver.spool).new_events == 400
+    # Drained: the next receiver accepts again.
+    again = start_receiver(extra=["--max-spool-mb", "1"], port=receiver.port)
+    assert requests.post(again.url + "/ingest", data=big, headers=splunk()).status_code == 200
+
+
+def test_beyond_loopback_needs_tls_or_an_explicit_flag_and_a_token_is_required(warehouse):
+    import subprocess
+    import sys
+
+    def receive(*extra: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+        env["SOURCES__THOUGHTSPOT__BASE_URL"] = "https://acme.thoughtspot.cloud"
+        if token:
+            env["SOURCES__THOUGHTSPOT__PUSH_TOKEN"] = token
+        command = [sys.executable, "-m", "pipelines.cli", "receive", *extra]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    refused = receive("--host", "0.0.0.0")
+    assert refused.returncode == 2 and "--tls-cert" in refused.stderr and "--insecure-bind" in refused.stderr
+    half = receive("--host", "0.0.0.0", "--tls-cert", "cert.pem")
+    assert half.returncode == 2 and "go together" in half.stderr
+    missing = receive(token=None)
+    assert missing.returncode == 2 and "SOURCES__THOUGHTSPOT__PUSH_TOKEN" in missing.stderr
+    short = receive(token="short")
+    assert short.returncode == 2 and "shorter than" in short.stderr and "short" not in short.stdout

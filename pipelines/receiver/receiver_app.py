@@ -29,7 +29,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from pipelines.receiver.push_records import BodyTooLarge, BodyUndecodable, decompress, split_values
-from pipelines.receiver.spool_segments import SpoolFull, SpoolWriter, rejected_count, write_rejected
+from pipelines.receiver.spool_segments import (
+    SpoolFull,
+    SpoolWriter,
+    rejected_bytes,
+    rejected_count,
+    write_rejected,
+)
 from pipelines.receiver.tokens import TokenTable
 
 log = logging.getLogger("auditlake.receiver")
@@ -222,16 +228,25 @@ class Receiver:
     async def _reject(self, header: dict[str, Any], body: bytes, status: int, reason: str) -> JSONResponse:
         header = dict(header, status=status, reason=reason, truncated=status == 413)
         try:
-            await asyncio.to_thread(write_rejected, self.config.spool_dir, header, body)
+            kept = await asyncio.to_thread(self._keep_rejected, header, body)
         except OSError:
             # Could not keep it aside: a 4xx would lose it, so let the sender try again.
             self._count(busy=1)
             return answer(SERVER_BUSY, "could not keep the refused body: retry", retry=True)
         self._count(rejected_bodies=1)
-        log.warning("refused a body from %s with %s: %s (kept in rejected/)", header["instance"], status, reason)
+        where = "kept in rejected/" if kept else "NOT kept: rejected/ is over its limit, empty it"
+        log.warning("refused a body from %s with %s: %s (%s)", header["instance"], status, reason, where)
         if status == 413:
             return JSONResponse({"text": "Content too large", "code": 6, "detail": reason}, status_code=413)
         return answer(INVALID_DATA_FORMAT, reason)
+
+    def _keep_rejected(self, header: dict[str, Any], body: bytes) -> bool:
+        """Bodies that can never succeed are kept for the operator, up to a tenth of the spool's limit: a sender
+        looping on a broken body must not fill the disk the acknowledged events need."""
+        if rejected_bytes(self.config.spool_dir) + len(body) > self.config.max_spool_bytes // 10:
+            return False
+        write_rejected(self.config.spool_dir, header, body)
+        return True
 
     def stats_line(self) -> str:
         c = self.counters

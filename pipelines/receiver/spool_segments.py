@@ -110,6 +110,11 @@ def write_rejected(folder: Path, header: dict[str, Any], body: bytes) -> Path:
     return path
 
 
+def rejected_bytes(folder: Path) -> int:
+    target = folder / REJECTED_DIR
+    return sum(path.stat().st_size for path in target.glob("rej-*.spool")) if target.is_dir() else 0
+
+
 def rejected_count(folder: Path) -> int:
     target = folder / REJECTED_DIR
     return sum(1 for _ in target.glob("rej-*.spool")) if target.is_dir() else 0

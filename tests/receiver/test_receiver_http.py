@@ -160,6 +160,10 @@ def test_a_full_spool_answers_503_and_health_says_queues_full(start_receiver, wa
     # Drained: the next receiver accepts again.
     again = start_receiver(extra=["--max-spool-mb", "1"], port=receiver.port)
     assert requests.post(again.url + "/ingest", data=big, headers=splunk()).status_code == 200
+    # Refused bodies are kept up to a tenth of the spool limit, so a sender looping on garbage cannot fill the disk.
+    assert requests.post(again.url + "/ingest", data=b"{" * 50_000, headers=splunk()).status_code == 400
+    assert requests.post(again.url + "/ingest", data=b"{" * 90_000, headers=splunk()).status_code == 400
+    assert rejected_count(again.spool) == 1
 
 
 def test_beyond_loopback_needs_tls_or_an_explicit_flag_and_a_token_is_required(warehouse):

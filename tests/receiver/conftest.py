@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +26,8 @@ def free_port() -> int:
 
 
 class ReceiverProcess:
-    def __init__(self, home: Path, port: int, base_url: str, extra: list[str]) -> None:
-        self.home, self.port, self.base_url, self.extra = home, port, base_url, extra
+    def __init__(self, home: Path, port: int, base_url: str, extra: list[str], scheme: str = "http") -> None:
+        self.home, self.port, self.base_url, self.extra, self.scheme = home, port, base_url, extra, scheme
         self.process: subprocess.Popen[bytes] | None = None
         self.log = home / f"receiver-{port}.log"
 
@@ -55,7 +56,11 @@ class ReceiverProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"receiver exited {self.process.returncode}: {self.log.read_text()}")
             try:
-                if requests.get(self.url + "/services/collector/health", timeout=1).status_code == 200:
+                health = f"{self.scheme}://127.0.0.1:{self.port}/services/collector/health"
+                with warnings.catch_warnings():  # a self-signed test certificate: only readiness is probed here
+                    warnings.simplefilter("ignore")
+                    ready = requests.get(health, timeout=1, verify=False).status_code == 200
+                if ready:
                     return self
             except requests.RequestException:
                 pass
@@ -82,8 +87,10 @@ class ReceiverFactory:
         self.home = home
         self.started: list[ReceiverProcess] = []
 
-    def __call__(self, base_url: str = BASE_URL, extra: list[str] | None = None, port: int | None = None):
-        receiver = ReceiverProcess(self.home, port or free_port(), base_url, extra or []).start()
+    def __call__(
+        self, base_url: str = BASE_URL, extra: list[str] | None = None, port: int | None = None, scheme: str = "http"
+    ) -> ReceiverProcess:
+        receiver = ReceiverProcess(self.home, port or free_port(), base_url, extra or [], scheme).start()
         self.started.append(receiver)
         return receiver
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pytest
 import requests
 
 from pipelines.receiver.push_drain import drain_push_spool
@@ -186,3 +187,38 @@ def test_beyond_loopback_needs_tls_or_an_explicit_flag_and_a_token_is_required(w
     assert missing.returncode == 2 and "SOURCES__THOUGHTSPOT__PUSH_TOKEN" in missing.stderr
     short = receive(token="short")
     assert short.returncode == 2 and "shorter than" in short.stderr and "short" not in short.stdout
+
+
+def test_tls_with_a_certificate_and_key(start_receiver, warehouse, tmp_path):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    receiver = start_receiver(extra=["--tls-cert", str(cert_path), "--tls-key", str(key_path)], scheme="https")
+    url = f"https://localhost:{receiver.port}"
+    answer = requests.post(url + HEC, data=json.dumps({"event": record(1)}), headers=splunk(), verify=str(cert_path))
+    assert (answer.status_code, answer.json()["code"]) == (200, 0)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(f"http://127.0.0.1:{receiver.port}" + HEC, data=b"{}", headers=splunk(), timeout=5)

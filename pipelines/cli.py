@@ -1,4 +1,4 @@
-"""`auditlake` command line: demo | run | ingest | transform | simulate | status | query | docs.
+"""`auditlake` command line: demo | run | ingest | receive | transform | simulate | status | query | docs.
 
 Each subcommand lives in the module that owns the work; that module exposes
 `add_arguments(parser)` and `main(args) -> int`. Heavy imports (dlt, dbt, Dagster)
@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("pipelines.commands.run", "Ingest then transform then check, once (what the schedule runs)."),
     "ingest": ("pipelines.commands.ingest", "Load new audit events from ThoughtSpot and/or Mode into the warehouse."),
     "transform": ("pipelines.commands.transform", "Run dbt build on the warehouse."),
+    "receive": ("pipelines.commands.receive", "Receive ThoughtSpot's SIEM push (Splunk HEC or HTTP) into the spool."),
     "simulate": ("pipelines.simulators.serve", "Serve local ThoughtSpot and Mode API simulators."),
     "status": ("pipelines.commands.status", "Per source: last load, coverage, gaps, freshness."),
     "query": ("pipelines.commands.query", "Run SQL on the analysts' read-only copy of the warehouse."),

@@ -24,14 +24,16 @@ def build_definitions() -> dg.Definitions:
         transform_job,
     )
     from pipelines.orchestration.publish_asset import build_publish_asset
+    from pipelines.orchestration.push_drain_job import drain_push_job, push_spool_sensor
 
     # Published once the core and compliance models are built (their keys start with the schema).
     published = build_publish_asset([key for key in dbt_models.keys if key.path[0] in ("core", "compliance")])
     return dg.Definitions(
         assets=[*build_ingest_assets(), dbt_models, published],
         asset_checks=all_checks(),
-        jobs=[refresh_job, backfill_job, transform_job, entitlements_job],
+        jobs=[refresh_job, backfill_job, transform_job, entitlements_job, drain_push_job],
         schedules=[refresh_schedule, entitlements_schedule],
+        sensors=[push_spool_sensor],
         resources={"dbt": dbt_resource()},
         loggers={"console": dg.colored_console_logger, "step_progress": step_progress_logger_def()},
         # Steps run one after another in the run's own process: one DuckDB writer at a time,

@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--events-per-day", type=int_between(1, 1_000_000), default=400, help="Simulated ThoughtSpot events per day."
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-push", action="store_true", help="Pull only: no receiver and no simulated push.")
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
     add_progress_flags(parser)
 
@@ -171,7 +172,19 @@ def take_snapshots(simulators: list, days: int, progress=print) -> int:
     return taken
 
 
-def report(outcome, out=sys.stdout) -> None:
+def _start_push(simulators: list, folder: Path):  # -> DemoPush | None
+    from pipelines.commands.demo_push import DemoPush
+    from pipelines.simulators import ThoughtSpotSimulator
+
+    simulator = next((sim for sim in simulators if isinstance(sim, ThoughtSpotSimulator)), None)
+    if simulator is None:
+        return None
+    push = DemoPush(simulator, folder)
+    print(push.start(), flush=True)
+    return push
+
+
+def report(outcome, out=sys.stdout, push=None) -> None:
     from pipelines.commands.run import print_summary
     from pipelines.warehouse import health as wc
 
@@ -190,6 +203,9 @@ def report(outcome, out=sys.stdout) -> None:
             print(f"  compliance.{mart:30s} {rows:>7,}  {flagged}", file=out)
         for line in access_review_findings(con):
             print(line, file=out)
+        if push is not None:
+            for line in push.report_lines(con):
+                print(line, file=out)
     print(
         f"\nwarehouse (writer):    {settings.warehouse_path()}\n"
         f"analysts' copy:        {published}  (replaced after each successful run; query it any time)\n"
@@ -226,7 +242,10 @@ def main(args: argparse.Namespace) -> int:
             simulators.append(simulator)
             print(f"simulator: {spec.title} at {simulator.base_url}")
         os.environ.pop("SOURCES__THOUGHTSPOT__PASSWORD", None)
+        push = _start_push(simulators, warehouse.parent) if not args.no_push else None
         take_snapshots(simulators, days)
+        if push is not None:
+            push.stop()  # what it spooled is drained by the refresh's ThoughtSpot ingest, before dbt
         print(f"history: {days} days, ~{args.events_per_day} ThoughtSpot events/day; warehouse {warehouse}")
         print("running ingest -> dbt build -> checks -> publish (about a minute) ...", flush=True)
         outcome = run_pipeline(verbose=args.verbose, progress=wants_progress(args))
@@ -238,7 +257,7 @@ def main(args: argparse.Namespace) -> int:
         print_summary(outcome)
         print("demo FAILED: see the failed steps above and the full log")
         return 1
-    report(outcome)
+    report(outcome, push=push)
     if not outcome.ok:
         print("\ndemo FAILED: a blocking check failed (see above)")
         return 1

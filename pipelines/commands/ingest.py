@@ -45,6 +45,8 @@ def main(args: argparse.Namespace) -> int:
     # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
     with warehouse_write_lock():
         show = wants_progress(args)
+        # The spool first: those events arrived before this pull, so `_auditlake_delivery` says push for them.
+        drained = _drain_push() if "thoughtspot" in selected and not since else None
         summaries = run_ingest(
             selected, progress=(lambda line: print(line, flush=True)) if show else (lambda _: None), **overrides
         )
@@ -52,7 +54,19 @@ def main(args: argparse.Namespace) -> int:
         if summary.skipped and show:
             continue  # its notice was printed as it happened
         print(summary.line(), file=sys.stderr if summary.error and not summary.skipped else sys.stdout, flush=True)
-    if all(s.skipped for s in summaries):
+    if drained is not None:
+        print(drained.line(), file=sys.stderr if drained.error else sys.stdout, flush=True)
+    if all(s.skipped for s in summaries) and drained is None:
         print("nothing to ingest: no source is configured", file=sys.stderr)
         return 2
-    return 1 if any(s.error and not s.skipped for s in summaries) else 0
+    failed = any(s.error and not s.skipped for s in summaries) or bool(drained and drained.error)
+    return 1 if failed else 0
+
+
+def _drain_push():  # -> DrainSummary | None
+    """The push receiver's spool, when it holds anything: loaded beside the pulled events (merge on id)."""
+    from pipelines.receiver.push_drain import drain_push_spool, spool_pending
+
+    if not spool_pending():
+        return None
+    return drain_push_spool(progress=lambda line: print(line, flush=True))

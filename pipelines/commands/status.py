@@ -79,4 +79,23 @@ def main(args: argparse.Namespace) -> int:
     print(f"warehouse {path}{note}")
     for line in lines:
         print(line)
+    push = push_spool_line()
+    if push:
+        print(push)
     return 0 if healthy else 1
+
+
+def push_spool_line() -> str | None:
+    """The push receiver's backlog: what is spooled and not yet drained, and the refused bodies kept aside."""
+    from pipelines.receiver.spool_segments import rejected_count, spool_bytes, spool_dir
+
+    folder = spool_dir()
+    if not folder.is_dir():
+        return None
+    segments = len(list(folder.glob("seg-*.spool")))
+    rejected = rejected_count(folder)
+    kept = f"; {rejected} refused bodies kept in {folder / 'rejected'}" if rejected else ""
+    return (
+        f"thoughtspot push spool {folder}: {segments} segments ({spool_bytes(folder) / 2**20:.1f} MB) "
+        f"waiting for the drain (auditlake ingest, or the push_spool_sensor){kept}"
+    )

@@ -78,6 +78,8 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             {} if spec.is_state else {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
         )
         with warehouse_write_lock():
+            if spec.name == "thoughtspot" and not overrides:
+                _drain_push_spool(context)  # first: what was pushed arrived before this pull
             (summary,) = run_ingest([spec.name], progress=context.log.info, **overrides)
         if summary.skipped:
             # Not configured: report it and let the rest of the graph run (dbt reads empty raw tables).
@@ -110,6 +112,16 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             yield dg.AssetCheckResult(check_name=INGEST_CHECK, asset_key=events_key, passed=True, metadata=metadata)
 
     return _ingest
+
+
+def _drain_push_spool(context: dg.AssetExecutionContext) -> None:
+    """The refresh also loads what the push receiver spooled, so its dbt build sees it (the sensor does it
+    every minute in between). A failed drain keeps the spool and only logs: the pull's result stands."""
+    from pipelines.receiver.push_drain import drain_push_spool, spool_pending
+
+    if spool_pending():
+        drained = drain_push_spool(progress=context.log.info)
+        (context.log.error if drained.error else context.log.info)(drained.line())
 
 
 def build_ingest_assets() -> list[dg.AssetsDefinition]:

@@ -108,6 +108,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--mode-page-size", type=int, default=100)
     mode.add_argument("--mode-envelope", choices=ALL_ENVELOPES, default="top_level")
     mode.add_argument("--no-log-own-access", action="store_true", help="do not append audit_log_accessed entries")
+    push = parser.add_argument_group("push (ThoughtSpot's SIEM output, to `auditlake receive`)")
+    push.add_argument("--push-to", default=None, help="receiver base URL, e.g. http://127.0.0.1:8088 (default: none)")
+    push.add_argument("--push-token", default=None, help="the receiver's SOURCES__THOUGHTSPOT__PUSH_TOKEN")
+    push.add_argument("--push-format", choices=("hec", "http"), default="hec", help="Splunk HEC or plain HTTP")
+    push.add_argument("--push-interval", type=float, default=5.0, help="seconds between batches (ThoughtSpot: 5)")
+    push.add_argument("--push-live-events", type=int, default=2, help="new events made up per batch")
+    push.add_argument("--push-no-gzip", action="store_true", help="send bodies uncompressed")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds (for scripts)")
 
 
@@ -196,6 +203,29 @@ def environment(sim: ThoughtSpotSimulator | ModeSimulator) -> dict[str, str]:
     }
 
 
+def _start_pusher(args: argparse.Namespace, sims: list):  # -> ThoughtSpotPusher | None
+    push_to = getattr(args, "push_to", None)
+    if not push_to:
+        return None
+    from .thoughtspot_pusher import ThoughtSpotPusher
+
+    simulator = next((sim for sim in sims if isinstance(sim, ThoughtSpotSimulator)), None)
+    if simulator is None or not args.push_token:
+        raise SystemExit("auditlake simulate: --push-to needs --push-token and the ThoughtSpot simulator")
+    pusher = ThoughtSpotPusher(
+        simulator,
+        push_to,
+        args.push_token,
+        args.push_format,
+        compress=not args.push_no_gzip,
+        interval_seconds=args.push_interval,
+        live_events_per_batch=args.push_live_events,
+    )
+    pusher.start()
+    print(f"# pushing ThoughtSpot events to {push_to} ({args.push_format}) every {args.push_interval:g} s")
+    return pusher
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         sims = build_simulators(args)
@@ -220,6 +250,7 @@ def main(args: argparse.Namespace) -> int:
     for sim in sims:
         for name, value in environment(sim).items():
             print(f"export {name}={shlex.quote(value)}")
+    pusher = _start_pusher(args, sims)
     print("# Ctrl-C to stop", flush=True)
 
     stop = threading.Event()
@@ -231,6 +262,9 @@ def main(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if pusher is not None:
+            pusher.stop()
+            print(f"# pushed: {pusher.stats.acknowledged_records} records acknowledged, {pusher.stats.retries} retries")
         for sim in sims:
             sim.stop()
         if previous is not None:

@@ -19,6 +19,9 @@ raw_thoughtspot.security_audit_events   one row per ThoughtSpot event
   data             json         log.data, re-serialised (values may themselves be JSON strings)
   log              varchar      the vendor's `log` string, verbatim
   _loaded_at       timestamptz  when auditlake first loaded the row
+  _auditlake_delivery varchar   how the first copy arrived: 'pull' (logs API) or 'push' (SIEM output via
+                                `auditlake receive`); the insert-only merge keeps the first arrival's row.
+                                Null on rows loaded before the push existed (all pulled).
 
 raw_mode.audit_logs                      one row per Mode audit log entry
   source_instance  varchar      Mode workspace username
@@ -77,6 +80,8 @@ from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE  # noqa: 
 EVENT_TABLES = (THOUGHTSPOT_EVENTS_TABLE, MODE_EVENTS_TABLE)
 
 EVENT_KEY = ("source_instance", "id")
+DELIVERY_PULL = "pull"
+DELIVERY_PUSH = "push"
 QUARANTINE_KEY = ("source_instance", "record_hash")
 
 THOUGHTSPOT_EVENTS_SCHEMA = pa.schema(
@@ -95,6 +100,7 @@ THOUGHTSPOT_EVENTS_SCHEMA = pa.schema(
         ("data", pa.string()),
         ("log", pa.string()),
         ("_loaded_at", TS_UTC),
+        ("_auditlake_delivery", pa.string()),
     ]
 )
 

@@ -65,6 +65,12 @@ def test_demo_on_an_empty_directory_exits_zero(tmp_path: Path, monkeypatch):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "demo OK" in result.stdout
     assert "compliance.rpt_authentication_failures" in result.stdout
+    assert "push (auditlake receive" in result.stdout  # the receiver and the simulator's pusher ran beside the pull
     published = tmp_path / "warehouse" / "demo" / "auditlake_published.duckdb"
     assert published.exists()
     assert query(published, "select count(*) > 0 from core.fct_audit_events") == [(True,)]
+    warehouse = tmp_path / "warehouse" / "demo" / "auditlake.duckdb"
+    by_path = dict(
+        query(warehouse, "select _auditlake_delivery, count(*) from raw_thoughtspot.security_audit_events group by 1")
+    )
+    assert by_path.get("push", 0) > 0 and by_path.get("pull", 0) > 0

@@ -69,8 +69,12 @@ def _org_id(value: Any) -> int | None:
     raise ValueError(f"orgId is not a 64-bit integer: {str(value)[:100]!r}")
 
 
-def parse_records(records: list[Any], source_instance: str, loaded_at: datetime) -> tuple[pa.Table, list[Quarantined]]:
+def parse_records(
+    records: list[Any], source_instance: str, loaded_at: datetime, delivery: str = raw_tables.DELIVERY_PULL
+) -> tuple[pa.Table, list[Quarantined]]:
     """Turn one window's `[{date, log}]` into an Arrow table of events (duplicates not removed here).
+
+    delivery: which path brought them, 'pull' (logs API) or 'push' (the receiver's spool).
 
     Returns (events, quarantined). Anything unparseable is quarantined verbatim with the reason.
     The per-record loop only parses and validates; columns are then built a whole column at a time.
@@ -150,6 +154,7 @@ def parse_records(records: list[Any], source_instance: str, loaded_at: datetime)
             ),
             pa.array(logs, pa.string()),
             constant_timestamp(loaded_at, n),
+            constant_text(delivery, n),
         ],
         schema=raw_tables.THOUGHTSPOT_EVENTS_SCHEMA,
     )

@@ -235,11 +235,13 @@ def thoughtspot_push_tokens() -> dict[str, str]:
     receiver: the implicit instance's SOURCES__THOUGHTSPOT__PUSH_TOKEN / BASE_URL, or each named instance's own."""
     tokens: dict[str, str] = {}
     for instance in instances_of("thoughtspot"):
+        token: Any
+        identity: str | None
         if instance.name is None:
             import dlt
 
             token = dlt.secrets.get("sources.thoughtspot.push_token")
-            base_url = dlt.config.get("sources.thoughtspot.base_url")
+            base_url: Any = dlt.config.get("sources.thoughtspot.base_url")
             identity = None
             if base_url:
                 from pipelines.sources.common.url_safety import host_with_port

@@ -153,3 +153,33 @@ def test_push_tokens_per_cluster(warehouse: Path, monkeypatch):
     with pytest.raises(ConfigurationError, match="also another cluster's push token") as caught:
         thoughtspot_push_tokens()
     assert "eu-token" not in str(caught.value)
+
+
+def test_graph_with_named_instances_has_an_asset_and_checks_per_instance(warehouse: Path, monkeypatch):
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from pipelines.orchestration.dlt_assets import ingest_run_config
+
+    _cluster(monkeypatch, EU, "eu.example.com", secret_key="s1")
+    _cluster(monkeypatch, US, "us.example.com", secret_key="s2")
+    graph = build_definitions().resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw_thoughtspot/instances/eu", "raw_thoughtspot/instances/us"} <= keys
+    assert {"raw_thoughtspot_entitlements/instances/eu", "raw_thoughtspot_entitlements/instances/us"} <= keys
+    # The shared raw tables (the dbt sources) come after every instance, so dbt runs once all have loaded.
+    events = graph.get(dg.AssetKey(["raw_thoughtspot", "security_audit_events"]))
+    assert {k.to_user_string() for k in events.parent_keys} == {
+        "raw_thoughtspot/instances/eu",
+        "raw_thoughtspot/instances/us",
+    }
+    # Mode has no named instance: its assets are as they always were.
+    assert "raw_mode/audit_logs" in keys and not any(k.startswith("raw_mode/instances") for k in keys)
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    for name in ("ingest", "freshness", "coverage", "quarantined_records"):
+        assert {("raw_thoughtspot/instances/eu", name), ("raw_thoughtspot/instances/us", name)} <= checks
+    assert ("raw_thoughtspot/security_audit_events", "freshness") not in checks
+    assert ("raw_mode/audit_logs", "freshness") in checks
+    # A backfill configures every instance's op.
+    ops = ingest_run_config(since="2026-11-01", sources=("thoughtspot", "mode"))["ops"]
+    assert set(ops) == {"ingest_thoughtspot__eu", "ingest_thoughtspot__us", "ingest_mode"}

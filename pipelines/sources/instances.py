@@ -132,8 +132,13 @@ def _env_settings(section: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def _parse(value: Any) -> Any:
-    if isinstance(value, str):
+_TEXT_KEYS = SECRET_KEYS | {"base_url", "username", "workspace"}
+
+
+def _parse(key: str, value: Any) -> Any:
+    """An env value as dlt would read it ("[0, 5]" a list, "6" a number); secrets and names stay text (a numeric
+    secret key must reach the vendor as written)."""
+    if isinstance(value, str) and key not in _TEXT_KEYS:
         from dlt.common.configuration.utils import auto_cast
 
         return auto_cast(value)
@@ -145,7 +150,7 @@ def instances_of(section: str) -> tuple[SourceInstance, ...]:
     merged: dict[str, dict[str, Any]] = {}
     # dlt's precedence: env first, then secrets.toml, then config.toml; the first provider naming a key wins.
     for name, settings in _env_settings(section).items():
-        merged.setdefault(name, {}).update({k: _parse(v) for k, v in settings.items()})
+        merged.setdefault(name, {}).update({k: _parse(k, v) for k, v in settings.items()})
     for holds_secrets, table in _tables(section):
         for name, settings in table.items():
             if not isinstance(settings, Mapping):

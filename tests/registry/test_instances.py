@@ -34,11 +34,17 @@ def test_flat_settings_are_one_implicit_instance_with_the_pipeline_name_it_alway
 
 
 def test_named_instances_from_env_each_with_its_own_pipeline_and_identity(warehouse: Path, monkeypatch):
-    _cluster(monkeypatch, US, "us.example.com", secret_key="us-secret", org_ids="0,583464508")
+    _cluster(monkeypatch, US, "us.example.com", secret_key="0123", org_ids="[0, 583464508]", window_hours="6")
     _cluster(monkeypatch, EU, "eu.example.com:8443", password="eu-password")
     eu, us = instances_of("thoughtspot")
     assert (eu.name, us.name) == ("eu", "us") and is_multi("thoughtspot")
     assert (eu.data_instance, us.data_instance) == ("eu.example.com:8443", "us.example.com")
+    # Read as dlt would: a list, a number; a numeric-looking secret stays text.
+    assert (us.arguments["org_ids"], us.arguments["window_hours"], us.arguments["secret_key"]) == (
+        [0, 583464508],
+        6,
+        "0123",
+    )
     assert eu.pipeline_name("thoughtspot") == "auditlake_thoughtspot__eu"
     assert make_pipeline("thoughtspot_entitlements", us).pipeline_name == "auditlake_thoughtspot_entitlements__us"
     # The entitlement snapshots read the same tenants (same dlt section).
@@ -48,7 +54,7 @@ def test_named_instances_from_env_each_with_its_own_pipeline_and_identity(wareho
         ("thoughtspot_entitlements", "us"),
     ]
     # Secrets are never in a repr (logs, Dagster metadata, tracebacks print dataclasses).
-    assert "us-secret" not in repr(us) and "eu-password" not in repr(eu)
+    assert "0123" not in repr(us) and "eu-password" not in repr(eu)
     with pytest.raises(ConfigurationError, match="no configured instance is named 'apac'.*eu, us"):
         select_instances(["thoughtspot"], "apac")
 

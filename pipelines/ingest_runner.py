@@ -17,12 +17,14 @@ from typing import Any
 
 from pipelines import settings
 from pipelines.sources import registry
+from pipelines.sources.instances import SourceInstance, select_instances
 
 
 @dataclass
 class IngestSummary:
     source: str
     source_instance: str | None = None
+    instance: str | None = None  # the configured instance's name (None: the implicit single instance)
     fetched: int = 0
     new_events: int = 0
     duplicates: int = 0
@@ -42,7 +44,8 @@ class IngestSummary:
     def line(self) -> str:
         if self.skipped:
             return self.notice or f"{self.source}: skipped, not configured"
-        name = f"{self.source} ({self.source_instance})" if self.source_instance else self.source
+        name = self.source if self.instance is None else f"{self.source} {self.instance}"
+        name = f"{name} ({self.source_instance})" if self.source_instance else name
         if self.error:
             kept = (
                 f" (kept {self.windows} windows up to {_fmt(self.window_end)})"
@@ -62,10 +65,12 @@ class IngestSummary:
 
     def metadata(self) -> dict[str, Any]:
         """What Dagster records on the source's assets (and `auditlake run` prints)."""
+        named = {} if self.instance is None else {"instance": self.instance}
         if self.snapshot:  # a state source: the complete snapshot, no windows
-            return {"source": self.source, "source_instance": self.source_instance, "snapshot": self.snapshot}
+            return {"source": self.source, **named, "source_instance": self.source_instance, "snapshot": self.snapshot}
         return {
             "source": self.source,
+            **named,
             "windows": self.windows,
             "fetched": self.fetched,
             "new_events": self.new_events,
@@ -80,14 +85,15 @@ def _fmt(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_pipeline(source: str):  # -> dlt.Pipeline
+def make_pipeline(source: str, instance: SourceInstance | None = None):  # -> dlt.Pipeline
+    """The dlt pipeline (and its state) of one instance of a source; all instances write the same raw dataset."""
     import dlt
 
     spec = registry.get(source)
     warehouse = settings.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
-        pipeline_name=f"auditlake_{source}",
+        pipeline_name=instance.pipeline_name(source) if instance else f"auditlake_{source}",
         destination=dlt.destinations.duckdb(str(warehouse)),
         dataset_name=spec.dataset,
         pipelines_dir=str(settings.pipelines_dir()),
@@ -167,6 +173,7 @@ def build_source(
     progress: Callable[[str], None] = print,
     since: str | None = None,
     until: str | None = None,
+    instance: SourceInstance | None = None,
     **overrides: Any,
 ):  # -> DltSource | None
     """The configured dlt source, or None (after a one-line notice) when its credentials are absent.
@@ -176,11 +183,15 @@ def build_source(
     until: end of the last window (default now).
     Misconfiguration other than absence (http:// to a remote host, bad values, a since older than the
     vendor's retention or after until) raises SourceError.
+    instance: a named instance's own settings are passed explicitly (the implicit one lets dlt resolve them); a
+        named instance missing its credentials is an error, not a skip: it was listed to be read.
     Other `overrides` go to the source function (e.g. start=..., overlap_minutes=...).
     """
-    from pipelines.sources.common.errors import SourceNotConfigured
+    from pipelines.sources.common.errors import SourceError, SourceNotConfigured
 
     factory = _source_factory(source)
+    if instance is not None:
+        overrides = {**instance.factory_arguments(inspect.signature(factory).parameters), **overrides}
     if since is not None:
         overrides["since"] = since
     if until is not None:
@@ -195,6 +206,10 @@ def build_source(
     except Exception as exc:  # dlt may wrap what the source function raised
         inner = _unwrap(exc)
         if isinstance(inner, SourceNotConfigured):
+            if instance is not None and instance.name is not None:
+                raise SourceError(
+                    instance.localize(f"instance {instance.name!r} is listed but {str(inner).partition(': ')[2]}")
+                ) from None
             progress(str(inner))
             return None
         if inner is not exc:
@@ -265,9 +280,11 @@ def batch_windows() -> int:
 def run_ingest(
     sources: Iterable[str] | None = None,
     progress: Callable[[str], None] = print,
+    instance: str | None = None,
     **overrides: Any,
 ) -> list[IngestSummary]:
-    """Run each configured source's pipeline in turn; never raises for one source's failure.
+    """Run each configured source's pipeline in turn, one per instance (tenant); never raises for one source's or
+    one instance's failure: each gets its own summary. `instance`: only the instances with that name.
 
     Each source is loaded in batches of `batch_windows()` windows, one dlt load (rows and cursor together)
     per batch, so a failure or Ctrl-C at window 9 of 30 keeps 8 and the next run resumes after them.
@@ -279,8 +296,9 @@ def run_ingest(
     install_log_filters()
     batch = batch_windows()
     summaries = []
-    for source in registry.names() if sources is None else sources:
-        summary = IngestSummary(source=source)
+    for source, tenant in select_instances(sources, instance):
+        summary = IngestSummary(source=source, instance=tenant.name, source_instance=tenant.data_instance)
+        label = source if tenant.name is None else f"{source} {tenant.name}"
         kept: list[Any] = []
         notices: list[str] = []
 
@@ -292,15 +310,15 @@ def run_ingest(
         snapshots = _SnapshotCatcher()
         progress_logger.addHandler(snapshots)
         try:
-            if not _load_in_batches(source, notice, batch, overrides, kept):
+            if not _load_in_batches(source, tenant, notice, batch, overrides, kept):
                 summary.skipped = True
                 summary.notice = " ".join(notices)
         except KeyboardInterrupt:
-            raise IngestInterrupted(_kept_line(source, kept)) from None
-        except Exception as exc:  # one source failing must not stop the other
+            raise IngestInterrupted(_kept_line(label, kept)) from None
+        except Exception as exc:  # one source (or tenant) failing must not stop the others
             if was_interrupted(exc):
-                raise IngestInterrupted(_kept_line(source, kept)) from None
-            summary.error = _error_line(exc, scrub)
+                raise IngestInterrupted(_kept_line(label, kept)) from None
+            summary.error = tenant.localize(_error_line(exc, scrub))
         finally:
             progress_logger.removeHandler(snapshots)
         _fill(summary, kept)
@@ -327,7 +345,12 @@ class _SnapshotCatcher(logging.Handler):
 
 
 def _load_in_batches(
-    source: str, progress: Callable[[str], None], batch: int, overrides: dict[str, Any], kept: list[Any]
+    source: str,
+    instance: SourceInstance,
+    progress: Callable[[str], None],
+    batch: int,
+    overrides: dict[str, Any],
+    kept: list[Any],
 ) -> bool:
     """Load `source` batch after batch into `kept` (the committed windows); False when it is not configured."""
     from collections import Counter
@@ -342,13 +365,13 @@ def _load_in_batches(
         arguments["max_windows"] = batch
     pipeline = None
     while True:
-        dlt_source = build_source(source, progress=progress, **arguments)
+        dlt_source = build_source(source, progress=progress, instance=instance, **arguments)
         if dlt_source is None:
             return False
         if pipeline is None:
-            pipeline = make_pipeline(source)
+            pipeline = make_pipeline(source, instance)
             if pipeline.has_pending_data:
-                pipeline = _finish_interrupted_load(source, pipeline, progress)
+                pipeline = _finish_interrupted_load(source, instance, pipeline, progress)
         with window_accounting(pipeline, progress) as windows:
             # Arrow items are written as parquet; the few dict items (dlt's own state) likewise.
             pipeline.run(dlt_source, loader_file_format="parquet")
@@ -362,7 +385,9 @@ def _load_in_batches(
             arguments["resume"] = True
 
 
-def _finish_interrupted_load(source: str, pipeline: Any, progress: Callable[[str], None]) -> Any:
+def _finish_interrupted_load(
+    source: str, instance: SourceInstance, pipeline: Any, progress: Callable[[str], None]
+) -> Any:
     """A killed run left a package extracted or normalized but not loaded: finish it first (else dlt loads
     only that and extracts nothing of this batch). A package cut short mid-write cannot be finished: then
     the local working folder is dropped and dlt restores the cursor from the warehouse (state of completed
@@ -378,7 +403,7 @@ def _finish_interrupted_load(source: str, pipeline: Any, progress: Callable[[str
             "its windows are read again from the cursor saved in the warehouse"
         )
         pipeline.drop()
-        return make_pipeline(source)
+        return make_pipeline(source, instance)
 
 
 def _drop_retried_copies(source: str, pipeline: Any) -> None:

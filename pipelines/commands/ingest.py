@@ -19,6 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="which vendor to load (default: all configured sources)",
     )
     parser.add_argument(
+        "--instance",
+        metavar="NAME",
+        help="only this configured instance (a ThoughtSpot cluster or Mode workspace listed under "
+        "[sources.<vendor>.instances.NAME]); default every instance",
+    )
+    parser.add_argument(
         "--since",
         type=utc_moment,
         help="backfill: re-read events from this UTC date/time (e.g. 2026-11-01 or 2026-11-01T06:00:00Z) "
@@ -42,6 +48,11 @@ def main(args: argparse.Namespace) -> int:
     if since:
         print(f"backfill: re-reading {since} .. {until or 'now'} (the saved cursor is not moved)", flush=True)
     overrides = {key: value for key, value in (("since", since), ("until", until)) if value}
+    if getattr(args, "instance", None):
+        from pipelines.sources.instances import select_instances
+
+        select_instances(selected, args.instance)  # an unknown name fails here, before waiting for the lock
+        overrides["instance"] = args.instance
     # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
     with warehouse_write_lock():
         show = wants_progress(args)

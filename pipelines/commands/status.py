@@ -9,6 +9,17 @@ from pipelines.sources import registry
 from pipelines.warehouse import health as wc
 
 
+def _labels(spec: registry.SourceSpec) -> tuple[dict[str, str], list[str]]:
+    """source_instance -> how a line names it ("eu (eu.thoughtspot.cloud)" for a named instance), and the named
+    instances whose rows would carry no known source_instance or none yet (listed as never loaded)."""
+    labels: dict[str, str] = {}
+    named = [i for i in spec.instances() if i.name is not None]
+    for instance in named:
+        if instance.data_instance:
+            labels[instance.data_instance] = f"{instance.name} ({instance.data_instance})"
+    return labels, [f"{i.name} ({i.data_instance or 'no base URL / workspace set'})" for i in named]
+
+
 def status_lines(con) -> tuple[list[str], bool]:
     """Human lines and whether everything is healthy (fresh, no recoverable gap)."""
     now = settings.utc_now()
@@ -20,19 +31,27 @@ def status_lines(con) -> tuple[list[str], bool]:
         if not snapshots:
             lines.append(f"{spec.name}: no complete snapshot yet (no entitlement state to review)")
         max_age = settings.snapshot_max_age()
+        labels, _ = _labels(spec)
         for instance, snap in snapshots.items():
             age = now - snap.last
             healthy &= age <= max_age
             lines.append(
-                f"{spec.name} {instance}: last complete snapshot {snap.last:%Y-%m-%d %H:%M} UTC "
+                f"{spec.name} {labels.get(instance, instance)}: last complete snapshot {snap.last:%Y-%m-%d %H:%M} UTC "
                 f"({age.total_seconds() / 3600:.1f} h ago, {'fresh' if age <= max_age else 'STALE'}); "
                 f"{snap.count} snapshots since {snap.first:%Y-%m-%d %H:%M} UTC; rows {snap.row_counts}"
             )
     for spec in registry.event_sources():
         source = spec.name
         fetched = wc.last_fetch(con, source)
+        labels, named = _labels(spec)
+        # A listed tenant that never loaded is failing (credentials, URL): a line of its own, and unhealthy.
+        missing = [n for n in named if n not in {labels[i] for i in fetched if i in labels}]
+        for label in missing:
+            healthy = False
+            lines.append(f"{source} {label}: never loaded (read its ingest check or `auditlake ingest` output)")
         if not fetched:
-            lines.append(f"{source}: never loaded")
+            if not named:
+                lines.append(f"{source}: never loaded")
             continue
         cov = wc.coverage(con, source, now)
         events = wc.raw_event_counts(con, source)
@@ -44,7 +63,8 @@ def status_lines(con) -> tuple[list[str], bool]:
             healthy &= fresh
             first, covered_until = cov.instances.get(instance, (None, None))
             lines.append(
-                f"{source} {instance}: {events.get(instance, 0)} events; last load {last:%Y-%m-%d %H:%M} UTC "
+                f"{source} {labels.get(instance, instance)}: {events.get(instance, 0)} events; "
+                f"last load {last:%Y-%m-%d %H:%M} UTC "
                 f"({age.total_seconds() / 60:.0f} min ago, {'fresh' if fresh else 'STALE'}); "
                 f"covered {first:%Y-%m-%d %H:%M} → {covered_until:%Y-%m-%d %H:%M} UTC"
             )

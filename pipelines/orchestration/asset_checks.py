@@ -12,8 +12,9 @@ from typing import Any
 import dagster as dg
 
 from pipelines import settings
-from pipelines.orchestration.translators import raw_asset_key
+from pipelines.orchestration.translators import instance_asset_key, raw_asset_key
 from pipelines.sources import registry
+from pipelines.sources.instances import SourceInstance, is_multi
 from pipelines.sources.registry import QUARANTINE_TABLE, SourceSpec
 from pipelines.warehouse import health as wc
 
@@ -25,13 +26,30 @@ def raw_events_key(source: str) -> dg.AssetKey:
     return raw_asset_key(spec, spec.events_table)
 
 
-def _checks_for_state_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
+def _target(spec: SourceSpec, instance: SourceInstance | None) -> tuple[dg.AssetKey, str, Any]:
+    """Where a source's checks sit, what they call it, and which rows they judge: the events table and every
+    source_instance, or (several tenants) one instance's asset and only its rows."""
+    if instance is None:
+        return raw_asset_key(spec, spec.events_table), spec.title, lambda rows: rows
+    identity = instance.data_instance
+
+    def own(rows: Any) -> Any:
+        # Keyed by source_instance (dicts) or carrying it first (tuples, gaps): keep this tenant's only.
+        if isinstance(rows, dict):
+            return {k: v for k, v in rows.items() if k == identity}
+        return [r for r in rows if (getattr(r, "source_instance", None) or r[0]) == identity]
+
+    return instance_asset_key(spec, str(instance.name)), f"{spec.title} instance {instance.name}", own
+
+
+def _checks_for_state_source(spec: SourceSpec, instance: SourceInstance | None) -> list[dg.AssetChecksDefinition]:
     """A snapshot source has no windows: what matters is that a COMPLETE snapshot is recent (drift between
     snapshots and the audit log is a dbt test on compliance.rpt_entitlement_drift, its one home)."""
-    source, product = spec.name, spec.title
+    source = spec.name
+    key, product, own = _target(spec, instance)
 
     @dg.asset_check(
-        asset=raw_asset_key(spec, spec.events_table),
+        asset=key,
         name="snapshot_freshness",
         description=(
             f"The last complete {product} snapshot is younger than AUDITLAKE_SNAPSHOT_MAX_AGE_HOURS (default 26). "
@@ -43,7 +61,7 @@ def _checks_for_state_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]
         now = settings.utc_now()
         limit = settings.snapshot_max_age()
         with wc.open_warehouse() as con:
-            snapshots = wc.last_snapshots(con, source)
+            snapshots = own(wc.last_snapshots(con, source))
         if not snapshots:
             return dg.AssetCheckResult(
                 passed=False,
@@ -67,12 +85,11 @@ def _checks_for_state_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]
     return [snapshot_freshness]
 
 
-def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
+def _checks_for_source(spec: SourceSpec, instance: SourceInstance | None = None) -> list[dg.AssetChecksDefinition]:
     if spec.is_state:
-        return _checks_for_state_source(spec)
+        return _checks_for_state_source(spec, instance)
     source = spec.name
-    key = raw_asset_key(spec, spec.events_table)
-    product = spec.title
+    key, product, own = _target(spec, instance)
     retention = f"{spec.retention.days}-day" if spec.retention else "(undocumented)"
 
     @dg.asset_check(
@@ -87,7 +104,7 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
         now = settings.utc_now()
         limit = settings.freshness_limit()
         with wc.open_warehouse() as con:
-            fetched = wc.last_fetch(con, source)
+            fetched = own(wc.last_fetch(con, source))
         if not fetched:
             # Not an error (a deployment may use one vendor only), but visible as a warning in the UI.
             return dg.AssetCheckResult(
@@ -121,6 +138,7 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
     def coverage() -> dg.AssetCheckResult:
         with wc.open_warehouse() as con:
             cov = wc.coverage(con, source)
+        cov.instances, cov.gaps = own(cov.instances), own(cov.gaps)
         recoverable = [g for g in cov.gaps if g.recoverable]
         metadata: dict[str, Any] = {
             "windows": cov.windows,
@@ -143,7 +161,11 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
     )
     def quarantined_records() -> dg.AssetCheckResult:
         with wc.open_warehouse() as con:
-            groups = wc.quarantine_summary(con, source)
+            groups = (
+                wc.quarantine_summary(con, source)
+                if instance is None
+                else _own_quarantine(wc.quarantined(con, source), instance)
+            )
         total = sum(n for _, n, _ in groups)
         return dg.AssetCheckResult(
             passed=total == 0,
@@ -155,6 +177,16 @@ def _checks_for_source(spec: SourceSpec) -> list[dg.AssetChecksDefinition]:
         )
 
     return [freshness, coverage, quarantined_records]
+
+
+def _own_quarantine(rows: list[tuple[str, str, int]], instance: SourceInstance) -> list[tuple[str, int, str]]:
+    """One instance's quarantined records as (reason class, records, an example reason), like quarantine_summary."""
+    counts: dict[str, list[Any]] = {}
+    for source_instance, reason, n in rows:
+        if source_instance == instance.data_instance:
+            entry = counts.setdefault(wc.reason_class(reason), [0, reason])
+            entry[0] += n
+    return sorted(((cls, n, example) for cls, (n, example) in counts.items()), key=lambda g: -g[1])
 
 
 @dg.asset_check(
@@ -240,5 +272,9 @@ def integrity_chain_verified() -> dg.AssetCheckResult:
 def all_checks() -> list[dg.AssetChecksDefinition]:
     checks: list[dg.AssetChecksDefinition] = []
     for spec in registry.all_sources():
-        checks.extend(_checks_for_source(spec))
+        if is_multi(spec.section):  # several tenants: each instance's checks on its own asset
+            for instance in spec.instances():
+                checks.extend(_checks_for_source(spec, instance))
+        else:
+            checks.extend(_checks_for_source(spec))
     return checks + [raw_fact_reconciliation, unmapped_event_types, field_drift, integrity_chain_verified]

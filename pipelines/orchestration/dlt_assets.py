@@ -11,8 +11,9 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.orchestration.translators import raw_asset_key, raw_asset_specs
+from pipelines.orchestration.translators import instance_asset_key, raw_asset_key, raw_asset_specs
 from pipelines.sources import registry
+from pipelines.sources.instances import SourceInstance, is_multi
 from pipelines.sources.registry import SourceSpec
 from pipelines.warehouse.locks import warehouse_write_lock
 
@@ -28,8 +29,15 @@ class IngestConfig(dg.Config):
     until: str | None = None
 
 
-def ingest_op_name(source: str) -> str:
-    return f"ingest_{source}"
+def ingest_op_name(source: str, instance: str | None = None) -> str:
+    return f"ingest_{source}" if instance is None else f"ingest_{source}__{instance}"
+
+
+def ingest_op_names(spec: SourceSpec) -> list[str]:
+    """The ops that ingest a source: one, or one per named instance (several tenants)."""
+    if not is_multi(spec.section):
+        return [ingest_op_name(spec.name)]
+    return [ingest_op_name(spec.name, i.name) for i in spec.instances()]
 
 
 def ingest_run_config(
@@ -39,22 +47,39 @@ def ingest_run_config(
         return {}
     # Only audit sources re-read a range; a snapshot is always of now.
     names = sources or tuple(spec.name for spec in registry.event_sources())
-    return {"ops": {ingest_op_name(s): {"config": {"since": since, "until": until}} for s in names}}
+    ops = [op for s in names for op in ingest_op_names(registry.get(s))]
+    return {"ops": {op: {"config": {"since": since, "until": until}} for op in ops}}
 
 
-def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    specs = raw_asset_specs(spec)
-    events_key = raw_asset_key(spec, spec.events_table)
+def build_ingest_asset(spec: SourceSpec, instance: SourceInstance | None = None) -> dg.AssetsDefinition:
+    """The ingest of a source (instance None: its only instance, materialising the shared raw tables), or of one
+    named instance (materialising its instance asset; the tables are then collected by `build_collect_asset`)."""
+    if instance is None:
+        specs = raw_asset_specs(spec)
+        events_key = raw_asset_key(spec, spec.events_table)
+        title, name = spec.title, None
+    else:
+        events_key = instance_asset_key(spec, str(instance.name))
+        title, name = f"{spec.title} instance {instance.name}", instance.name
+        where = f" (source_instance {instance.data_instance})" if instance.data_instance else ""
+        specs = [
+            dg.AssetSpec(
+                key=events_key,
+                group_name="raw",
+                kinds={"dlt", "duckdb"},
+                description=f"The rows of {title}{where} in the shared {spec.dataset} tables.",
+            )
+        ]
 
     @dg.multi_asset(
-        name=ingest_op_name(spec.name),
+        name=ingest_op_name(spec.name, name),
         specs=specs,
         check_specs=[
             dg.AssetCheckSpec(
                 INGEST_CHECK,
                 asset=events_key,
                 description=(
-                    f"The last ingest of {spec.title} finished. ERROR carries the cause and the fix (credentials, URL, "
+                    f"The last ingest of {title} finished. ERROR carries the cause and the fix (credentials, URL, "
                     "network, a vendor error); finished windows are kept, and the other sources still load, transform "
                     "and "
                     "publish in the same run. Fix the cause, then `auditlake run` again."
@@ -63,10 +88,10 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         ],
         pool=WAREHOUSE_POOL,
         description=(
-            f"Take a complete snapshot of {spec.title} into {spec.dataset} (scd2: changes only, with validity "
+            f"Take a complete snapshot of {title} into {spec.dataset} (scd2: changes only, with validity "
             "ranges); a failed page fails the snapshot."
             if spec.is_state
-            else f"Fetch {spec.title} audit events since the saved cursor (minus the overlap) into {spec.dataset}."
+            else f"Fetch {title} audit events since the saved cursor (minus the overlap) into {spec.dataset}."
         ),
     )
     def _ingest(context: dg.AssetExecutionContext, config: IngestConfig) -> Iterator[Any]:
@@ -79,8 +104,10 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         )
         with warehouse_write_lock():
             if spec.name == "thoughtspot" and not overrides:
-                _drain_push_spool(context)  # first: what was pushed arrived before this pull
-            (summary,) = run_ingest([spec.name], progress=context.log.info, **overrides)
+                # first: what was pushed arrived before this pull (the spool holds every instance's pushes;
+                # with several instances the first step drains it and the others find it empty)
+                _drain_push_spool(context)
+            (summary,) = run_ingest([spec.name], progress=context.log.info, instance=name, **overrides)
         if summary.skipped:
             # Not configured: report it and let the rest of the graph run (dbt reads empty raw tables).
             for asset in specs:
@@ -124,5 +151,33 @@ def _drain_push_spool(context: dg.AssetExecutionContext) -> None:
         (context.log.error if drained.error else context.log.info)(drained.line())
 
 
+def build_collect_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    """Several tenants: the shared raw tables (the dbt sources) downstream of every instance's ingest, so dbt runs
+    after all of them and still runs when one failed (a failed ingest records its failure, it does not raise)."""
+    instance_keys = [instance_asset_key(spec, str(i.name)) for i in spec.instances()]
+    specs = [s.replace_attributes(deps=instance_keys) for s in raw_asset_specs(spec)]
+
+    @dg.multi_asset(
+        name=f"collect_{spec.name}",
+        specs=specs,
+        description=f"The {spec.dataset} tables every {spec.title} instance writes (rows told apart by "
+        "source_instance); nothing is fetched here.",
+    )
+    def _collect() -> Iterator[dg.MaterializeResult]:
+        for asset in specs:
+            yield dg.MaterializeResult(
+                asset_key=asset.key, metadata={"instances": [str(i.name) for i in spec.instances()]}
+            )
+
+    return _collect
+
+
 def build_ingest_assets() -> list[dg.AssetsDefinition]:
-    return [build_ingest_asset(spec) for spec in registry.all_sources()]
+    assets = []
+    for spec in registry.all_sources():
+        if is_multi(spec.section):
+            assets += [build_ingest_asset(spec, instance) for instance in spec.instances()]
+            assets.append(build_collect_asset(spec))
+        else:
+            assets.append(build_ingest_asset(spec))
+    return assets

@@ -47,7 +47,7 @@ class RunOutcome:
     seconds: float
     checks: list[CheckOutcome]
     failed_steps: list[str]
-    ingested: dict[str, dict] = field(default_factory=dict)  # source -> metadata of its load
+    ingested: dict[str, dict] = field(default_factory=dict)  # source (or "source instance") -> its load metadata
     log_path: Path | None = None
     step_errors: dict[str, str] = field(default_factory=dict)  # failed step -> its error, one line, scrubbed
 
@@ -147,7 +147,9 @@ def run_job(
     for event in result.get_asset_materialization_events():
         mat = event.materialization
         meta = _values(mat.metadata)
-        if mat.asset_key.path[-1] == WINDOWS_TABLE and "source" in meta:
+        if "instance" in meta and "source" in meta:  # several tenants: one instance's own asset
+            ingested[f"{meta['source']} {meta['instance']}"] = meta
+        elif mat.asset_key.path[-1] == WINDOWS_TABLE and "source" in meta:
             ingested[meta["source"]] = meta
     return RunOutcome(
         success=result.success,

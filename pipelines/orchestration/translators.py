@@ -23,6 +23,11 @@ def raw_asset_key(spec: SourceSpec, table: str) -> dg.AssetKey:
     return dg.AssetKey([spec.dataset, table])
 
 
+def instance_asset_key(spec: SourceSpec, instance: str) -> dg.AssetKey:
+    """One named instance's (tenant's) share of a source's raw tables: [dataset, "instances", name]."""
+    return dg.AssetKey([spec.dataset, "instances", instance])
+
+
 def raw_asset_specs(spec: SourceSpec) -> list[dg.AssetSpec]:
     """The assets one source's ingest materialises: its events table and the two sidecar tables, or (a state
     source) its snapshot tables and snapshot_runs."""

@@ -1,47 +1,41 @@
 """Push token -> ThoughtSpot instance: the one function the receiver asks, and the one to extend for several tenants.
 
 Single tenant: SOURCES__THOUGHTSPOT__PUSH_TOKEN (a dlt secret: env or .dlt/secrets.toml) belongs to the instance
-named by SOURCES__THOUGHTSPOT__BASE_URL, as host[:port] exactly as the pull source writes `source_instance`, so a
+named by SOURCES__THOUGHTSPOT__BASE_URL; with several clusters each has its own push_token
+(pipelines/sources/instances.py), as host[:port] exactly as the pull source writes `source_instance`, so a
 pushed and a pulled copy of one event share the merge key (source_instance, id).
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
 from pipelines.settings import ConfigurationError
 
 ENV_PUSH_TOKEN = "SOURCES__THOUGHTSPOT__PUSH_TOKEN"
-ENV_BASE_URL = "SOURCES__THOUGHTSPOT__BASE_URL"
 # Shorter tokens can be guessed by a sender that may retry for ever; ThoughtSpot Support is given this value.
 MIN_TOKEN_LENGTH = 16
 
 
 def push_tokens() -> dict[str, str]:
-    """Every accepted push token -> the source_instance its events belong to (empty: push not configured)."""
-    import dlt
+    """Every accepted push token -> the source_instance its events belong to (empty: push not configured).
 
+    The tokens come from the instance configuration (pipelines/sources/instances.py): the single cluster's
+    SOURCES__THOUGHTSPOT__PUSH_TOKEN, or each named cluster's own `push_token` when several are listed.
+    """
     from pipelines.sources.common.redaction import register_secret
-    from pipelines.sources.common.url_safety import host_with_port
+    from pipelines.sources.instances import thoughtspot_push_tokens
 
-    token: Any = dlt.secrets.get("sources.thoughtspot.push_token")
-    if not token:
-        return {}
-    token = str(token).strip()
-    register_secret(token)
-    if len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigurationError(
-            f"{ENV_PUSH_TOKEN} is shorter than {MIN_TOKEN_LENGTH} characters: use a long random value, e.g. "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-        )
-    base_url: Any = dlt.config.get("sources.thoughtspot.base_url")
-    if not base_url:
-        raise ConfigurationError(
-            f"{ENV_PUSH_TOKEN} is set but {ENV_BASE_URL} is not: pushed events must be filed under the ThoughtSpot "
-            f"instance they come from; set {ENV_BASE_URL} (e.g. https://my-company.thoughtspot.cloud)"
-        )
-    return {token: host_with_port(str(base_url))}
+    tokens = {str(token).strip(): instance for token, instance in thoughtspot_push_tokens().items()}
+    for token in tokens:
+        register_secret(token)
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ConfigurationError(
+                f"a ThoughtSpot push token ({ENV_PUSH_TOKEN} or an instance's push_token) is shorter than "
+                f"{MIN_TOKEN_LENGTH} characters: use a long random value, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+    return tokens
 
 
 class TokenTable:

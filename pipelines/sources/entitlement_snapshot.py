@@ -146,6 +146,9 @@ def snapshot_resources(
             name=table,
             write_disposition=scd2,  # type: ignore[call-overload]
             columns=columns[table],
+            # Several tenants write these tables: a snapshot retires only rows of its own instance, never the rows
+            # another cluster or workspace holds (scd2 without a merge key retires every row absent from the load).
+            merge_key="source_instance",
         )
         for table in tables
     ]

@@ -61,6 +61,18 @@ class SourceSpec:
     # (state_tables kept as dlt scd2 history, plus SNAPSHOTS_TABLE, which is then its events_table).
     kind: str = EVENTS_KIND
     state_tables: dict[str, str] = field(default_factory=dict, compare=False)  # table -> description
+    # dlt config section of its settings and instances (default: its name); entitlements share their audit source's.
+    config_section: str | None = None
+
+    @property
+    def section(self) -> str:
+        return self.config_section or self.name
+
+    def instances(self) -> tuple[Any, ...]:
+        """The tenants it reads (`instances.SourceInstance`): the named ones, else the implicit flat-settings one."""
+        from pipelines.sources.instances import instances_of
+
+        return instances_of(self.section)
 
     @property
     def is_state(self) -> bool:
@@ -148,6 +160,7 @@ BUILT_IN: tuple[SourceSpec, ...] = (
         retention=None,
         max_window=timedelta(days=1),
         kind=STATE_KIND,
+        config_section="thoughtspot",
         state_tables={
             "ts_orgs": "ThoughtSpot orgs (orgs/search), scd2 validity per row.",
             "ts_users": "ThoughtSpot accounts (users/search from Org 0): status, account type, email, created.",
@@ -170,6 +183,7 @@ BUILT_IN: tuple[SourceSpec, ...] = (
         retention=None,
         max_window=timedelta(days=1),
         kind=STATE_KIND,
+        config_section="mode",
         state_tables={
             "mode_memberships": "Workspace members (memberships or memberships/lite): admin flag, state, email.",
             "mode_groups": "Workspace groups (Business plan).",

@@ -221,3 +221,27 @@ def test_scd2_keeps_what_changed_between_snapshots(warehouse, mode_sim, monkeypa
     [(valid_from, valid_to)] = versions
     assert valid_from.isoformat()[:19] == first.isoformat()[:19] and valid_to is not None  # removed in between
     assert rows(warehouse, "select count(*) from raw_mode_entitlements.snapshot_runs") == [(2,)]
+
+
+def test_two_clusters_snapshot_into_the_same_tables_without_retiring_each_other(warehouse, monkeypatch):
+    """Several tenants: scd2 retires a row absent from a snapshot only within that snapshot's own cluster."""
+    with (
+        ThoughtSpotSimulator(history=HistoryConfig(days=3, events_per_day=40, seed=41)) as alpha,
+        ThoughtSpotSimulator(history=HistoryConfig(days=3, events_per_day=40, seed=42)) as beta,
+    ):
+        for name, sim in (("ALPHA", alpha), ("BETA", beta)):
+            prefix = f"SOURCES__THOUGHTSPOT__INSTANCES__{name}__"
+            monkeypatch.setenv(f"{prefix}BASE_URL", sim.base_url)
+            monkeypatch.setenv(f"{prefix}USERNAME", sim.username)
+            monkeypatch.setenv(f"{prefix}SECRET_KEY", sim.secret_key)
+        for _ in range(2):  # the second round: each snapshot sees the other cluster's rows in the table
+            summaries = run_ingest([TS], progress=lambda _: None)
+            assert [(s.instance, s.ok) for s in summaries] == [("alpha", True), ("beta", True)], summaries
+        hosts = {sim: sim.base_url.split("://", 1)[1].rstrip("/") for sim in (alpha, beta)}
+        for sim in (alpha, beta):
+            loaded = rows(warehouse, f"select user_id from {current('ts_users')} and source_instance = '{hosts[sim]}'")
+            assert {r[0] for r in loaded} == set(expected_users(sim)), hosts[sim]
+        retired = rows(
+            warehouse, "select count(*) from raw_thoughtspot_entitlements.ts_users where valid_to is not null"
+        )
+        assert retired == [(0,)]

@@ -47,7 +47,7 @@ memberships as (
         event_key,
         coalesce(
             json_extract_string(details, '$.requestedUsersInGroup[*].id'),
-            case when details ->> '$.member_id' is not null then [details ->> '$.member_id'] end,
+            case when (details ->> '$.member_id') is not null then [details ->> '$.member_id'] end,
             []
         ) as member_ids
     from changes

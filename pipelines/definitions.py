@@ -23,6 +23,7 @@ def build_definitions() -> dg.Definitions:
         refresh_schedule,
         transform_job,
     )
+    from pipelines.orchestration.maintenance_job import maintenance_job, maintenance_schedule
     from pipelines.orchestration.publish_asset import build_publish_asset
 
     # Published once the core and compliance models are built (their keys start with the schema).
@@ -30,8 +31,8 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*build_ingest_assets(), dbt_models, published],
         asset_checks=all_checks(),
-        jobs=[refresh_job, backfill_job, transform_job, entitlements_job],
-        schedules=[refresh_schedule, entitlements_schedule],
+        jobs=[refresh_job, backfill_job, transform_job, entitlements_job, maintenance_job],
+        schedules=[refresh_schedule, entitlements_schedule, maintenance_schedule],
         resources={"dbt": dbt_resource()},
         loggers={"console": dg.colored_console_logger, "step_progress": step_progress_logger_def()},
         # Steps run one after another in the run's own process: one DuckDB writer at a time,

@@ -8,7 +8,7 @@ import sys
 from pipelines import settings
 from pipelines.commands.arguments import add_progress_flags, check_range, utc_moment, wants_progress
 from pipelines.sources import registry
-from pipelines.warehouse.locks import warehouse_write_lock
+from pipelines.warehouse.locks import ingest_lock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +42,9 @@ def main(args: argparse.Namespace) -> int:
     if since:
         print(f"backfill: re-reading {since} .. {until or 'now'} (the saved cursor is not moved)", flush=True)
     overrides = {key: value for key, value in (("since", since), ("until", until)) if value}
-    # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
-    with warehouse_write_lock():
+    # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock;
+    # on a PostgreSQL catalog only behind another ingest of the same source (pipelines/warehouse/locks.py).
+    with ingest_lock(selected):
         show = wants_progress(args)
         summaries = run_ingest(
             selected, progress=(lambda line: print(line, flush=True)) if show else (lambda _: None), **overrides

@@ -206,7 +206,6 @@ def offline_config() -> dict[str, str | bool]:
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "allow_unsigned_extensions": False,
-        "TimeZone": "UTC",
     }
 
 
@@ -251,9 +250,11 @@ def connect(
         )
     if not wh.is_ducklake:
         try:
-            return duckdb.connect(wh.location, read_only=read_only, config=offline_config())
+            con = duckdb.connect(wh.location, read_only=read_only, config=offline_config())
         except duckdb.Error as exc:
             raise _open_error(wh, exc) from None
+        con.execute("SET TimeZone = 'UTC'")  # as dbt's profile: dates bucket in UTC whatever the host's zone
+        return con
     if wh.catalog_type == "sqlite" and (read_only or as_of is not None) and not Path(wh.location).exists():
         raise ConfigurationError(
             f"no warehouse at {wh.location}: run `auditlake run` (or `auditlake demo`) first, "
@@ -261,6 +262,7 @@ def connect(
         )
     con = duckdb.connect(":memory:", config=offline_config())
     try:
+        con.execute("SET TimeZone = 'UTC'")
         load_extensions(con, wh)
         for name, value in DUCKLAKE_RETRY_SETTINGS.items():
             con.execute(f"SET {name} = {value}")

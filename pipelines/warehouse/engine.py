@@ -50,6 +50,10 @@ DUCKLAKE_RETRY_SETTINGS = {"ducklake_max_retry_count": 30, "ducklake_retry_wait_
 _SECRET_KEYS = ("password", "sslpassword", "passfile", "sslkey")
 
 
+class WarehouseLocked(ConfigurationError):
+    """A DuckDB file another process holds for writing (DuckLake never raises this: readers read a snapshot)."""
+
+
 def redact(text: str) -> str:
     """`text` with secrets of a libpq conninfo or URL hidden (password=..., user:pass@host)."""
     keys = "|".join(_SECRET_KEYS)
@@ -99,6 +103,16 @@ class Warehouse:
         if not self.is_ducklake:
             return f"DuckDB file {self.location}"
         return f"DuckLake, {self.catalog_type} catalog {redact(self.location)}, data in {self.data_path}"
+
+    def environment(self) -> dict[str, str]:
+        """AUDITLAKE_WAREHOUSE / AUDITLAKE_DATA_PATH naming this warehouse with absolute paths, for a child process
+        (dbt) that must open exactly this one whatever its working directory."""
+        if not self.is_ducklake:
+            return {settings.ENV_WAREHOUSE: self.location}
+        return {
+            settings.ENV_WAREHOUSE: f"{DUCKLAKE_PREFIX}{self.catalog_type}:{self.location}",
+            ENV_DATA_PATH: self.data_path or "",
+        }
 
     def exists(self) -> bool:
         """Whether anything was written yet (a PostgreSQL catalog is assumed to exist; attaching tells)."""
@@ -206,7 +220,6 @@ def offline_config() -> dict[str, str | bool]:
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "allow_unsigned_extensions": False,
-        "TimeZone": "UTC",
     }
 
 
@@ -251,9 +264,11 @@ def connect(
         )
     if not wh.is_ducklake:
         try:
-            return duckdb.connect(wh.location, read_only=read_only, config=offline_config())
+            con = duckdb.connect(wh.location, read_only=read_only, config=offline_config())
         except duckdb.Error as exc:
             raise _open_error(wh, exc) from None
+        con.execute("SET TimeZone = 'UTC'")  # as dbt's profile: dates bucket in UTC whatever the host's zone
+        return con
     if wh.catalog_type == "sqlite" and (read_only or as_of is not None) and not Path(wh.location).exists():
         raise ConfigurationError(
             f"no warehouse at {wh.location}: run `auditlake run` (or `auditlake demo`) first, "
@@ -261,6 +276,7 @@ def connect(
         )
     con = duckdb.connect(":memory:", config=offline_config())
     try:
+        con.execute("SET TimeZone = 'UTC'")
         load_extensions(con, wh)
         for name, value in DUCKLAKE_RETRY_SETTINGS.items():
             con.execute(f"SET {name} = {value}")
@@ -291,7 +307,7 @@ def _open_error(wh: Warehouse, exc: Exception, as_of: datetime | int | None = No
         return ConfigurationError(f"no snapshot of the warehouse at {as_of}: {first}; pick a later time")
     if not wh.is_ducklake:
         if "lock" in lowered:
-            return ConfigurationError(
+            return WarehouseLocked(
                 f"the warehouse {wh.location} is open for writing in another process: wait for it, "
                 "or read the analysts' published copy (auditlake query)"
             )

@@ -158,8 +158,16 @@ def _data_location(raw: str) -> str:
 
 def warehouse() -> Warehouse:
     """The warehouse configured now (AUDITLAKE_WAREHOUSE, AUDITLAKE_DATA_PATH, read at call time)."""
-    raw = os.environ.get(settings.ENV_WAREHOUSE) or settings.DEFAULT_WAREHOUSE
-    return parse_warehouse(raw, os.environ.get(ENV_DATA_PATH) or None)
+    data_path = os.environ.get(ENV_DATA_PATH) or None
+    raw = os.environ.get(settings.ENV_WAREHOUSE)
+    if raw:
+        return parse_warehouse(raw, data_path)
+    default = parse_warehouse(settings.DEFAULT_WAREHOUSE, data_path)
+    legacy = settings.in_home(settings.LEGACY_DEFAULT_WAREHOUSE)
+    if not data_path and legacy.exists() and not default.exists():
+        # An install from before DuckLake became the default keeps its DuckDB file (README: moving to DuckLake).
+        return Warehouse("file", str(legacy))
+    return default
 
 
 def as_warehouse(target: Warehouse | Path | str | None) -> Warehouse:

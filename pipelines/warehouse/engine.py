@@ -50,6 +50,10 @@ DUCKLAKE_RETRY_SETTINGS = {"ducklake_max_retry_count": 30, "ducklake_retry_wait_
 _SECRET_KEYS = ("password", "sslpassword", "passfile", "sslkey")
 
 
+class WarehouseLocked(ConfigurationError):
+    """A DuckDB file another process holds for writing (DuckLake never raises this: readers read a snapshot)."""
+
+
 def redact(text: str) -> str:
     """`text` with secrets of a libpq conninfo or URL hidden (password=..., user:pass@host)."""
     keys = "|".join(_SECRET_KEYS)
@@ -100,6 +104,16 @@ class Warehouse:
             return f"DuckDB file {self.location}"
         return f"DuckLake, {self.catalog_type} catalog {redact(self.location)}, data in {self.data_path}"
 
+    def environment(self) -> dict[str, str]:
+        """AUDITLAKE_WAREHOUSE / AUDITLAKE_DATA_PATH naming this warehouse with absolute paths, for a child process
+        (dbt) that must open exactly this one whatever its working directory."""
+        if not self.is_ducklake:
+            return {settings.ENV_WAREHOUSE: self.location}
+        return {
+            settings.ENV_WAREHOUSE: f"{DUCKLAKE_PREFIX}{self.catalog_type}:{self.location}",
+            ENV_DATA_PATH: self.data_path or "",
+        }
+
     def exists(self) -> bool:
         """Whether anything was written yet (a PostgreSQL catalog is assumed to exist; attaching tells)."""
         if self.catalog_type == "postgres":
@@ -144,8 +158,16 @@ def _data_location(raw: str) -> str:
 
 def warehouse() -> Warehouse:
     """The warehouse configured now (AUDITLAKE_WAREHOUSE, AUDITLAKE_DATA_PATH, read at call time)."""
-    raw = os.environ.get(settings.ENV_WAREHOUSE) or settings.DEFAULT_WAREHOUSE
-    return parse_warehouse(raw, os.environ.get(ENV_DATA_PATH) or None)
+    data_path = os.environ.get(ENV_DATA_PATH) or None
+    raw = os.environ.get(settings.ENV_WAREHOUSE)
+    if raw:
+        return parse_warehouse(raw, data_path)
+    default = parse_warehouse(settings.DEFAULT_WAREHOUSE, data_path)
+    legacy = settings.in_home(settings.LEGACY_DEFAULT_WAREHOUSE)
+    if not data_path and legacy.exists() and not default.exists():
+        # An install from before DuckLake became the default keeps its DuckDB file (README: moving to DuckLake).
+        return Warehouse("file", str(legacy))
+    return default
 
 
 def as_warehouse(target: Warehouse | Path | str | None) -> Warehouse:
@@ -293,7 +315,7 @@ def _open_error(wh: Warehouse, exc: Exception, as_of: datetime | int | None = No
         return ConfigurationError(f"no snapshot of the warehouse at {as_of}: {first}; pick a later time")
     if not wh.is_ducklake:
         if "lock" in lowered:
-            return ConfigurationError(
+            return WarehouseLocked(
                 f"the warehouse {wh.location} is open for writing in another process: wait for it, "
                 "or read the analysts' published copy (auditlake query)"
             )

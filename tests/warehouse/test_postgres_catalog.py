@@ -6,17 +6,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.warehouse import engine
 from tests.postgres_cluster import PostgresCluster
-
-
-def _extension(name: str) -> str:
-    # The packaged, signed binaries (duckdb-extension-<name> on PyPI); never a download.
-    import importlib.util
-
-    spec = importlib.util.find_spec(f"duckdb_extension_{name}")
-    assert spec is not None and spec.submodule_search_locations, f"duckdb-extension-{name} not installed"
-    root = Path(next(iter(spec.submodule_search_locations)))
-    return str(next((root / "extensions" / f"v{duckdb.__version__}").glob("*.duckdb_extension")))
 
 
 def test_cluster_is_loopback_only_with_a_password(postgres_cluster: PostgresCluster) -> None:
@@ -28,16 +19,17 @@ def test_cluster_is_loopback_only_with_a_password(postgres_cluster: PostgresClus
 
 def test_ducklake_catalog_in_postgres_round_trips(postgres_conninfo: str, tmp_path: Path) -> None:
     data = tmp_path / "lake_data"
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    # Extensions by path from the packaged, signed binaries; no download, no autoload.
+    con = duckdb.connect(config=engine.offline_config())
     for name in ("postgres_scanner", "ducklake"):
-        con.execute(f"LOAD '{_extension(name)}'")
+        con.execute(f"LOAD '{engine.extension_path(name)}'")
     con.execute(f"ATTACH 'ducklake:postgres:{postgres_conninfo}' AS lake (DATA_PATH '{data}')")
     con.execute("CREATE TABLE lake.events AS SELECT range AS id FROM range(5000)")
     con.close()
     # A second process-like session sees the committed rows through the catalog alone.
-    reader = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    reader = duckdb.connect(config=engine.offline_config())
     for name in ("postgres_scanner", "ducklake"):
-        reader.execute(f"LOAD '{_extension(name)}'")
+        reader.execute(f"LOAD '{engine.extension_path(name)}'")
     reader.execute(f"ATTACH 'ducklake:postgres:{postgres_conninfo}' AS lake (READ_ONLY)")
     assert reader.sql("SELECT count(*), sum(id) FROM lake.events").fetchone() == (5000, sum(range(5000)))
     assert list(data.rglob("*.parquet")), "rows beyond the inlining limit are written as Parquet under DATA_PATH"

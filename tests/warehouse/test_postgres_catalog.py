@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.warehouse import engine
 from tests.postgres_cluster import PostgresCluster
@@ -33,3 +34,14 @@ def test_ducklake_catalog_in_postgres_round_trips(postgres_conninfo: str, tmp_pa
     reader.execute(f"ATTACH 'ducklake:postgres:{postgres_conninfo}' AS lake (READ_ONLY)")
     assert reader.sql("SELECT count(*), sum(id) FROM lake.events").fetchone() == (5000, sum(range(5000)))
     assert list(data.rglob("*.parquet")), "rows beyond the inlining limit are written as Parquet under DATA_PATH"
+
+
+def test_missing_binaries_fail_naming_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.postgres_cluster as postgres_cluster
+
+    monkeypatch.setattr(postgres_cluster, "PG_BIN", tmp_path / "no-such-bin")
+    with (
+        pytest.raises(postgres_cluster.PostgresUnavailable, match=r"apt-get install postgresql-15"),
+        postgres_cluster.running_cluster(),
+    ):
+        pass

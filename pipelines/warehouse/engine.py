@@ -222,7 +222,7 @@ def _quote(text: str) -> str:
     return text.replace("'", "''")
 
 
-def offline_config() -> dict[str, str | bool]:
+def offline_config() -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB connect() config for every auditlake connection: no extension download, no autoload, signed only."""
     return {
         "autoinstall_known_extensions": False,
@@ -379,7 +379,7 @@ def dlt_destination(target: Warehouse | Path | str | None = None):  # -> dlt des
         ducklake_name=LAKE_ALIAS,
         metadata_schema=POSTGRES_METADATA_SCHEMA if wh.catalog_type == "postgres" else None,
         catalog=catalog,
-        storage=wh.data_path,
+        storage=wh.data_path or "",
     )
     credentials.extensions = [f"'{_quote(str(path))}'" for path in extension_paths(wh)]
     credentials.global_config = {

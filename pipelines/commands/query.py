@@ -46,6 +46,8 @@ def main(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigurationError(f"--as-of: {exc}") from None
     wh = engine.as_warehouse(args.warehouse) if args.warehouse else engine.warehouse()
+    if as_of is not None:
+        engine.require_snapshots(wh)
     if not wh.is_ducklake and as_of is None and not args.warehouse:
         wh = engine.as_warehouse(settings.published_path())
     if not wh.exists():

@@ -251,6 +251,15 @@ def attach_sql(wh: Warehouse, read_only: bool = False, as_of: datetime | int | N
     return f"ATTACH '{DUCKLAKE_PREFIX}{wh.catalog_type}:{_quote(wh.location)}' AS {LAKE_ALIAS} ({', '.join(options)})"
 
 
+def require_snapshots(wh: Warehouse) -> None:
+    """Refuse time travel on the file engine, which keeps no snapshots."""
+    if not wh.is_ducklake:
+        raise ConfigurationError(
+            f"--as-of needs snapshots, and the warehouse is a DuckDB file ({wh.location}), which keeps none: "
+            f"set {settings.ENV_WAREHOUSE}=ducklake:sqlite:<catalog file> (DuckLake) to keep history"
+        )
+
+
 def connect(
     target: Warehouse | Path | str | None = None,
     *,
@@ -265,11 +274,8 @@ def connect(
     import duckdb
 
     wh = as_warehouse(target)
-    if as_of is not None and not wh.is_ducklake:
-        raise ConfigurationError(
-            f"--as-of needs snapshots, and the warehouse is a DuckDB file ({wh.location}), which keeps none: "
-            f"set {settings.ENV_WAREHOUSE}=ducklake:sqlite:<catalog file> (DuckLake) to keep history"
-        )
+    if as_of is not None:
+        require_snapshots(wh)
     if not wh.is_ducklake:
         try:
             con = duckdb.connect(wh.location, read_only=read_only, config=offline_config())

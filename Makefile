@@ -47,6 +47,7 @@ snapshot: setup
 bench: setup
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_dbt.py
+	$(PY) bench/bench_publish.py
 
 ui: setup
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -1,4 +1,4 @@
-"""`auditlake` command line: demo | run | ingest | receive | transform | simulate | status | query | docs.
+"""`auditlake` command line: demo | run | ingest | receive | transform | simulate | status | query | docs | migrate.
 
 Each subcommand lives in the module that owns the work; that module exposes
 `add_arguments(parser)` and `main(args) -> int`. Heavy imports (dlt, dbt, Dagster)
@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("pipelines.commands.status", "Per source: last load, coverage, gaps, freshness."),
     "query": ("pipelines.commands.query", "Run SQL on the analysts' read-only copy of the warehouse."),
     "docs": ("pipelines.commands.docs", "Generate dbt's documentation of the models and serve it on 127.0.0.1."),
+    "migrate": ("pipelines.commands.migrate", "Copy a DuckDB-file warehouse into an empty DuckLake."),
 }
 
 # Telemetry off by default: the tool runs on machines with no route to the vendors' collectors.

@@ -23,6 +23,7 @@ def build_definitions() -> dg.Definitions:
         refresh_schedule,
         transform_job,
     )
+    from pipelines.orchestration.maintenance_job import maintenance_job, maintenance_schedule
     from pipelines.orchestration.publish_asset import build_publish_asset
     from pipelines.orchestration.push_drain_job import drain_push_job, push_spool_sensor
 
@@ -31,8 +32,8 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*build_ingest_assets(), dbt_models, published],
         asset_checks=all_checks(),
-        jobs=[refresh_job, backfill_job, transform_job, entitlements_job, drain_push_job],
-        schedules=[refresh_schedule, entitlements_schedule],
+        jobs=[refresh_job, backfill_job, transform_job, entitlements_job, drain_push_job, maintenance_job],
+        schedules=[refresh_schedule, entitlements_schedule, maintenance_schedule],
         sensors=[push_spool_sensor],
         resources={"dbt": dbt_resource()},
         loggers={"console": dg.colored_console_logger, "step_progress": step_progress_logger_def()},

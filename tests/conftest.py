@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipelines.sources import registry
+from tests.postgres_cluster import PostgresCluster, running_cluster
 
 # Variables that would point a test at a real tenant or another warehouse if inherited from the shell.
 _INHERITED = ("AUDITLAKE_START", "AUDITLAKE_PIPELINES_DIR", "AUDITLAKE_PUBLISHED")
@@ -45,3 +47,16 @@ def point_at(monkeypatch: pytest.MonkeyPatch, simulator: object, source: str) ->
     """Configure `source` for a running simulator, through the registry (as the demo does)."""
     for key, value in registry.get(source).environment_for(simulator).items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL 15 cluster, started on first use; one per xdist worker (a worker is a session)."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_conninfo(postgres_cluster: PostgresCluster) -> str:
+    """A fresh, empty database in the test cluster: its libpq conninfo, password included."""
+    return postgres_cluster.database()

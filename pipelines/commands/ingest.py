@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines import settings
 from pipelines.commands.arguments import add_progress_flags, check_range, utc_moment, wants_progress
 from pipelines.sources import registry
-from pipelines.warehouse.locks import warehouse_write_lock
+from pipelines.warehouse.locks import ingest_lock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +43,10 @@ def main(args: argparse.Namespace) -> int:
     selected = registry.names() if args.source == "all" else (args.source,)
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     check_range(args._parser, since, until, until_needs_since=False)
-    print(f"warehouse: {settings.warehouse_path()}", flush=True)
+    from pipelines.warehouse import catalog_guard
+
+    # Before any fetch: an unreachable catalog or unwritable data path stops here, one line naming the setting.
+    print(f"warehouse: {catalog_guard.prepare_for_writing().describe()}", flush=True)
     if since:
         print(f"backfill: re-reading {since} .. {until or 'now'} (the saved cursor is not moved)", flush=True)
     overrides = {key: value for key, value in (("since", since), ("until", until)) if value}
@@ -53,8 +55,9 @@ def main(args: argparse.Namespace) -> int:
 
         select_instances(selected, args.instance)  # an unknown name fails here, before waiting for the lock
         overrides["instance"] = args.instance
-    # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock.
-    with warehouse_write_lock():
+    # Queue behind any other auditlake writer (a scheduled run, a dbt build) instead of failing on DuckDB's lock;
+    # on a PostgreSQL catalog only behind another ingest of the same source (pipelines/warehouse/locks.py).
+    with ingest_lock(selected):
         show = wants_progress(args)
         # The spool first: those events arrived before this pull, so `_auditlake_delivery` says push for them.
         drained = _drain_push() if "thoughtspot" in selected and not since else None

@@ -15,11 +15,25 @@ from pipelines.orchestration.translators import instance_asset_key, raw_asset_ke
 from pipelines.sources import registry
 from pipelines.sources.instances import SourceInstance, is_multi
 from pipelines.sources.registry import SourceSpec
-from pipelines.warehouse.locks import warehouse_write_lock
+from pipelines.warehouse.locks import ingest_lock
 
 INGEST_CHECK = "ingest"
 # Every step that writes the DuckDB file sits in this pool (one at a time; see dagster_home/dagster.yaml).
 WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def ingest_pool(source: str) -> str:
+    """The pool of a source's ingest op: the warehouse's one-writer pool, or on a DuckLake PostgreSQL catalog a pool
+    of its own (pools default to one slot), so ingests of different sources run side by side but never one source
+    twice. Read when the definitions load; a setting that does not parse keeps the safe one-writer pool (the run
+    itself then reports the setting)."""
+    from pipelines.settings import ConfigurationError
+    from pipelines.warehouse.locks import concurrent_ingests
+
+    try:
+        return f"warehouse_ingest_{source}" if concurrent_ingests() else WAREHOUSE_POOL
+    except ConfigurationError:
+        return WAREHOUSE_POOL
 
 
 class IngestConfig(dg.Config):
@@ -86,7 +100,7 @@ def build_ingest_asset(spec: SourceSpec, instance: SourceInstance | None = None)
                 ),
             )
         ],
-        pool=WAREHOUSE_POOL,
+        pool=ingest_pool(spec.name),
         description=(
             f"Take a complete snapshot of {title} into {spec.dataset} (scd2: changes only, with validity "
             "ranges); a failed page fails the snapshot."
@@ -102,7 +116,7 @@ def build_ingest_asset(spec: SourceSpec, instance: SourceInstance | None = None)
         overrides = (
             {} if spec.is_state else {k: v for k, v in {"since": config.since, "until": config.until}.items() if v}
         )
-        with warehouse_write_lock():
+        with ingest_lock([spec.name]):
             if spec.name == "thoughtspot" and not overrides:
                 # first: what was pushed arrived before this pull (the spool holds every instance's pushes;
                 # with several instances the first step drains it and the others find it empty)

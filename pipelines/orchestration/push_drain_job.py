@@ -9,14 +9,14 @@ import hashlib
 import dagster as dg
 
 from pipelines import settings
-from pipelines.orchestration.dlt_assets import WAREHOUSE_POOL
+from pipelines.orchestration.dlt_assets import ingest_pool
 from pipelines.orchestration.jobs import WRITER_TAGS
 
 SENSOR_INTERVAL_SECONDS = 60
 
 
 @dg.op(
-    pool=WAREHOUSE_POOL,
+    pool=ingest_pool("thoughtspot"),  # the pull of ThoughtSpot writes the same table: never both at once
     description=(
         "Load the push receiver's sealed spool segments into raw_thoughtspot.security_audit_events (merge on "
         "source_instance + id, so pushed and pulled copies are one row); segments are deleted once the load commits."
@@ -24,9 +24,9 @@ SENSOR_INTERVAL_SECONDS = 60
 )
 def drain_push(context: dg.OpExecutionContext) -> dg.Output[int]:
     from pipelines.receiver.push_drain import drain_push_spool
-    from pipelines.warehouse.locks import warehouse_write_lock
+    from pipelines.warehouse.locks import ingest_lock
 
-    with warehouse_write_lock():
+    with ingest_lock(["thoughtspot"]):
         summary = drain_push_spool(progress=context.log.info)
     if summary.error:
         # The segments stay: the next tick drains them again. A failed run is what the operator must see.

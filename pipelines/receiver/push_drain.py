@@ -97,11 +97,13 @@ def _first_of_each_id(table: pa.Table) -> pa.Table:
 def _make_pipeline() -> Any:
     import dlt
 
-    warehouse = settings.warehouse_path()
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    from pipelines.warehouse import catalog_guard, engine
+
+    warehouse = catalog_guard.prepare_for_writing()
+    warehouse.home.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(str(warehouse)),
+        destination=engine.dlt_destination(warehouse),
         dataset_name=DATASET,
         pipelines_dir=str(settings.pipelines_dir()),
     )

@@ -63,6 +63,7 @@ self_joins as (
         and gn.group_id = f.target_id
     where f.event_category = 'group_management' and f.actor_id is not null
       and coalesce(f.change_direction, 'grant') = 'grant'
+      -- parenthesised: DuckDB 1.5.5 binds `a or x ->> p = y` wrongly (casts x to a number)
       and (list_contains(coalesce(json_extract_string(f.details, '$.requestedUsersInGroup[*].id'), []), f.actor_id)
            or (f.details ->> '$.member_id') = f.actor_id)
 ),

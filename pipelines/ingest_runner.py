@@ -83,12 +83,15 @@ def _fmt(moment: datetime) -> str:
 def make_pipeline(source: str):  # -> dlt.Pipeline
     import dlt
 
+    from pipelines.warehouse import catalog_guard, engine
+
     spec = registry.get(source)
-    warehouse = settings.warehouse_path()
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    # Fails here, before anything is fetched, on an unreachable catalog or an unwritable data path.
+    warehouse = catalog_guard.prepare_for_writing()
+    warehouse.home.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"auditlake_{source}",
-        destination=dlt.destinations.duckdb(str(warehouse)),
+        destination=engine.dlt_destination(warehouse),
         dataset_name=spec.dataset,
         pipelines_dir=str(settings.pipelines_dir()),
     )

@@ -59,8 +59,12 @@ def in_home(value: str | Path) -> Path:
 
 
 def warehouse_path() -> Path:
-    """The DuckDB file every stage reads and writes (AUDITLAKE_WAREHOUSE)."""
-    return in_home(os.environ.get(ENV_WAREHOUSE) or DEFAULT_WAREHOUSE)
+    """A local path standing for the warehouse (AUDITLAKE_WAREHOUSE): the DuckDB file, or the DuckLake SQLite
+    catalog file; for a PostgreSQL catalog a path in the project's `warehouse/` folder. Its folder holds the writer
+    lock, logs and dlt's working state. Open the warehouse with pipelines.warehouse.engine.connect()."""
+    from pipelines.warehouse import engine
+
+    return engine.warehouse().anchor
 
 
 def dagster_home() -> Path:

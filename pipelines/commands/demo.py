@@ -2,8 +2,8 @@
 
 Starts both API simulators on free loopback ports, points the sources at them, runs the
 same job the schedule runs (ingest, dbt build, checks, publish) and prints a short report.
-The demo warehouse is its own file (default warehouse/demo/auditlake.duckdb), recreated on
-each demo, so a demo never touches a real warehouse.
+The demo warehouse is its own (default: a DuckLake in warehouse/demo/, same engine as the default warehouse),
+recreated on each demo, so a demo never touches a real warehouse.
 """
 
 from __future__ import annotations
@@ -14,19 +14,25 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines import settings
 from pipelines.commands.arguments import add_progress_flags, int_between, wants_progress
+from pipelines.settings import ConfigurationError
 from pipelines.sources import registry
 
-DEMO_WAREHOUSE = Path("warehouse/demo/auditlake.duckdb")
+if TYPE_CHECKING:
+    from pipelines.warehouse.engine import Warehouse
+
+DEMO_WAREHOUSE = "ducklake:sqlite:warehouse/demo/catalog.sqlite"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--warehouse",
-        default=str(DEMO_WAREHOUSE),
-        help="Demo DuckDB file, recreated (default: warehouse/demo/ in the project home).",
+        default=DEMO_WAREHOUSE,
+        help="Demo warehouse, recreated: a DuckDB file or ducklake:sqlite:<catalog file> "
+        f"(default {DEMO_WAREHOUSE} in the project home; its data in data/ beside the catalog).",
     )
     parser.add_argument(
         "--days", type=int_between(1, 30), default=30, help="Days of simulated history (1-30: the vendors' retention)."
@@ -39,12 +45,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_progress_flags(parser)
 
 
-def _reset(warehouse: Path) -> None:
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    for path in (warehouse, settings.published_path(), warehouse.with_name(warehouse.name + ".wal")):
-        path.unlink(missing_ok=True)
+def demo_warehouse(value: str) -> Warehouse:
+    """The demo's warehouse: relative paths in the default are in the project home, others in the current folder.
+    Its DuckLake data always lives beside its catalog (an AUDITLAKE_DATA_PATH of a real lake is never used:
+    the demo deletes it)."""
+    from pipelines.warehouse import engine
+
+    if value.lower().startswith(engine.DUCKLAKE_PREFIX):
+        wh = engine.parse_warehouse(value if value == DEMO_WAREHOUSE else _absolute_setting(value))
+        if wh.catalog_type != "sqlite":
+            raise ConfigurationError(
+                "the demo recreates its warehouse, so it runs on a DuckDB file or ducklake:sqlite:<catalog file>, "
+                "never on a shared PostgreSQL catalog"
+            )
+        return wh
+    path = settings.in_home(value) if value == DEMO_WAREHOUSE else Path(value).expanduser().resolve()
+    return engine.parse_warehouse(str(path))
+
+
+def _absolute_setting(value: str) -> str:
+    prefix, _, rest = value.partition(":")[2].partition(":")
+    return f"ducklake:{prefix}:{Path(rest).expanduser().resolve()}"
+
+
+def _reset(wh: Warehouse) -> None:
+    home = wh.home
+    home.mkdir(parents=True, exist_ok=True)
+    if wh.is_ducklake:
+        catalog = wh.file
+        for path in (catalog, catalog.with_name(catalog.name + "-wal"), catalog.with_name(catalog.name + "-shm")):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(wh.data_path or home / "data", ignore_errors=True)
+    else:
+        warehouse = wh.file
+        for path in (warehouse, settings.published_path(), warehouse.with_name(warehouse.name + ".wal")):
+            path.unlink(missing_ok=True)
     shutil.rmtree(settings.pipelines_dir(), ignore_errors=True)
-    shutil.rmtree(warehouse.parent / "dagster_home", ignore_errors=True)
+    shutil.rmtree(home / "dagster_home", ignore_errors=True)
 
 
 def mart_findings(con) -> list[tuple[str, int, dict[str, int]]]:
@@ -173,6 +210,7 @@ def take_snapshots(simulators: list, days: int, progress=print) -> int:
 
 def report(outcome, out=sys.stdout) -> None:
     from pipelines.commands.run import print_summary
+    from pipelines.warehouse import engine
     from pipelines.warehouse import health as wc
 
     published = settings.published_path()
@@ -190,6 +228,20 @@ def report(outcome, out=sys.stdout) -> None:
             print(f"  compliance.{mart:30s} {rows:>7,}  {flagged}", file=out)
         for line in access_review_findings(con):
             print(line, file=out)
+    wh = engine.warehouse()
+    setting = wh.environment()[settings.ENV_WAREHOUSE]
+    if wh.is_ducklake:
+        print(
+            f"\nwarehouse: {wh.describe()}\n"
+            "analysts read the lake itself, read-only, at its last committed snapshot (no copy; a run in progress "
+            "is invisible until it commits)\n"
+            f"query it:  AUDITLAKE_WAREHOUSE={setting} auditlake query "
+            '"select * from compliance.rpt_authentication_failures where is_brute_force"\n'
+            f"   as of:  AUDITLAKE_WAREHOUSE={setting} auditlake query --as-of <ISO time> "
+            '"select count(*) from core.fct_audit_events"',
+            file=out,
+        )
+        return
     print(
         f"\nwarehouse (writer):    {settings.warehouse_path()}\n"
         f"analysts' copy:        {published}  (replaced after each successful run; query it any time)\n"
@@ -204,16 +256,15 @@ def report(outcome, out=sys.stdout) -> None:
 def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.job_runner import run_pipeline
     from pipelines.simulators import HistoryConfig
+    from pipelines.warehouse import engine
 
-    warehouse = (
-        settings.in_home(args.warehouse)
-        if args.warehouse == str(DEMO_WAREHOUSE)
-        else Path(args.warehouse).expanduser().resolve()
-    )
-    os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
-    _reset(warehouse)
+    os.environ.pop(engine.ENV_DATA_PATH, None)
+    wh = demo_warehouse(args.warehouse)
+    os.environ.update(wh.environment())
+    warehouse = wh.describe()
+    _reset(wh)
     # The demo's runs go to its own Dagster instance beside its warehouse, never into the real history.
-    settings.use_dagster_home(warehouse.parent / "dagster_home")
+    settings.use_dagster_home(wh.home / "dagster_home")
     days = max(1, min(args.days, 30))
     ts_history = HistoryConfig(seed=args.seed, days=days, events_per_day=args.events_per_day)
     mode_history = HistoryConfig(seed=args.seed + 1, days=days, events_per_day=max(20, args.events_per_day // 4))

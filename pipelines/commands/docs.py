@@ -23,8 +23,13 @@ def main(args: argparse.Namespace) -> int:
 
     # The catalog is read from the warehouse: give dbt its absolute path, whatever the current directory.
     # Before the first load there is nothing to catalogue: document the models from an empty in-memory database.
-    warehouse = settings.warehouse_path()
-    os.environ[settings.ENV_WAREHOUSE] = str(warehouse) if warehouse.exists() else ":memory:"
+    from pipelines.warehouse import engine
+
+    warehouse = engine.warehouse()
+    if warehouse.exists():
+        os.environ.update(warehouse.environment())
+    else:
+        os.environ[settings.ENV_WAREHOUSE] = ":memory:"
     site = DBT_PROJECT_DIR / "target" / "docs"
     extra = [] if warehouse.exists() else ["--empty-catalog", "--no-compile"]
     invocation = dbt_resource().cli(["docs", "generate", *extra], raise_on_error=False, target_path=site)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines import settings
 from pipelines.commands.arguments import add_progress_flags, check_range, utc_moment, wants_progress
 from pipelines.sources import registry
 from pipelines.warehouse.locks import warehouse_write_lock
@@ -38,7 +37,10 @@ def main(args: argparse.Namespace) -> int:
     selected = registry.names() if args.source == "all" else (args.source,)
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     check_range(args._parser, since, until, until_needs_since=False)
-    print(f"warehouse: {settings.warehouse_path()}", flush=True)
+    from pipelines.warehouse import catalog_guard
+
+    # Before any fetch: an unreachable catalog or unwritable data path stops here, one line naming the setting.
+    print(f"warehouse: {catalog_guard.prepare_for_writing().describe()}", flush=True)
     if since:
         print(f"backfill: re-reading {since} .. {until or 'now'} (the saved cursor is not moved)", flush=True)
     overrides = {key: value for key, value in (("since", since), ("until", until)) if value}

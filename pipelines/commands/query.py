@@ -1,13 +1,14 @@
-"""`auditlake query`: run SQL on the analysts' read-only copy of the warehouse (or another DuckDB file).
+"""`auditlake query`: run SQL on the warehouse as analysts see it, read-only.
 
-The published copy is never open for writing, so this works while a run is loading, and never takes the lock.
+DuckLake: the lake itself, at its last committed snapshot (or `--as-of` a past moment); a run writing meanwhile
+is invisible until it commits. DuckDB file: the analysts' published copy, never open for writing. Either way
+this works while a run is loading and never takes the writer lock.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from pipelines import settings
 from pipelines.commands.arguments import int_between
@@ -20,8 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
     parser.add_argument(
         "--warehouse",
-        type=Path,
-        help="DuckDB file to read (default: the analysts' published copy, AUDITLAKE_PUBLISHED)",
+        help="warehouse to read: a DuckDB file or a ducklake:... setting (default: the DuckLake warehouse, "
+        "or for a DuckDB file the analysts' published copy, AUDITLAKE_PUBLISHED)",
+    )
+    parser.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="read the warehouse as it stood at this ISO time (UTC unless it has an offset), e.g. "
+        "2026-11-30T18:00:00Z: DuckLake only (a DuckDB file keeps no snapshots)",
     )
 
 
@@ -30,15 +37,22 @@ def main(args: argparse.Namespace) -> int:
 
     if not args.sql.strip():
         args._parser.error('empty SQL: pass a query, e.g. auditlake query "select count(*) from core.fct_audit_events"')
-    path = args.warehouse.expanduser().resolve() if args.warehouse else settings.published_path()
-    if not path.exists():
+    from pipelines.warehouse import engine
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = settings.parse_utc(args.as_of)
+        except ValueError as exc:
+            raise ConfigurationError(f"--as-of: {exc}") from None
+    wh = engine.as_warehouse(args.warehouse) if args.warehouse else engine.warehouse()
+    if not wh.is_ducklake and as_of is None and not args.warehouse:
+        wh = engine.as_warehouse(settings.published_path())
+    if not wh.exists():
         raise ConfigurationError(
-            f"no warehouse at {path}: run `auditlake run` (or `auditlake demo`) first, or pass --warehouse"
+            f"no warehouse at {wh.location}: run `auditlake run` (or `auditlake demo`) first, or pass --warehouse"
         )
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise ConfigurationError(f"cannot open {path} read-only: {str(exc).splitlines()[0]}") from None
+    con = engine.connect(wh, read_only=True, as_of=as_of)
     with con:
         try:
             relation = con.sql(args.sql)

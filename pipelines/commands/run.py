@@ -72,5 +72,9 @@ def main(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         raise KeyboardInterrupt
     if outcome.ok:
-        print(f"warehouse: {settings.warehouse_path()}\nanalysts' copy: {settings.published_path()}")
+        from pipelines.warehouse import engine
+
+        wh = engine.warehouse()
+        readers = "the lake itself (last committed snapshot)" if wh.is_ducklake else str(settings.published_path())
+        print(f"warehouse: {wh.describe()}\nanalysts read: {readers}")
     return 0 if outcome.ok else 1

@@ -65,18 +65,25 @@ def status_lines(con) -> tuple[list[str], bool]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--warehouse", help="DuckDB file to inspect (default AUDITLAKE_WAREHOUSE).")
+    parser.add_argument(
+        "--warehouse",
+        help="warehouse to inspect: a DuckDB file or a ducklake:... setting (default AUDITLAKE_WAREHOUSE)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from pipelines.warehouse import engine
 
-    path = Path(args.warehouse).resolve() if args.warehouse else settings.warehouse_path()
-    # A reader never waits for (or blocks) a writer: while a run holds the file, the published copy is read.
-    with wc.open_for_reading(path) as (con, read_from):
+    wh = engine.as_warehouse(args.warehouse)
+    # A reader never waits for (or blocks) a writer: DuckLake readers read the last committed snapshot; while a
+    # run holds a DuckDB file, the published copy is read.
+    with wc.open_for_reading(wh) as (con, read_from):
         lines, healthy = status_lines(con)
-    note = "" if read_from == path else f" (a run is writing it: read the analysts' copy {read_from})"
-    print(f"warehouse {path}{note}")
+        snapshot = engine.current_snapshot(con)
+    note = "" if read_from == wh.anchor else f" (a run is writing it: read the analysts' copy {read_from})"
+    if snapshot is not None:
+        note += f" (snapshot {snapshot})"
+    print(f"warehouse: {wh.describe()}{note}")
     for line in lines:
         print(line)
     return 0 if healthy else 1

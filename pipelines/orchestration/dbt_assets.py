@@ -13,10 +13,10 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 __all__ = ["dbt_models", "dbt_resource"]
 
-from pipelines import settings
 from pipelines.orchestration.dbt_manifest import dbt_project, dbt_resource, ensure_manifest
 from pipelines.orchestration.dlt_assets import WAREHOUSE_POOL
 from pipelines.orchestration.translators import DBT_TRANSLATOR
+from pipelines.warehouse import catalog_guard
 from pipelines.warehouse.locks import warehouse_write_lock
 
 ensure_manifest()
@@ -37,8 +37,9 @@ class DbtBuildConfig(dg.Config):
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator[Any]:
     """`dbt build`: seeds, models and their tests (the tests report as asset checks)."""
-    # dbt reads the warehouse path from the environment; make it absolute so dbt's cwd does not matter.
-    os.environ[settings.ENV_WAREHOUSE] = str(settings.warehouse_path())
+    # dbt reads the warehouse from the environment; make paths absolute so dbt's cwd does not matter.
+    # prepare_for_writing fails (one line, the setting and the fix) before dbt starts on a bad catalog.
+    os.environ.update(catalog_guard.prepare_for_writing().environment())
     args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
     with warehouse_write_lock():
         yield from dbt.cli(args, context=context).stream()

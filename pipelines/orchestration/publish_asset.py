@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.orchestration.dlt_assets import WAREHOUSE_POOL
-from pipelines.warehouse.publish import publish_warehouse
+from pipelines.warehouse.publish import publish_for_analysts
 
 PUBLISHED_KEY = dg.AssetKey(["published_warehouse"])
 
@@ -18,12 +18,12 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
         description=(
-            "Read-only copy of the warehouse for analysts (AUDITLAKE_PUBLISHED, default <warehouse>_published.duckdb), "
+            "Makes the build visible to analysts. DuckLake: records the committed snapshot readers now see (no copy). "
+            "DuckDB file: a read-only copy (AUDITLAKE_PUBLISHED, default <warehouse>_published.duckdb), "
             "replaced atomically after each successful build so queries never meet the writer's lock."
         ),
     )
     def published_warehouse() -> dg.MaterializeResult:
-        path = publish_warehouse()
-        return dg.MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
+        return dg.MaterializeResult(metadata=publish_for_analysts())
 
     return published_warehouse

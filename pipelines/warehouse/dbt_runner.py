@@ -1,7 +1,8 @@
 """Run dbt on the warehouse outside a Dagster run (tests, benchmarks), with failures explained.
 
 Same invocation as the Dagster dbt asset: dagster-dbt's `DbtCliResource` (a child process running the venv's
-dbt), with AUDITLAKE_WAREHOUSE set to an absolute path so the profile's relative default never applies.
+dbt), with AUDITLAKE_WAREHOUSE (and AUDITLAKE_DATA_PATH) set to absolute paths so the profile's relative default never
+applies; profiles.yml picks the file or DuckLake target from it.
 A child process, not dbt's in-process runner: dbt-duckdb caches its DuckDB connection at class level,
 so an in-process run would keep the warehouse open (and locked against other writers) after returning.
 """
@@ -15,17 +16,14 @@ import sys
 from pathlib import Path
 
 from pipelines import settings
+from pipelines.warehouse import catalog_guard, engine
+from pipelines.warehouse.engine import Warehouse
 
 _TAIL_LINES = 40
 
 
 class DbtRunError(RuntimeError):
     """dbt could not run, or a model / test / seed failed. The message names what and how to fix it."""
-
-
-def _resolve_warehouse(warehouse: Path | str | None) -> Path:
-    path = Path(warehouse).expanduser() if warehouse is not None else settings.warehouse_path()
-    return path.resolve()
 
 
 def _option(args: list[str], name: str) -> str | None:
@@ -51,18 +49,19 @@ def _failed_nodes(run_results: Path) -> list[str]:
     return failures
 
 
-def _explain(output: str, warehouse: Path) -> str | None:
+def _explain(output: str, warehouse: str) -> str | None:
     lowered = output.lower()
     if "could not set lock" in lowered or "conflicting lock" in lowered:
         return (
-            f"the warehouse {warehouse} is open in another process (an ingest, Dagster, or a DuckDB shell); "
+            f"the warehouse ({warehouse}) is open in another process (an ingest, Dagster, or a DuckDB shell); "
             "DuckDB allows one writer: wait for it to finish or close it, then rerun"
         )
     return None
 
 
-def run_dbt(args: list[str], warehouse: Path | None = None) -> None:
-    """Run `dbt <args>` on the auditlake project against `warehouse` (default: settings.warehouse_path()).
+def run_dbt(args: list[str], warehouse: Warehouse | Path | str | None = None) -> None:
+    """Run `dbt <args>` on the auditlake project against `warehouse` (default: the configured one; a DuckDB file
+    path, a `ducklake:...` setting or an engine.Warehouse).
 
     dbt's output streams to this process's stdout. Raises DbtRunError when dbt cannot start (bad
     arguments, unreadable project, locked warehouse) or when any node fails; the message lists the
@@ -70,8 +69,9 @@ def run_dbt(args: list[str], warehouse: Path | None = None) -> None:
     """
     if not args:
         raise DbtRunError("run_dbt needs a dbt command, e.g. run_dbt(['build'])")
-    warehouse_file = _resolve_warehouse(warehouse)
-    warehouse_file.parent.mkdir(parents=True, exist_ok=True)
+    wh = catalog_guard.prepare_for_writing(warehouse)
+    wh.home.mkdir(parents=True, exist_ok=True)
+    described = wh.describe()
     project_dir = str(settings.DBT_PROJECT_DIR)
     dbt_args = [*args]  # the resource adds the project and profiles directories
     target_dir = Path(_option(dbt_args, "--target-path") or settings.DBT_PROJECT_DIR / "target")
@@ -81,8 +81,10 @@ def run_dbt(args: list[str], warehouse: Path | None = None) -> None:
     from pipelines.orchestration.dbt_manifest import dbt_resource
 
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-    previous = os.environ.get(settings.ENV_WAREHOUSE)
-    os.environ[settings.ENV_WAREHOUSE] = str(warehouse_file)
+    child_env = wh.environment()
+    previous = {name: os.environ.get(name) for name in (settings.ENV_WAREHOUSE, engine.ENV_DATA_PATH)}
+    os.environ.pop(engine.ENV_DATA_PATH, None)
+    os.environ.update(child_env)
     try:
         invocation = dbt_resource().cli(dbt_args, raise_on_error=False, target_path=target_dir)
         for event in invocation.stream_raw_events():
@@ -93,24 +95,25 @@ def run_dbt(args: list[str], warehouse: Path | None = None) -> None:
     except OSError as exc:
         raise DbtRunError(f"could not start dbt ({exc}): reinstall with `make setup`") from exc
     finally:
-        if previous is None:
-            os.environ.pop(settings.ENV_WAREHOUSE, None)
-        else:
-            os.environ[settings.ENV_WAREHOUSE] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     if ok:
         return
 
     command = " ".join(args)
     output = "\n".join(tail)
-    reason = _explain(output, warehouse_file)
+    reason = _explain(output, described)
     failures = _failed_nodes(run_results)
     if reason:
         raise DbtRunError(f"dbt {command} could not run: {reason}")
     if failures:
         detail = "\n  ".join(failures)
         raise DbtRunError(
-            f"dbt {command} failed on {warehouse_file}:\n  {detail}\n"
+            f"dbt {command} failed on {described}:\n  {detail}\n"
             f"Inspect one with: dbt {args[0]} --select <node> --project-dir {project_dir} --profiles-dir {project_dir}"
         )
     last_lines = "\n  ".join(line for line in list(tail)[-12:] if line.strip())
-    raise DbtRunError(f"dbt {command} could not run on {warehouse_file}:\n  {last_lines}")
+    raise DbtRunError(f"dbt {command} could not run on {described}:\n  {last_lines}")

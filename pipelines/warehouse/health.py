@@ -20,6 +20,8 @@ from pipelines import settings
 from pipelines.settings import ConfigurationError
 from pipelines.sources import registry
 from pipelines.sources.registry import QUARANTINE_TABLE, WINDOWS_TABLE
+from pipelines.warehouse import engine
+from pipelines.warehouse.engine import Warehouse
 from pipelines.warehouse.locks import warehouse_write_lock
 
 FACT = "core.fct_audit_events"
@@ -259,18 +261,19 @@ def field_drift(
     return findings
 
 
-def connect_read_only(path: Path | None = None) -> duckdb.DuckDBPyConnection:
-    path = path or settings.warehouse_path()
-    if not path.exists():
+def connect_read_only(path: Warehouse | Path | str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse (default: the configured one). On DuckLake it reads the last
+    committed snapshot and never waits for a writer; on a DuckDB file a writer holding it raises WarehouseBusy."""
+    wh = engine.as_warehouse(path)
+    if not wh.exists():
         raise ConfigurationError(
-            f"no warehouse at {path}: run `auditlake run` (or `auditlake demo`) first, or set {settings.ENV_WAREHOUSE}"
+            f"no warehouse at {wh.location}: run `auditlake run` (or `auditlake demo`) first, "
+            f"or set {settings.ENV_WAREHOUSE}"
         )
     try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusy(path) from None
-        raise ConfigurationError(f"cannot read the warehouse {path}: {str(exc).splitlines()[0]}") from None
+        return engine.connect(wh, read_only=True)
+    except engine.WarehouseLocked:
+        raise WarehouseBusy(Path(wh.location)) from None
 
 
 class WarehouseBusy(Exception):
@@ -282,35 +285,42 @@ class WarehouseBusy(Exception):
 
 
 @contextlib.contextmanager
-def open_for_reading(path: Path | None = None) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
-    """A read-only connection that never waits for the writer: the warehouse itself when no run holds it,
-    else the analysts' published copy (yields the connection and the file actually read)."""
-    path = path or settings.warehouse_path()
+def open_for_reading(path: Warehouse | Path | str | None = None) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """A read-only connection that never waits for the writer (yields the connection and the file actually read).
+
+    DuckLake: the last committed snapshot, read from the lake itself (the path yielded is the warehouse's anchor).
+    DuckDB file: the file itself when no run holds it, else the analysts' published copy.
+    """
+    wh = engine.as_warehouse(path)
     try:
-        con = connect_read_only(path)
+        con = connect_read_only(wh)
+        read_from = wh.anchor
     except WarehouseBusy:
-        published = settings.published_path() if path == settings.warehouse_path() else None
+        published = settings.published_path() if wh.anchor == settings.warehouse_path() else None
         if published is None or not published.exists():
             raise ConfigurationError(
-                f"{path} is being written by another auditlake process and there is no published copy yet: "
+                f"{wh.location} is being written by another auditlake process and there is no published copy yet: "
                 "wait for the run to finish"
             ) from None
-        path, con = published, duckdb.connect(str(published), read_only=True)
+        read_from, con = published, engine.connect(published, read_only=True)
     try:
-        yield con, path
+        yield con, read_from
     finally:
         con.close()
 
 
 @contextlib.contextmanager
-def open_warehouse(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection taken under the writer lock (for checks inside a writing run, which queue anyway).
+def open_warehouse(path: Warehouse | Path | str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for checks inside a writing run.
 
-    Before anything was loaded there is no file: the checks then see an empty warehouse (never fetched), not an error.
+    DuckDB file: taken under the writer lock (the checks queue behind writers anyway). DuckLake: the last
+    committed snapshot, no lock. Before anything was loaded there is no warehouse: the checks then see an empty
+    one (never fetched), not an error.
     """
-    path = path or settings.warehouse_path()
-    with warehouse_write_lock(path=path):
-        con = connect_read_only(path) if path.exists() else duckdb.connect(":memory:")
+    wh = engine.as_warehouse(path)
+    lock = contextlib.nullcontext() if wh.is_ducklake else warehouse_write_lock(path=wh.anchor)
+    with lock:
+        con = connect_read_only(wh) if wh.exists() else duckdb.connect(":memory:")
         try:
             yield con
         finally:

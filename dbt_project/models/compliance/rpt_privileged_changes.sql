@@ -47,7 +47,7 @@ memberships as (
         event_key,
         coalesce(
             json_extract_string(details, '$.requestedUsersInGroup[*].id'),
-            case when details ->> '$.member_id' is not null then [details ->> '$.member_id'] end,
+            case when (details ->> '$.member_id') is not null then [details ->> '$.member_id'] end,
             []
         ) as member_ids
     from changes
@@ -63,8 +63,9 @@ self_joins as (
         and gn.group_id = f.target_id
     where f.event_category = 'group_management' and f.actor_id is not null
       and coalesce(f.change_direction, 'grant') = 'grant'
+      -- parenthesised: DuckDB 1.5.5 binds `a or x ->> p = y` wrongly (casts x to a number)
       and (list_contains(coalesce(json_extract_string(f.details, '$.requestedUsersInGroup[*].id'), []), f.actor_id)
-           or f.details ->> '$.member_id' = f.actor_id)
+           or (f.details ->> '$.member_id') = f.actor_id)
 ),
 
 subjects as (

@@ -125,6 +125,20 @@ def _run_ingest(env: dict[str, str], until: datetime, log: Path) -> tuple[float,
     return elapsed, usage.ru_maxrss * 1024, process.returncode
 
 
+def _bytecode_note() -> str:
+    """Whether the installed packages have compiled bytecode: without it every start compiles dlt & co. again."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("dlt")
+    folder = Path(spec.origin).parent / "__pycache__" if spec and spec.origin else None
+    if folder is not None and folder.is_dir() and any(folder.iterdir()):
+        return "installed packages have compiled bytecode"
+    return (
+        "WARNING: the installed packages have no compiled bytecode, so start-up compiles them (seconds): "
+        "`.venv/bin/python -m compileall -q .venv/lib pipelines` (make setup does it with uv --compile-bytecode)"
+    )
+
+
 def _engine_setting(engine: str, folder: Path) -> dict[str, str]:
     """AUDITLAKE_WAREHOUSE (and the DuckLake data path) for a fresh warehouse of the engine under `folder`."""
     if engine == "file":
@@ -236,6 +250,7 @@ def main() -> int:
         f"{peak_rss / 2**30:.2f} GB ({'meets' if peak_rss <= 1.5 * 2**30 else 'misses'} the <= 1.5 GB goal). "
         "'ingest s' is the whole `auditlake ingest` process, Python start-up included."
     )
+    print(_bytecode_note())
     print(
         f"load average (1/5/15 min) at start: {', '.join(f'{x:.2f}' for x in load_at_start)}; at the end: "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"

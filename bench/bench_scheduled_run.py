@@ -36,7 +36,7 @@ from bench_ingest import _engine_setting  # noqa: E402 - the engine settings are
 _GROW_SQL = """
 insert into raw_thoughtspot.security_audit_events by name
 select
-    e.* exclude (id, date, ts, _dlt_load_id),
+    e.* exclude (id, date, ts, _dlt_load_id, k),
     'TS-bench-' || lpad(n.i::varchar, 10, '0') as id,
     e.date - to_days(1 + (n.i // {seed_rows}) % 730) as date,
     e.ts - to_days(1 + (n.i // {seed_rows}) % 730) as ts,

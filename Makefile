@@ -49,6 +49,7 @@ snapshot: setup
 bench: setup
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_dbt.py
+	$(PY) bench/bench_publish.py
 	$(PY) bench/bench_scheduled_run.py
 
 ui: setup

@@ -31,7 +31,11 @@ ENV_SNAPSHOT_MAX_AGE_HOURS = "AUDITLAKE_SNAPSHOT_MAX_AGE_HOURS"
 # Events may reach the vendor API up to 30 minutes late: coverage is judged up to now minus this.
 VENDOR_LATENCY = timedelta(minutes=30)
 
-DEFAULT_WAREHOUSE = "warehouse/auditlake.duckdb"
+# DuckLake with a local SQLite catalog: analysts read the last committed snapshot, so making a run visible costs
+# nothing (the DuckDB file engine copied the whole file after every run; see README "Warehouse engines").
+DEFAULT_WAREHOUSE = "ducklake:sqlite:warehouse/catalog.sqlite"
+# The default before DuckLake: kept when it exists and the DuckLake default does not (an existing install).
+LEGACY_DEFAULT_WAREHOUSE = "warehouse/auditlake.duckdb"
 # ThoughtSpot keeps security events for 30 days, so a first run cannot reach further back.
 VENDOR_RETENTION = timedelta(days=30)
 # Events reach the ThoughtSpot API up to 30 minutes after they happen; re-read twice that.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from pipelines import settings
 from pipelines.commands.arguments import add_progress_flags, wants_progress
@@ -27,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--warehouse",
-        type=Path,
-        help=f"DuckDB file (default: ${settings.ENV_WAREHOUSE} or {settings.DEFAULT_WAREHOUSE})",
+        help=f"a DuckDB file or ducklake:... setting (default: ${settings.ENV_WAREHOUSE} "
+        f"or {settings.DEFAULT_WAREHOUSE})",
     )
     parser.add_argument("--verbose", action="store_true", help="Stream Dagster's and dbt's logs instead of a log file.")
     add_progress_flags(parser)
@@ -39,7 +38,9 @@ def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.job_runner import run_job
 
     if args.warehouse:
-        os.environ[settings.ENV_WAREHOUSE] = str(args.warehouse.expanduser().resolve())
+        from pipelines.warehouse import engine
+
+        os.environ.update(engine.as_warehouse(args.warehouse).environment())
     selection = None
     if args.select or args.exclude:
         from dagster_dbt import build_dbt_asset_selection

@@ -158,8 +158,16 @@ def _data_location(raw: str) -> str:
 
 def warehouse() -> Warehouse:
     """The warehouse configured now (AUDITLAKE_WAREHOUSE, AUDITLAKE_DATA_PATH, read at call time)."""
-    raw = os.environ.get(settings.ENV_WAREHOUSE) or settings.DEFAULT_WAREHOUSE
-    return parse_warehouse(raw, os.environ.get(ENV_DATA_PATH) or None)
+    data_path = os.environ.get(ENV_DATA_PATH) or None
+    raw = os.environ.get(settings.ENV_WAREHOUSE)
+    if raw:
+        return parse_warehouse(raw, data_path)
+    default = parse_warehouse(settings.DEFAULT_WAREHOUSE, data_path)
+    legacy = settings.in_home(settings.LEGACY_DEFAULT_WAREHOUSE)
+    if not data_path and legacy.exists() and not default.exists():
+        # An install from before DuckLake became the default keeps its DuckDB file (README: moving to DuckLake).
+        return Warehouse("file", str(legacy))
+    return default
 
 
 def as_warehouse(target: Warehouse | Path | str | None) -> Warehouse:
@@ -214,7 +222,7 @@ def _quote(text: str) -> str:
     return text.replace("'", "''")
 
 
-def offline_config() -> dict[str, str | bool]:
+def offline_config() -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB connect() config for every auditlake connection: no extension download, no autoload, signed only."""
     return {
         "autoinstall_known_extensions": False,
@@ -371,7 +379,7 @@ def dlt_destination(target: Warehouse | Path | str | None = None):  # -> dlt des
         ducklake_name=LAKE_ALIAS,
         metadata_schema=POSTGRES_METADATA_SCHEMA if wh.catalog_type == "postgres" else None,
         catalog=catalog,
-        storage=wh.data_path,
+        storage=wh.data_path or "",
     )
     credentials.extensions = [f"'{_quote(str(path))}'" for path in extension_paths(wh)]
     credentials.global_config = {

@@ -8,11 +8,11 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.simulators import HistoryConfig, ModeSimulator, ThoughtSpotSimulator
 from pipelines.simulators.serve import environment
+from pipelines.warehouse import engine
 from tests.conftest import isolate_home
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,8 +25,12 @@ def small_history(seed: int, days: int = 3, per_day: int = 120, minutes_ago: flo
 
 
 @pytest.fixture
-def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Both simulators serving, the sources configured for them, a fresh warehouse in tmp_path."""
+def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """Both simulators serving, the sources configured for them, a fresh warehouse in tmp_path.
+
+    A DuckDB file unless the test parametrizes it (indirect) with "ducklake": then a DuckLake with a SQLite catalog
+    in tmp_path/warehouse, and product["warehouse"] is the AUDITLAKE_WAREHOUSE setting."""
+    engine_name = getattr(request, "param", "file")
     for name in list(os.environ):
         if name.startswith("SOURCES__") or name in (
             "AUDITLAKE_START",
@@ -35,7 +39,10 @@ def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         ):
             monkeypatch.delenv(name)
     isolate_home(monkeypatch, tmp_path)  # in-process runs: ephemeral Dagster; CLI runs: tmp_path/dagster_home
-    warehouse = tmp_path / "warehouse" / "auditlake.duckdb"
+    monkeypatch.delenv("AUDITLAKE_DATA_PATH", raising=False)
+    warehouse: Path | str = tmp_path / "warehouse" / "auditlake.duckdb"
+    if engine_name == "ducklake":
+        warehouse = f"ducklake:sqlite:{tmp_path / 'warehouse' / 'catalog.sqlite'}"
     monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("AUDITLAKE_START", (datetime.now(timezone.utc) - timedelta(days=4)).isoformat())
     monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
@@ -48,8 +55,9 @@ def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield {"thoughtspot": ts, "mode": mode, "warehouse": warehouse, "tmp": tmp_path}
 
 
-def query(path: Path, sql: str, *params) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
+def query(path: Path | str, sql: str, *params) -> list[tuple]:
+    """Rows of `sql` on a DuckDB file or a ducklake:... warehouse, read-only."""
+    with engine.connect(path, read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
 
 

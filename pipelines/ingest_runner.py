@@ -265,7 +265,12 @@ def batch_windows() -> int:
     """
     raw = os.environ.get(ENV_BATCH_WINDOWS, "").strip()
     if not raw:
-        on_ducklake = os.environ.get(settings.ENV_WAREHOUSE, "").strip().lower().startswith("ducklake:")
+        from pipelines.warehouse import engine
+
+        try:
+            on_ducklake = engine.warehouse().is_ducklake
+        except engine.ConfigurationError:  # named, with its fix, when the pipeline opens the warehouse
+            on_ducklake = False
         return DEFAULT_BATCH_WINDOWS_DUCKLAKE if on_ducklake else DEFAULT_BATCH_WINDOWS
     if not raw.isdigit():
         raise ValueError(f"{ENV_BATCH_WINDOWS}={raw!r} must be a whole number of windows (0: no batches)")

@@ -12,13 +12,20 @@ from pipelines.ingest_runner import DEFAULT_BATCH_WINDOWS, DEFAULT_BATCH_WINDOWS
     [
         ("warehouse/auditlake.duckdb", None, DEFAULT_BATCH_WINDOWS),
         ("ducklake:sqlite:lake/catalog.sqlite", None, DEFAULT_BATCH_WINDOWS_DUCKLAKE),
-        (" DuckLake:postgres:dbname=lake", None, DEFAULT_BATCH_WINDOWS_DUCKLAKE),
+        (" DuckLake:sqlite:lake/catalog.sqlite", None, DEFAULT_BATCH_WINDOWS_DUCKLAKE),
         ("ducklake:sqlite:lake/catalog.sqlite", "4", 4),
         ("warehouse/auditlake.duckdb", "0", 0),
+        ("", None, DEFAULT_BATCH_WINDOWS_DUCKLAKE),  # the default warehouse is DuckLake
+        ("ducklake:nowhere:x", None, DEFAULT_BATCH_WINDOWS),  # refused later, naming the setting
     ],
 )
-def test_batch_windows_follows_the_setting_else_the_engine(monkeypatch, warehouse, setting, expected):
-    monkeypatch.setenv("AUDITLAKE_WAREHOUSE", warehouse)
+def test_batch_windows_follows_the_setting_else_the_engine(monkeypatch, tmp_path, warehouse, setting, expected):
+    monkeypatch.setenv("AUDITLAKE_HOME", str(tmp_path))
+    monkeypatch.delenv("AUDITLAKE_DATA_PATH", raising=False)
+    if warehouse:
+        monkeypatch.setenv("AUDITLAKE_WAREHOUSE", warehouse)
+    else:
+        monkeypatch.delenv("AUDITLAKE_WAREHOUSE", raising=False)
     if setting is None:
         monkeypatch.delenv("AUDITLAKE_BATCH_WINDOWS", raising=False)
     else:

@@ -35,16 +35,10 @@ def timestamps(values: Sequence[str | None]) -> tuple[pa.Array, list[int]]:
     forms and a second cast; only if that fails too is each value looked at, to find the bad ones.
     """
     strings = pa.array(values, type=pa.string())
-    try:
-        return strings.cast(raw_tables.TS_UTC), [i for i, v in enumerate(values) if v is None]
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    strings = pc.replace_substring_regex(strings, _SLASH_FORM, _SLASH_AS_ISO)
-    strings = pc.replace_substring_regex(strings, _NANO_FRACTION, r"\1\2")
-    try:
-        return strings.cast(raw_tables.TS_UTC), [i for i, v in enumerate(values) if v is None]
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
+    parsed = vectorised_timestamps(strings)
+    if parsed is not None:
+        return parsed, [i for i, v in enumerate(values) if v is None]
+    strings = _as_iso(strings)
     good: list[Any] = []
     bad = []
     for i, value in enumerate(strings.to_pylist()):
@@ -57,6 +51,23 @@ def timestamps(values: Sequence[str | None]) -> tuple[pa.Array, list[int]]:
             if value is None:
                 bad.append(i)
     return pa.array(good, type=pa.int64()).cast(raw_tables.TS_UTC), bad
+
+
+def _as_iso(strings: pa.Array) -> pa.Array:
+    strings = pc.replace_substring_regex(strings, _SLASH_FORM, _SLASH_AS_ISO)
+    return pc.replace_substring_regex(strings, _NANO_FRACTION, r"\1\2")
+
+
+def vectorised_timestamps(strings: pa.Array) -> pa.Array | None:
+    """`timestamps` without looking at single values: the parsed array, or None when some value needs that."""
+    try:
+        return strings.cast(raw_tables.TS_UTC)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        return _as_iso(strings).cast(raw_tables.TS_UTC)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def constant_timestamp(moment: datetime, length: int) -> pa.Array:

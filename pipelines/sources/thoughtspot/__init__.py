@@ -23,7 +23,13 @@ from dlt.sources import DltResource
 
 from pipelines import settings
 from pipelines.sources import raw_tables
-from pipelines.sources.common.arrow_batches import constant_text, constant_timestamp, text_column, timestamps
+from pipelines.sources.common.arrow_batches import (
+    constant_text,
+    constant_timestamp,
+    text_column,
+    timestamps,
+    vectorised_timestamps,
+)
 from pipelines.sources.common.cursor_state import WindowRun
 from pipelines.sources.common.errors import require_configuration
 from pipelines.sources.common.http_session import DEFAULT_REQUEST_TIMEOUT_SECONDS, check_timeout
@@ -39,6 +45,7 @@ from pipelines.sources.common.window_fetch import (
     fetch_splitting,
 )
 from pipelines.sources.common.windows import RunBounds, Window
+from pipelines.sources.thoughtspot.log_columns import decode_logs
 from pipelines.sources.thoughtspot.org_scopes import parse_org_ids, plan_org_reads
 from pipelines.sources.thoughtspot.thoughtspot_client import (
     DEFAULT_TOKEN_VALIDITY_SECONDS,
@@ -49,7 +56,7 @@ from pipelines.sources.thoughtspot.thoughtspot_client import (
     ThoughtSpotClient,
 )
 
-__all__ = ["thoughtspot_source", "parse_records", "ThoughtSpotClient", "REQUIRED_VARIABLES"]
+__all__ = ["thoughtspot_source", "parse_records", "parse_each", "ThoughtSpotClient", "REQUIRED_VARIABLES"]
 
 PREFIX = "SOURCES__THOUGHTSPOT__"
 REQUIRED_VARIABLES = (ENV_BASE_URL, ENV_USERNAME, f"{ENV_SECRET_KEY} (or {ENV_PASSWORD})")
@@ -77,8 +84,17 @@ def parse_records(
     delivery: which path brought them, 'pull' (logs API) or 'push' (the receiver's spool).
 
     Returns (events, quarantined). Anything unparseable is quarantined verbatim with the reason.
-    The per-record loop only parses and validates; columns are then built a whole column at a time.
+    A window whose every record is plain is decoded by DuckDB a column at a time (log_columns.py); any other
+    window goes through the per-record loop, which only parses and validates and then builds whole columns.
     """
+    plain = _parse_plain(records, source_instance, loaded_at)
+    if plain is not None:
+        return plain, []
+    return parse_each(records, source_instance, loaded_at)
+
+
+def parse_each(records: list[Any], source_instance: str, loaded_at: datetime) -> tuple[pa.Table, list[Quarantined]]:
+    """parse_records one record at a time: what any window with an unusual record takes."""
     quarantined: list[Quarantined] = []
     events: list[dict[str, Any]] = []
     dates: list[str] = []
@@ -161,6 +177,45 @@ def parse_records(
     if keep_valid is not None:
         table = table.filter(pa.array(keep_valid))
     return table, quarantined
+
+
+def _parse_plain(records: list[Any], source_instance: str, loaded_at: datetime) -> pa.Table | None:
+    """The events of a window in which nothing is quarantined, or None: then the per-record path decides."""
+    try:
+        dates = pa.array([record["date"] for record in records], pa.string())
+        logs = pa.array([record["log"] for record in records], pa.string())
+    except (KeyError, TypeError, IndexError, pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
+    if dates.null_count or logs.null_count:
+        return None
+    columns = decode_logs(logs)
+    if columns is None:
+        return None
+    date_array = vectorised_timestamps(dates)
+    ts_array = vectorised_timestamps(columns.column("ts").combine_chunks())
+    if date_array is None or ts_array is None:
+        return None
+    n = len(records)
+    text = {name: columns.column(name).combine_chunks() for name in columns.column_names}
+    return pa.Table.from_arrays(
+        [
+            constant_text(source_instance, n),
+            text["id"],
+            date_array,
+            ts_array,
+            text["version"],
+            text["org_id"],
+            text["user_guid"],
+            text["user_name"],
+            text["c_ip"],
+            text["type"],
+            text["desc"],
+            text["data"],
+            logs,
+            constant_timestamp(loaded_at, n),
+        ],
+        schema=raw_tables.THOUGHTSPOT_EVENTS_SCHEMA,
+    )
 
 
 @dlt.source(name="thoughtspot")

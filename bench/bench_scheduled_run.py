@@ -1,0 +1,203 @@
+"""Benchmark one scheduled run (`auditlake run`: ingest -> dbt build -> checks -> publish) on a small and a large history.
+
+    .venv/bin/python bench/bench_scheduled_run.py                                  # 100k vs 10M events, file engine
+    .venv/bin/python bench/bench_scheduled_run.py --large 1000000                  # quicker
+    .venv/bin/python bench/bench_scheduled_run.py --warehouse ducklake:sqlite      # on DuckLake (SQLite catalog)
+
+Per history size, in a fresh warehouse (the setup is not what is measured):
+  1. a ThoughtSpot simulator (faults off) with two days of events; one real `auditlake ingest` of them, so the
+     warehouse holds dlt's state and coverage as a scheduled deployment does;
+  2. the raw table grown to the history size with DuckDB SQL: copies of the ingested rows under new ids, spread over
+     the two years before (the raw table's exact columns);
+  3. one `auditlake run` (full dbt build, first publish), so the measured run is an incremental one;
+  4. 1k new events appear at the simulator; the measured `auditlake run --progress` ingests them, builds dbt
+     incrementally, runs the checks and publishes. Each Dagster step is timed from its start / end lines.
+Printed: seconds per step and in total per history, and the large / small ratio (goal <= 1.5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_ingest import _engine_setting  # noqa: E402 - the engine settings are the ingest bench's
+
+# Copies of the ingested rows under new ids, `date` and `ts` moved back by whole days (so each day's shape is real).
+_GROW_SQL = """
+insert into raw_thoughtspot.security_audit_events by name
+select
+    e.* exclude (id, date, ts, _dlt_load_id, k),
+    'TS-bench-' || lpad(n.i::varchar, 10, '0') as id,
+    e.date - to_days(1 + (n.i // {seed_rows}) % 730) as date,
+    e.ts - to_days(1 + (n.i // {seed_rows}) % 730) as ts,
+    e._dlt_load_id
+from range({missing}) as n(i)
+join (select *, row_number() over (order by id) - 1 as k from raw_thoughtspot.security_audit_events) as e
+    on e.k = n.i % {seed_rows}
+"""
+
+
+def _env(base: dict[str, str], sim, folder: Path, engine: str) -> dict[str, str]:
+    env = dict(base)
+    for key in [k for k in env if k.startswith("SOURCES__")]:
+        del env[key]
+    env.update(
+        {
+            "SOURCES__THOUGHTSPOT__BASE_URL": sim.base_url,
+            "SOURCES__THOUGHTSPOT__USERNAME": sim.username,
+            "SOURCES__THOUGHTSPOT__SECRET_KEY": sim.secret_key,
+            "AUDITLAKE_HOME": str(folder),
+            "AUDITLAKE_PIPELINES_DIR": str(folder / "dlt"),
+            "DAGSTER_HOME": str(folder / "dagster_home"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DAGSTER_DISABLE_TELEMETRY": "1",
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+            **_engine_setting(engine, folder / "warehouse"),
+        }
+    )
+    (folder / "dagster_home").mkdir(parents=True, exist_ok=True)
+    (folder / "warehouse").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _auditlake(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "auditlake"), *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode not in (0, 1):  # 1: the run finished with failed checks, still a complete run to time
+        raise SystemExit(f"auditlake {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def _grow(env: dict[str, str], events: int) -> int:
+    """Grow the raw table to `events` rows through the engine's own connection; returns the row count."""
+    code = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+sys.path.insert(0, {str(ROOT / "bench")!r})
+from bench_scheduled_run import _GROW_SQL
+try:
+    from pipelines.warehouse import engine
+    con = engine.connect()
+except ImportError:
+    import duckdb, os
+    con = duckdb.connect(os.environ["AUDITLAKE_WAREHOUSE"])
+seed = con.execute("select count(*) from raw_thoughtspot.security_audit_events").fetchone()[0]
+if {events} > seed:
+    con.execute(_GROW_SQL.format(seed_rows=seed, missing={events} - seed))
+print(con.execute("select count(*) from raw_thoughtspot.security_audit_events").fetchone()[0])
+con.close()
+"""
+    out = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", code], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if out.returncode:
+        raise SystemExit(f"growing the history failed:\n{out.stderr}")
+    return int(out.stdout.split()[-1])
+
+
+def _timed_run(env: dict[str, str]) -> tuple[float, dict[str, float], str]:
+    """One `auditlake run --progress`: (total seconds, seconds per Dagster step, its output)."""
+    command = [str(ROOT / ".venv" / "bin" / "auditlake"), "run", "--progress"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    begun: dict[str, float] = {}
+    steps: dict[str, float] = {}
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        parts = line.split()
+        if len(parts) == 3 and parts[2] in ("started", "done", "FAILED"):
+            now = time.perf_counter()
+            if parts[2] == "started":
+                begun[parts[1]] = now
+            elif parts[1] in begun:
+                steps[parts[1]] = now - begun[parts[1]]
+    process.wait()
+    return time.perf_counter() - started, steps, "".join(lines)
+
+
+def _one_history(events: int, engine: str, new_events: int, keep: bool) -> tuple[int, float, dict[str, float]]:
+    from pipelines.simulators import HistoryConfig, ThoughtSpotSimulator
+
+    folder = Path(tempfile.mkdtemp(prefix=f"auditlake-sched-{events}-"))
+    end = datetime.now(timezone.utc) - timedelta(minutes=30)
+    history = HistoryConfig(seed=9, days=2, events_per_day=2000, end=end)
+    try:
+        with ThoughtSpotSimulator(history=history, late_minutes=0) as sim:
+            env = _env(dict(os.environ), sim, folder, engine)
+            env["AUDITLAKE_START"] = (end - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            _auditlake(env, "ingest", "--source", "thoughtspot", "--quiet")
+            rows = _grow(env, events)
+            _auditlake(env, "run", "--quiet")  # setup: the full build and first publish
+            now = datetime.now(timezone.utc)
+            sim.add_events(new_events, now - timedelta(minutes=20), now - timedelta(minutes=1))
+            seconds, steps, output = _timed_run(env)
+            if "FAILED" in output:
+                print(output, file=sys.stderr)
+    finally:
+        if keep:
+            print(f"kept {folder}")
+        else:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+    return rows, seconds, steps
+
+
+_PARTS = ("ingest", "dbt", "checks", "publish")
+
+
+def _part(step: str) -> str:
+    """Which part of the run a Dagster step is: its ingest assets, the dbt build, the publish, else a check."""
+    if step.startswith("ingest_"):
+        return "ingest"
+    if step.startswith("dbt"):
+        return "dbt"
+    if step == "published_warehouse":
+        return "publish"
+    return "checks"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=100_000, help="events in the small history")
+    parser.add_argument("--large", type=int, default=10_000_000, help="events in the large history")
+    parser.add_argument("--new", type=int, default=1000, help="new events the measured run ingests")
+    parser.add_argument("--warehouse", default="file", help="engine: file | ducklake:sqlite | ducklake:postgres:<dsn>")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folders (prints their paths)")
+    args = parser.parse_args()
+
+    results = [_one_history(n, args.warehouse, args.new, args.keep) for n in (args.small, args.large)]
+    print("| engine | history events | run s | ingest s | dbt build s | checks s | publish s | slowest check |")
+    print("|" + "---|" * 8)
+    for rows, seconds, steps in results:
+        parts = {part: sum(t for name, t in steps.items() if _part(name) == part) for part in _PARTS}
+        checks = {name: t for name, t in steps.items() if _part(name) == "checks"}
+        slowest = max(checks, key=checks.__getitem__, default="")
+        cells = " | ".join(f"{parts[part]:.1f}" for part in _PARTS)
+        print(f"| {args.warehouse} | {rows:,} | {seconds:.1f} | {cells} | {slowest} {checks.get(slowest, 0):.1f} s |")
+    ratio = results[1][1] / results[0][1]
+    print(
+        f"\nscheduled run, {results[1][0]:,} / {results[0][0]:,} events of history = {ratio:.2f}x "
+        f"({'meets' if ratio <= 1.5 else 'misses'} the <= 1.5x goal); 'run s' is the whole `auditlake run` process"
+    )
+    print(
+        f"load average (1/5/15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -87,13 +87,15 @@ def parse_records(
     A window whose every record is plain is decoded by DuckDB a column at a time (log_columns.py); any other
     window goes through the per-record loop, which only parses and validates and then builds whole columns.
     """
-    plain = _parse_plain(records, source_instance, loaded_at)
+    plain = _parse_plain(records, source_instance, loaded_at, delivery)
     if plain is not None:
         return plain, []
-    return parse_each(records, source_instance, loaded_at)
+    return parse_each(records, source_instance, loaded_at, delivery)
 
 
-def parse_each(records: list[Any], source_instance: str, loaded_at: datetime) -> tuple[pa.Table, list[Quarantined]]:
+def parse_each(
+    records: list[Any], source_instance: str, loaded_at: datetime, delivery: str = raw_tables.DELIVERY_PULL
+) -> tuple[pa.Table, list[Quarantined]]:
     """parse_records one record at a time: what any window with an unusual record takes."""
     quarantined: list[Quarantined] = []
     events: list[dict[str, Any]] = []
@@ -179,7 +181,9 @@ def parse_each(records: list[Any], source_instance: str, loaded_at: datetime) ->
     return table, quarantined
 
 
-def _parse_plain(records: list[Any], source_instance: str, loaded_at: datetime) -> pa.Table | None:
+def _parse_plain(
+    records: list[Any], source_instance: str, loaded_at: datetime, delivery: str = raw_tables.DELIVERY_PULL
+) -> pa.Table | None:
     """The events of a window in which nothing is quarantined, or None: then the per-record path decides."""
     try:
         dates = pa.array([record["date"] for record in records], pa.string())
@@ -213,6 +217,7 @@ def _parse_plain(records: list[Any], source_instance: str, loaded_at: datetime) 
             text["data"],
             logs,
             constant_timestamp(loaded_at, n),
+            constant_text(delivery, n),
         ],
         schema=raw_tables.THOUGHTSPOT_EVENTS_SCHEMA,
     )

@@ -125,11 +125,8 @@ def parse_warehouse(value: str, data_path: str | None = None) -> Warehouse:
     """Read an AUDITLAKE_WAREHOUSE value (and AUDITLAKE_DATA_PATH); relative paths are in the project home."""
     value = value.strip()
     if not value.lower().startswith(DUCKLAKE_PREFIX):
-        if data_path:
-            raise ConfigurationError(
-                f"{ENV_DATA_PATH} is set but {settings.ENV_WAREHOUSE} names a DuckDB file, which keeps its data "
-                f"inside: unset {ENV_DATA_PATH}, or set {settings.ENV_WAREHOUSE}=ducklake:sqlite:<catalog file>"
-            )
+        # AUDITLAKE_DATA_PATH is DuckLake's (README): a DuckDB file keeps its data inside and ignores it, so a
+        # data path left in the environment by a DuckLake run never stops a file warehouse.
         return Warehouse("file", str(settings.in_home(value)))
     kind, _, rest = value[len(DUCKLAKE_PREFIX) :].partition(":")
     kind, rest = kind.strip().lower(), rest.strip()

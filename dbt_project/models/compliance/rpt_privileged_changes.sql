@@ -64,7 +64,7 @@ self_joins as (
     where f.event_category = 'group_management' and f.actor_id is not null
       and coalesce(f.change_direction, 'grant') = 'grant'
       and (list_contains(coalesce(json_extract_string(f.details, '$.requestedUsersInGroup[*].id'), []), f.actor_id)
-           or f.details ->> '$.member_id' = f.actor_id)
+           or (f.details ->> '$.member_id') = f.actor_id)  -- parenthesised: DuckDB 1.5.5 binds ->> looser than OR
 ),
 
 subjects as (

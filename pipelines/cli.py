@@ -1,4 +1,4 @@
-"""`auditlake` command line: demo | run | ingest | transform | simulate | status | query | docs.
+"""`auditlake` command line: demo | run | ingest | transform | simulate | status | query | report | findings | docs.
 
 Each subcommand lives in the module that owns the work; that module exposes
 `add_arguments(parser)` and `main(args) -> int`. Heavy imports (dlt, dbt, Dagster)
@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("pipelines.simulators.serve", "Serve local ThoughtSpot and Mode API simulators."),
     "status": ("pipelines.commands.status", "Per source: last load, coverage, gaps, freshness."),
     "query": ("pipelines.commands.query", "Run SQL on the analysts' read-only copy of the warehouse."),
+    "report": ("pipelines.commands.report", "Write the evidence pack for a period: HTML, PDF, CSVs, manifest."),
+    "findings": ("pipelines.commands.findings", "List open findings (compliance.findings) in the terminal."),
     "docs": ("pipelines.commands.docs", "Generate dbt's documentation of the models and serve it on 127.0.0.1."),
 }
 

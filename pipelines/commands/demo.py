@@ -201,6 +201,26 @@ def report(outcome, out=sys.stdout) -> None:
     )
 
 
+def write_evidence_pack(warehouse: Path, days: int) -> Path:
+    """The evidence pack for the demo's period (every simulated day up to today), beside the demo warehouse."""
+    from datetime import timedelta
+
+    from pipelines.evidence.pack_builder import build_pack
+
+    end = settings.utc_now().date()
+    start = end - timedelta(days=days)
+    out = warehouse.parent / "evidence" / f"{start.isoformat()}_{end.isoformat()}"
+    print(f"\nwriting the evidence pack for {start} to {end} ...", flush=True)
+    result = build_pack(start, end, out, warehouse=warehouse)
+    chain = "verified" if result.chain_verified else "BROKEN"
+    print(
+        f"evidence pack: {result.findings} findings, {result.days_complete}/{result.days} instance-days complete, "
+        f"hash chain {chain}\n  {out / 'index.html'}\n  {out / 'evidence.pdf'}\n  {out / 'manifest.json'}\n"
+        f"open findings in the terminal: AUDITLAKE_WAREHOUSE={warehouse} auditlake findings"
+    )
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.job_runner import run_pipeline
     from pipelines.simulators import HistoryConfig
@@ -239,6 +259,7 @@ def main(args: argparse.Namespace) -> int:
         print("demo FAILED: see the failed steps above and the full log")
         return 1
     report(outcome)
+    write_evidence_pack(warehouse, days)
     if not outcome.ok:
         print("\ndemo FAILED: a blocking check failed (see above)")
         return 1

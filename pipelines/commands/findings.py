@@ -25,7 +25,9 @@ def _rows(con, include_resolved: bool) -> tuple[list[str], list[tuple]]:
     outbox = "'-'"
     try:
         con.execute("select 1 from auditlake_alerts.outbox limit 0")
-        outbox = "coalesce((select o.status from auditlake_alerts.outbox as o where o.finding_key = f.finding_key), '-')"
+        outbox = (
+            "coalesce((select o.status from auditlake_alerts.outbox as o where o.finding_key = f.finding_key), '-')"
+        )
     except duckdb.Error:  # alerts never ran on this warehouse
         pass
     relation = con.execute(
@@ -34,7 +36,7 @@ def _rows(con, include_resolved: bool) -> tuple[list[str], list[tuple]]:
                    strftime(f.last_seen, '%Y-%m-%d %H:%M') as last_seen, f.occurrences, f.status,
                    {outbox} as alert, left(f.finding_key, 12) as finding
             from compliance.findings as f
-            {'' if include_resolved else "where f.status = 'open'"}
+            {"" if include_resolved else "where f.status = 'open'"}
             order by case f.severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2
                      when 'low' then 3 else 4 end, f.first_seen"""
     )
@@ -64,5 +66,5 @@ def main(args: argparse.Namespace) -> int:
         print("no open findings" if not args.all else "no findings")
         return 0
     print_table(columns, rows)
-    print(f"\n{len(rows)} finding(s); evidence rows: `auditlake query \"select * from compliance.findings\"`")
+    print(f'\n{len(rows)} finding(s); evidence rows: `auditlake query "select * from compliance.findings"`')
     return 0

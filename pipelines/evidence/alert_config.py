@@ -58,7 +58,9 @@ def load_settings() -> AlertSettings:
     url = os.environ.get(ENV_WEBHOOK_URL) or _dlt_value("webhook_url") or None
     if url and urlsplit(str(url)).scheme not in ("http", "https"):
         raise ConfigurationError(f"{ENV_WEBHOOK_URL} must be an http(s) URL (got a value starting {redact(str(url))})")
-    minimum = _severity(str(os.environ.get(ENV_MIN_SEVERITY) or _dlt_value("min_severity") or "medium"), ENV_MIN_SEVERITY)
+    minimum = _severity(
+        str(os.environ.get(ENV_MIN_SEVERITY) or _dlt_value("min_severity") or "medium"), ENV_MIN_SEVERITY
+    )
     overrides: dict[str, str] = {}
     configured = _dlt_value("severity")
     if isinstance(configured, dict):

@@ -87,7 +87,9 @@ def run_alerts(warehouse: Path | None = None, settings: AlertSettings | None = N
         claimed = alert_outbox.claim_pending(con)
     outcomes = []
     for key, payload, previous in claimed:
-        made, error = post_with_retries(settings.webhook_url, payload, key, settings.max_attempts, settings.backoff_seconds)
+        made, error = post_with_retries(
+            settings.webhook_url, payload, key, settings.max_attempts, settings.backoff_seconds
+        )
         outcomes.append((key, previous + made, error))
         if error is None:
             report.sent.append(key)

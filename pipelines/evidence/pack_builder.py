@@ -102,9 +102,7 @@ def build_pack(start: date, end: date, out: Path, warehouse: Path | None = None)
     for stale in out.glob("*.csv"):
         stale.unlink()
     csv_names: dict[str, str] = {}
-    number = 0
-    for result in results:
-        number += 1
+    for number, result in enumerate(results, 1):
         tables = [result.table, *result.extras] + ([result.chart_rows] if result.chart_rows else [])
         for table in tables:
             name = f"{number:02d}_{table.name}.csv"

@@ -14,9 +14,10 @@ import matplotlib
 
 matplotlib.use("svg")  # no display, no GUI toolkit: the pack is built in cron / Dagster runs
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.artist import Artist
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
 
 COVERAGE_STATES = ("complete", "gap recoverable", "lost", "no data")
 COVERAGE_COLOURS = ("#2e7d32", "#f9a825", "#c62828", "#e0e0e0")
@@ -46,7 +47,9 @@ def days_between(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def coverage_heatmap(cells: dict[tuple[str, date], tuple[str, bool]], instances: list[str], start: date, end: date) -> str:
+def coverage_heatmap(
+    cells: dict[tuple[str, date], tuple[str, bool]], instances: list[str], start: date, end: date
+) -> str:
     """A calendar per source instance: one cell per day coloured by coverage, a dot where the day is sealed into the
     hash chain. cells: (instance, day) -> (coverage status, sealed)."""
     days = days_between(start, end)
@@ -66,8 +69,10 @@ def coverage_heatmap(cells: dict[tuple[str, date], tuple[str, bool]], instances:
     axes.tick_params(length=0)
     for spine in axes.spines.values():
         spine.set_visible(False)
-    legend = [Patch(color=c, label=s) for s, c in zip(COVERAGE_STATES, COVERAGE_COLOURS)]
-    legend.append(plt.Line2D([], [], marker="o", color="black", linestyle="", markersize=4, label="sealed in hash chain"))
+    legend: list[Artist] = [Patch(color=c, label=s) for s, c in zip(COVERAGE_STATES, COVERAGE_COLOURS)]
+    legend.append(
+        plt.Line2D([], [], marker="o", color="black", linestyle="", markersize=4, label="sealed in hash chain")
+    )
     axes.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=5, frameon=False)
     axes.set_title("Coverage per source instance and UTC day", loc="left")
     return _svg(figure)
@@ -80,14 +85,16 @@ def daily_series(
     the other series as lines."""
     days = days_between(start, end)
     figure, axes = plt.subplots(figsize=(min(11.5, 3 + 0.3 * len(days)), 2.8))
+    xs = list(range(len(days)))
     for name, values in series.items():
         ys = [values.get(d, 0) for d in days]
         if name == bars:
-            axes.bar(days, ys, color="#90a4ae", label=name, width=0.8)
+            axes.bar(xs, ys, color="#90a4ae", label=name, width=0.8)
         else:
-            axes.plot(days, ys, marker="o", markersize=3, linewidth=1.5, label=name)
+            axes.plot(xs, ys, marker="o", markersize=3, linewidth=1.5, label=name)
+    step = max(1, len(days) // 16)
+    axes.set_xticks(xs[::step], [d.strftime("%m-%d") for d in days[::step]])
     axes.set_title(title, loc="left")
     axes.legend(frameon=False, loc="upper left", ncol=len(series))
     axes.margins(y=0.25)
-    figure.autofmt_xdate()
     return _svg(figure)

@@ -47,7 +47,9 @@ def dbt_invocation(target_dir: Path | None = None) -> dict[str, Any] | None:
     """The newest dbt run_results.json under the dbt project's target folder (dagster-dbt writes one folder per
     invocation): which dbt invocation built the marts the pack read. None when dbt never wrote one here."""
     target_dir = target_dir or DBT_PROJECT_DIR / "target"
-    candidates = sorted(target_dir.rglob("run_results.json"), key=lambda p: p.stat().st_mtime) if target_dir.exists() else []
+    candidates = (
+        sorted(target_dir.rglob("run_results.json"), key=lambda p: p.stat().st_mtime) if target_dir.exists() else []
+    )
     for path in reversed(candidates):
         try:
             metadata = json.loads(path.read_text())["metadata"]
@@ -65,7 +67,9 @@ def ducklake_snapshots(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Current snapshot id of every attached DuckLake catalog (empty for a plain DuckDB warehouse)."""
     snapshots: dict[str, int] = {}
     try:
-        catalogs = [r[0] for r in con.execute("select database_name from duckdb_databases() where type = 'ducklake'").fetchall()]
+        catalogs = [
+            r[0] for r in con.execute("select database_name from duckdb_databases() where type = 'ducklake'").fetchall()
+        ]
     except duckdb.Error:
         return snapshots
     for catalog in catalogs:
@@ -78,9 +82,7 @@ def ducklake_snapshots(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return snapshots
 
 
-def integrity_days(
-    coverage: list[dict[str, Any]], problems: list[Any], verified: bool
-) -> list[dict[str, Any]]:
+def integrity_days(coverage: list[dict[str, Any]], problems: list[Any], verified: bool) -> list[dict[str, Any]]:
     """Each (source instance, day) of the period: sealed / not sealed / broken (recomputation differs)."""
     broken = {(p.source_system, p.source_instance, p.day): p.problem for p in problems if p.day is not None}
     days = []

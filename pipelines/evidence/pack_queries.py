@@ -71,4 +71,6 @@ def run_sections(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list
 
 def _relations_in(sql: str) -> list[str]:
     words = sql.replace("\n", " ").split()
-    return [words[i + 1] for i, word in enumerate(words[:-1]) if word.lower() in ("from", "join") and "." in words[i + 1]]
+    return [
+        words[i + 1] for i, word in enumerate(words[:-1]) if word.lower() in ("from", "join") and "." in words[i + 1]
+    ]

@@ -1,8 +1,6 @@
 """Dagster assets for issue 14: `finding_alerts` (after dbt builds compliance.findings, in every refresh) and
 `evidence_pack` (last month's pack, on its own monthly schedule)."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines import settings

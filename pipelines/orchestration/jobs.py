@@ -22,9 +22,6 @@ SNAPSHOT_ASSETS = dg.AssetSelection.assets(
 
 # The monthly evidence pack is built by its own job (orchestration/evidence_assets.py), never by a refresh.
 EVIDENCE_PACK = dg.AssetSelection.assets(dg.AssetKey(["evidence_pack"]))
-# Findings (and their alerts) read every mart: the entitlements job leaves them to the next refresh rather than
-# rebuilding every model upstream of them.
-FINDINGS_AND_AFTER = dg.AssetSelection.assets(dg.AssetKey(["compliance", "findings"])).downstream()
 
 refresh_job = dg.define_asset_job(
     name="refresh",
@@ -58,7 +55,7 @@ entitlements_job = dg.define_asset_job(
     # The snapshots, what reads them, and the models those read in turn (seeds, the audit fact: built from the raw
     # audit tables as they are, so the job also works on a warehouse the refresh job has not built yet).
     selection=SNAPSHOT_ASSETS
-    | ((SNAPSHOT_ASSETS.downstream() - FINDINGS_AND_AFTER).upstream() - dg.AssetSelection.groups("raw")),
+    | (SNAPSHOT_ASSETS.downstream().upstream() - dg.AssetSelection.groups("raw") - EVIDENCE_PACK),
     tags=WRITER_TAGS,
     description=(
         "Take a complete entitlement snapshot of every configured ThoughtSpot org and Mode workspace (users, groups, "

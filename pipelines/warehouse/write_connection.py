@@ -15,7 +15,9 @@ from pipelines.warehouse.locks import warehouse_write_lock
 
 
 @contextlib.contextmanager
-def open_for_writing(path: Path | None = None, timeout_seconds: float | None = 600) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_for_writing(
+    path: Path | None = None, timeout_seconds: float | None = 600
+) -> Iterator[duckdb.DuckDBPyConnection]:
     path = path or settings.warehouse_path()
     if not path.exists():
         raise ConfigurationError(

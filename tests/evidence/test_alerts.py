@@ -35,7 +35,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 receiver.requests.append((status, dict(self.headers), body))
@@ -147,7 +147,9 @@ def test_without_a_webhook_nothing_is_queued(demo_warehouse, tmp_path, monkeypat
     ]
 
 
-def _add_failures(sim, user: str, ip: str, start: datetime, count: int, spacing: timedelta, etype: str = "LOGIN_FAILED"):
+def _add_failures(
+    sim, user: str, ip: str, start: datetime, count: int, spacing: timedelta, etype: str = "LOGIN_FAILED"
+):
     timeline = sim.timeline
     rng = random.Random(f"{user}{start.isoformat()}")
     for i in range(count):

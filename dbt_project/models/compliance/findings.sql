@@ -17,82 +17,75 @@
     finding whose last evidence is older than var findings_open_days is resolved as well (aged out of review). -#}
 {%- set open_days = var('findings_open_days') | int %}
 
+{#- One entry per kind: the mart, its flag, who or what it is about, the time bucket, the evidence's span,
+    the mart row's key and how many events it stands for. -#}
+{%- set kinds = [
+    {'kind': 'brute_force_by_user', 'mart': 'rpt_authentication_failures',
+     'flag': 'is_brute_force_by_user and user_name is not null', 'subject': 'user_name',
+     'bucket': "strftime(failure_hour, '%Y-%m-%d')", 'seen_from': 'first_failure_at', 'seen_to': 'last_failure_at',
+     'evidence_key': 'failure_key', 'occurrences': 'failed_logins'},
+    {'kind': 'brute_force_by_ip', 'mart': 'rpt_authentication_failures',
+     'flag': 'is_brute_force_by_ip and actor_ip is not null', 'subject': 'actor_ip',
+     'bucket': "strftime(failure_hour, '%Y-%m-%d')", 'seen_from': 'first_failure_at', 'seen_to': 'last_failure_at',
+     'evidence_key': 'failure_key', 'occurrences': 'failed_logins'},
+    {'kind': 'success_after_failures', 'mart': 'rpt_authentication_failures',
+     'flag': 'is_followed_by_success and user_name is not null', 'subject': 'user_name',
+     'bucket': "strftime(failure_hour, '%Y-%m-%d')", 'seen_from': 'first_failure_at',
+     'seen_to': 'coalesce(success_after_failure_at, last_failure_at)', 'evidence_key': 'failure_key',
+     'occurrences': '1'},
+    {'kind': 'account_lockout', 'mart': 'rpt_authentication_failures', 'flag': 'is_lockout',
+     'subject': "coalesce(user_name, actor_ip, 'unknown account')", 'bucket': "strftime(failure_hour, '%Y-%m-%d')",
+     'seen_from': 'first_failure_at', 'seen_to': 'last_failure_at', 'evidence_key': 'failure_key',
+     'occurrences': 'lockouts'},
+    {'kind': 'self_grant', 'mart': 'rpt_privileged_changes', 'flag': 'is_self_grant',
+     'subject': 'coalesce(changed_by, changed_by_id)', 'bucket': "strftime(event_time, '%Y-%m-%d')",
+     'seen_from': 'event_time', 'seen_to': 'event_time', 'evidence_key': 'event_key', 'occurrences': '1'},
+    {'kind': 'admin_grant', 'mart': 'rpt_privileged_changes', 'flag': 'is_admin_grant',
+     'subject': 'coalesce(subject_user_name, subject_user_id, target_name, target_id, changed_by)',
+     'bucket': "strftime(event_time, '%Y-%m-%d')", 'seen_from': 'event_time', 'seen_to': 'event_time',
+     'evidence_key': 'event_key', 'occurrences': '1'},
+    {'kind': 'activity_after_deletion', 'mart': 'rpt_user_lifecycle', 'flag': 'activity_after_deletion',
+     'subject': 'coalesce(user_name, user_id)', 'bucket': "'state'", 'seen_from': 'event_time',
+     'seen_to': 'coalesce(first_activity_after_deletion_at, event_time)', 'evidence_key': 'event_key',
+     'occurrences': 'coalesce(events_after_deletion, 1)'},
+    {'kind': 'export_anomaly', 'mart': 'rpt_data_exports', 'flag': 'is_anomalous', 'subject': 'user_name',
+     'bucket': "strftime(export_date, '%Y-%m-%d')", 'seen_from': 'cast(export_date as timestamptz)',
+     'seen_to': "cast(export_date as timestamptz) + interval '1 day' - interval '1 second'",
+     'evidence_key': 'export_key', 'occurrences': 'exports + shares'},
+    {'kind': 'audit_log_access', 'mart': 'rpt_audit_log_access',
+     'flag': "evidence_source = 'vendor_audit_log' and not is_auditlake",
+     'subject': 'coalesce(accessed_by, accessed_by_id, actor_ip)', 'bucket': "strftime(accessed_at, '%Y-%m-%d')",
+     'seen_from': 'accessed_at', 'seen_to': 'accessed_at', 'evidence_key': 'access_key', 'occurrences': '1'},
+    {'kind': 'off_hours_connection_change', 'mart': 'rpt_connection_changes', 'flag': 'is_off_hours',
+     'subject': "coalesce(changed_by, changed_by_id) || ' on ' || coalesce(connection_name, connection_id, target_type)",
+     'bucket': "strftime(event_time, '%Y-%m-%d')", 'seen_from': 'event_time', 'seen_to': 'event_time',
+     'evidence_key': 'event_key', 'occurrences': '1'},
+    {'kind': 'cross_product_leaver', 'mart': 'rpt_access_review', 'flag': 'is_cross_product_leaver',
+     'subject': 'coalesce(account_name, account_id)', 'bucket': "'state'", 'seen_from': 'review_as_of',
+     'seen_to': 'review_as_of', 'evidence_key': 'review_key', 'occurrences': '1'},
+    {'kind': 'token_never_revoked', 'mart': 'rpt_api_tokens', 'flag': 'is_never_revoked',
+     'subject': "coalesce(token_name, token_id) || ' by ' || coalesce(actor_name, actor_id)", 'bucket': "'state'",
+     'seen_from': 'event_time', 'seen_to': 'event_time', 'evidence_key': 'event_key', 'occurrences': '1'},
+] %}
+
 with flagged as (
-    select 'brute_force_by_user' as kind, source_system, source_instance, user_name as subject,
-        strftime(failure_hour, '%Y-%m-%d') as time_bucket, first_failure_at as seen_from,
-        last_failure_at as seen_to, failure_key as evidence_key, failed_logins as occurrences
-    from {{ ref('rpt_authentication_failures') }}
-    where is_brute_force_by_user and user_name is not null
-
+    {%- for k in kinds %}
+    select
+        '{{ k.kind }}' as kind,
+        source_system,
+        source_instance,
+        {{ k.subject }} as subject,
+        {{ k.bucket }} as time_bucket,
+        {{ k.seen_from }} as seen_from,
+        {{ k.seen_to }} as seen_to,
+        {{ k.evidence_key }} as evidence_key,
+        {{ k.occurrences }} as occurrences
+    from {{ ref(k.mart) }}
+    where {{ k.flag }}
+    {%- if not loop.last %}
     union all
-    select 'brute_force_by_ip', source_system, source_instance, actor_ip, strftime(failure_hour, '%Y-%m-%d'),
-        first_failure_at, last_failure_at, failure_key, failed_logins
-    from {{ ref('rpt_authentication_failures') }}
-    where is_brute_force_by_ip and actor_ip is not null
-
-    union all
-    select 'success_after_failures', source_system, source_instance, user_name, strftime(failure_hour, '%Y-%m-%d'),
-        first_failure_at, coalesce(success_after_failure_at, last_failure_at), failure_key, 1
-    from {{ ref('rpt_authentication_failures') }}
-    where is_followed_by_success and user_name is not null
-
-    union all
-    select 'account_lockout', source_system, source_instance, coalesce(user_name, actor_ip, 'unknown account'),
-        strftime(failure_hour, '%Y-%m-%d'), first_failure_at, last_failure_at, failure_key, lockouts
-    from {{ ref('rpt_authentication_failures') }}
-    where is_lockout
-
-    union all
-    select 'self_grant', source_system, source_instance, coalesce(changed_by, changed_by_id),
-        strftime(event_time, '%Y-%m-%d'), event_time, event_time, event_key, 1
-    from {{ ref('rpt_privileged_changes') }}
-    where is_self_grant
-
-    union all
-    select 'admin_grant', source_system, source_instance,
-        coalesce(subject_user_name, subject_user_id, target_name, target_id, changed_by),
-        strftime(event_time, '%Y-%m-%d'), event_time, event_time, event_key, 1
-    from {{ ref('rpt_privileged_changes') }}
-    where is_admin_grant
-
-    union all
-    select 'activity_after_deletion', source_system, source_instance, coalesce(user_name, user_id), 'state',
-        event_time, coalesce(first_activity_after_deletion_at, event_time), event_key, coalesce(events_after_deletion, 1)
-    from {{ ref('rpt_user_lifecycle') }}
-    where activity_after_deletion
-
-    union all
-    select 'export_anomaly', source_system, source_instance, user_name, strftime(export_date, '%Y-%m-%d'),
-        cast(export_date as timestamptz), cast(export_date as timestamptz) + interval 1 day - interval 1 second,
-        export_key, exports + shares
-    from {{ ref('rpt_data_exports') }}
-    where is_anomalous
-
-    union all
-    select 'audit_log_access', source_system, source_instance, coalesce(accessed_by, accessed_by_id, actor_ip),
-        strftime(accessed_at, '%Y-%m-%d'), accessed_at, accessed_at, access_key, 1
-    from {{ ref('rpt_audit_log_access') }}
-    where evidence_source = 'vendor_audit_log' and not is_auditlake
-
-    union all
-    select 'off_hours_connection_change', source_system, source_instance,
-        coalesce(changed_by, changed_by_id) || ' on ' || coalesce(connection_name, connection_id, target_type),
-        strftime(event_time, '%Y-%m-%d'), event_time, event_time, event_key, 1
-    from {{ ref('rpt_connection_changes') }}
-    where is_off_hours
-
-    union all
-    select 'cross_product_leaver', source_system, source_instance, coalesce(account_name, account_id), 'state',
-        review_as_of, review_as_of, review_key, 1
-    from {{ ref('rpt_access_review') }}
-    where is_cross_product_leaver
-
-    union all
-    select 'token_never_revoked', source_system, source_instance,
-        coalesce(token_name, token_id) || ' by ' || coalesce(actor_name, actor_id), 'state',
-        event_time, event_time, event_key, 1
-    from {{ ref('rpt_api_tokens') }}
-    where is_never_revoked
+    {%- endif %}
+    {%- endfor %}
 ),
 
 current_findings as (
@@ -104,12 +97,12 @@ current_findings as (
         sum(f.occurrences) as occurrences,
         -- sorted so the pointer (and the row) is the same on every build with the same evidence
         string_agg(f.evidence_key, ',' order by f.evidence_key) as evidence_keys
-    from flagged as f
+    from flagged f
     where f.subject is not null
     group by all
 ),
 
-{%- if is_incremental() %}
+{% if is_incremental() -%}
 merged as (
     select
         coalesce(c.finding_key, s.finding_key) as finding_key,
@@ -124,14 +117,16 @@ merged as (
         coalesce(c.evidence_keys, s.evidence_keys) as evidence_keys,
         c.finding_key is not null as is_flagged,
         coalesce(s.detected_at, now()) as detected_at
-    from current_findings as c
-    full outer join {{ this }} as s on c.finding_key = s.finding_key
+    from current_findings c
+    full outer join {{ this }} s on c.finding_key = s.finding_key
 ),
-{%- else %}
+
+{% else -%}
 merged as (
     select *, true as is_flagged, now() as detected_at from current_findings
 ),
-{%- endif %}
+
+{% endif -%}
 
 final as (
     select
@@ -156,8 +151,8 @@ final as (
         coalesce(k.controls, '') as controls,
         m.detected_at,
         now() as updated_at
-    from merged as m
-    left join {{ ref('finding_kinds') }} as k on m.kind = k.kind
+    from merged m
+    left join {{ ref('finding_kinds') }} k on m.kind = k.kind
 )
 
 select * from final

@@ -113,7 +113,7 @@ def build_pack(start: date, end: date, out: Path, warehouse: Path | None = None)
     findings = by_key["findings"].table
     summary = [
         ("findings in the period", len(findings.rows)),
-        ("open critical / high", sum(1 for r in _records(findings) if r["severity"] in ("critical", "high"))),
+        ("critical / high findings", sum(1 for r in _records(findings) if r["severity"] in ("critical", "high"))),
         ("source instances", len({(r["source_system"], r["source_instance"]) for r in coverage})),
         ("instance-days complete", f"{sum(r['coverage_status'] == 'complete' for r in coverage)} / {len(coverage)}"),
         ("hash chain", "verified" if not problems else f"{len(problems)} problem(s)"),

@@ -182,3 +182,13 @@ def test_headless_chromium_renders_the_pack_at_1280px(pack) -> None:
     assert image.size == (1280, 1800)
     # a rendered page, not a blank one: many distinct colours (text, badges, chart)
     assert len(image.convert("RGB").getcolors(maxcolors=1 << 16) or []) > 50
+
+
+def test_findings_command_lists_the_open_findings(demo_warehouse, capsys) -> None:
+    assert cli.main(["findings", "--warehouse", str(demo_warehouse.path)]) == 0
+    out = capsys.readouterr().out
+    brute = demo_warehouse.thoughtspot.scenarios["brute_force"]
+    assert "severity" in out.splitlines()[0] and "brute_force_by_user" in out and brute["user_name"] in out
+    assert cli.main(["findings", "--warehouse", str(demo_warehouse.path), "--min-severity", "critical"]) == 0
+    critical = capsys.readouterr().out
+    assert "self_grant" in critical and "brute_force_by_user" not in critical

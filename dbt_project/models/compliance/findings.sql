@@ -12,7 +12,7 @@
     open a second finding) and `state` for findings about an account's current state.
 
     Incremental: every build recomputes the current findings from the marts (they are small) and merges them with
-    the stored ones, so first_seen / detected_at never move, and a stored finding the marts no longer flag (a
+    the stored ones, so detected_at never moves, and a stored finding the marts no longer flag (a
     restatement, a leaver finally removed) stays as `resolved` instead of vanishing from the record. An event
     finding whose last evidence is older than var findings_open_days is resolved as well (aged out of review). -#}
 {%- set open_days = var('findings_open_days') | int %}
@@ -111,8 +111,9 @@ merged as (
         coalesce(c.source_instance, s.source_instance) as source_instance,
         coalesce(c.subject, s.subject) as subject,
         coalesce(c.time_bucket, s.time_bucket) as time_bucket,
-        least(c.first_seen, s.first_seen) as first_seen,
-        greatest(c.last_seen, s.last_seen) as last_seen,
+        -- the marts' current evidence when still flagged (a restatement moves it), else what was stored
+        coalesce(c.first_seen, s.first_seen) as first_seen,
+        coalesce(c.last_seen, s.last_seen) as last_seen,
         coalesce(c.occurrences, s.occurrences) as occurrences,
         coalesce(c.evidence_keys, s.evidence_keys) as evidence_keys,
         c.finding_key is not null as is_flagged,

@@ -7,7 +7,7 @@ export DAGSTER_DISABLE_TELEMETRY ?= 1
 export RUNTIME__DLTHUB_TELEMETRY ?= false
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: setup demo run test lint snapshot bench ui clean
+.PHONY: setup system-deps demo run test lint snapshot bench ui clean
 
 setup: $(VENV)/.installed
 
@@ -31,9 +31,23 @@ run: setup
 # The README's test command (what .ci/run calls): the linters first (seconds), then every test, on both cores
 # (pytest-xdist; the dbt manifest every worker reads is parsed once first). PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
-test: lint
+test: lint system-deps
 	$(PY) -c "from pipelines.orchestration.dbt_manifest import ensure_manifest; ensure_manifest()"
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# OS packages the evidence-pack tests use when present: poppler-utils (pdftotext, pdftoppm) and Chromium (the
+# headless screenshot). Idempotent: apt runs only when one is missing, and only as root; otherwise the tests fall back
+# to pypdf and skip the screenshot (said in their output). WeasyPrint itself needs only pango, present on Debian.
+system-deps:
+	@if command -v pdftotext >/dev/null && command -v chromium >/dev/null; then \
+		echo "system-deps: poppler-utils and chromium present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			poppler-utils chromium >/dev/null) \
+			|| echo "system-deps: apt-get failed; PDF tests use pypdf, the screenshot test is skipped"; \
+	else \
+		echo "system-deps: not root / no apt-get: PDF tests use pypdf, the screenshot test is skipped"; \
+	fi
 
 # Style, types and SQL: fast (seconds), run by .ci/run before the tests and by pre-commit.
 lint: setup

@@ -1,4 +1,5 @@
-"""`auditlake` command line: demo | run | ingest | receive | transform | simulate | status | query | docs | migrate.
+"""`auditlake` command line: demo | run | ingest | receive | transform | simulate | status | query | report |
+findings | docs | migrate.
 
 Each subcommand lives in the module that owns the work; that module exposes
 `add_arguments(parser)` and `main(args) -> int`. Heavy imports (dlt, dbt, Dagster)
@@ -25,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("pipelines.simulators.serve", "Serve local ThoughtSpot and Mode API simulators."),
     "status": ("pipelines.commands.status", "Per source: last load, coverage, gaps, freshness."),
     "query": ("pipelines.commands.query", "Run SQL on the analysts' read-only copy of the warehouse."),
+    "report": ("pipelines.commands.report", "Write the evidence pack for a period: HTML, PDF, CSVs, manifest."),
+    "findings": ("pipelines.commands.findings", "List open findings (compliance.findings) in the terminal."),
     "docs": ("pipelines.commands.docs", "Generate dbt's documentation of the models and serve it on 127.0.0.1."),
     "migrate": ("pipelines.commands.migrate", "Copy a DuckDB-file warehouse into an empty DuckLake."),
 }

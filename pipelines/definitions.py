@@ -14,6 +14,12 @@ def build_definitions() -> dg.Definitions:
     from pipelines.orchestration.asset_checks import all_checks
     from pipelines.orchestration.dbt_assets import dbt_models, dbt_resource
     from pipelines.orchestration.dlt_assets import build_ingest_assets
+    from pipelines.orchestration.evidence_assets import (
+        evidence_pack,
+        evidence_pack_job,
+        evidence_pack_schedule,
+        finding_alerts,
+    )
     from pipelines.orchestration.job_runner import step_progress_logger_def
     from pipelines.orchestration.jobs import (
         backfill_job,
@@ -30,10 +36,18 @@ def build_definitions() -> dg.Definitions:
     # Published once the core and compliance models are built (their keys start with the schema).
     published = build_publish_asset([key for key in dbt_models.keys if key.path[0] in ("core", "compliance")])
     return dg.Definitions(
-        assets=[*build_ingest_assets(), dbt_models, published],
+        assets=[*build_ingest_assets(), dbt_models, published, finding_alerts, evidence_pack],
         asset_checks=all_checks(),
-        jobs=[refresh_job, backfill_job, transform_job, entitlements_job, drain_push_job, maintenance_job],
-        schedules=[refresh_schedule, entitlements_schedule, maintenance_schedule],
+        jobs=[
+            refresh_job,
+            backfill_job,
+            transform_job,
+            entitlements_job,
+            drain_push_job,
+            maintenance_job,
+            evidence_pack_job,
+        ],
+        schedules=[refresh_schedule, entitlements_schedule, maintenance_schedule, evidence_pack_schedule],
         sensors=[push_spool_sensor],
         resources={"dbt": dbt_resource()},
         loggers={"console": dg.colored_console_logger, "step_progress": step_progress_logger_def()},

@@ -269,6 +269,27 @@ def report(outcome, out=sys.stdout, push=None) -> None:
     )
 
 
+def write_evidence_pack(wh: Warehouse, days: int) -> Path:
+    """The evidence pack for the demo's period (every simulated day up to today), beside the demo warehouse."""
+    from datetime import timedelta
+
+    from pipelines.evidence.pack_builder import build_pack
+
+    end = settings.utc_now().date()
+    start = end - timedelta(days=days)
+    out = wh.home / "evidence" / f"{start.isoformat()}_{end.isoformat()}"
+    print(f"\nwriting the evidence pack for {start} to {end} ...", flush=True)
+    result = build_pack(start, end, out, warehouse=wh)
+    chain = "verified" if result.chain_verified else "BROKEN"
+    print(
+        f"evidence pack: {result.findings} findings, {result.days_complete}/{result.days} instance-days complete, "
+        f"hash chain {chain}\n  {out / 'index.html'}\n  {out / 'evidence.pdf'}\n  {out / 'manifest.json'}\n"
+        f"open findings in the terminal: AUDITLAKE_WAREHOUSE={wh.environment()[settings.ENV_WAREHOUSE]} "
+        "auditlake findings"
+    )
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
     from pipelines.orchestration.job_runner import run_pipeline
     from pipelines.simulators import HistoryConfig
@@ -309,6 +330,7 @@ def main(args: argparse.Namespace) -> int:
         print("demo FAILED: see the failed steps above and the full log")
         return 1
     report(outcome, push=push)
+    write_evidence_pack(wh, days)
     if not outcome.ok:
         print("\ndemo FAILED: a blocking check failed (see above)")
         return 1

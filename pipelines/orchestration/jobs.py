@@ -19,9 +19,12 @@ def _default_status() -> dg.DefaultScheduleStatus:
 # By dataset prefix, so each instance's snapshot asset (several tenants) is one of them too.
 SNAPSHOT_ASSETS = dg.AssetSelection.key_prefixes(*([spec.dataset] for spec in registry.state_sources()))
 
+# The monthly evidence pack is built by its own job (orchestration/evidence_assets.py), never by a refresh.
+EVIDENCE_PACK = dg.AssetSelection.assets(dg.AssetKey(["evidence_pack"]))
+
 refresh_job = dg.define_asset_job(
     name="refresh",
-    selection=dg.AssetSelection.all() - SNAPSHOT_ASSETS,
+    selection=dg.AssetSelection.all() - SNAPSHOT_ASSETS - EVIDENCE_PACK,
     tags=WRITER_TAGS,
     description=(
         "Fetch new audit events from every configured source, rebuild the models, run all checks, "
@@ -31,7 +34,7 @@ refresh_job = dg.define_asset_job(
 
 backfill_job = dg.define_asset_job(
     name="backfill",
-    selection=dg.AssetSelection.all() - SNAPSHOT_ASSETS,
+    selection=dg.AssetSelection.all() - SNAPSHOT_ASSETS - EVIDENCE_PACK,
     tags=WRITER_TAGS,
     description=(
         "Re-read a past date range (within the vendors' 30-day retention) without moving the cursor: set `since` and "
@@ -50,7 +53,8 @@ entitlements_job = dg.define_asset_job(
     name="entitlements",
     # The snapshots, what reads them, and the models those read in turn (seeds, the audit fact: built from the raw
     # audit tables as they are, so the job also works on a warehouse the refresh job has not built yet).
-    selection=SNAPSHOT_ASSETS | (SNAPSHOT_ASSETS.downstream().upstream() - dg.AssetSelection.groups("raw")),
+    selection=SNAPSHOT_ASSETS
+    | (SNAPSHOT_ASSETS.downstream().upstream() - dg.AssetSelection.groups("raw") - EVIDENCE_PACK),
     tags=WRITER_TAGS,
     description=(
         "Take a complete entitlement snapshot of every configured ThoughtSpot org and Mode workspace (users, groups, "

@@ -58,13 +58,15 @@ raw_<source>.ingest_windows              one row per window fetched (append); co
   fetched_at       timestamptz
 
 Every table also carries dlt's `_dlt_load_id` (the load that inserted the row; the insert-only merge
-never rewrites it). An incremental run counts duplicates against the overlap ids in its saved state,
-exactly, while extracting. A re-read (`--since`) reads nothing from the warehouse while extracting:
-it emits every event, and its rows' new_events / duplicates / quarantined are first the counts seen
-within the run, then corrected by the runner from the rows that carry the load's id once the load is
-committed (pipelines/sources/common/reread_accounting.py). If that correction cannot run (the process
-dies between the load and the count), the rows keep the within-run counts: new_events then counts
-events emitted, some of which the merge absorbed.
+never rewrites it). An incremental run counts duplicates against the overlap ids in its saved state
+while extracting, then, like a re-read, settles its counts from the load (events the push delivered
+first are not in that state: the merge absorbs them and they count as duplicates). A re-read
+(`--since`) reads nothing from the warehouse while extracting: it emits every event, and its rows'
+new_events / duplicates / quarantined are first the counts seen within the run, then corrected by the
+runner from the rows that carry the load's id once the load is committed
+(pipelines/sources/common/reread_accounting.py). If that correction cannot run (the process dies
+between the load and the count), the rows keep the within-run counts: new_events then counts events
+emitted, some of which the merge absorbed.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ covered as (
 
 events as (
     select f.source_system, f.source_instance, cast(f.event_time as date) as evidence_date, f.source_event_id,
-        f.event_time, f.loaded_at
+        f.event_time, f.loaded_at, f.delivery_path
     from {{ ref('fct_audit_events') }} f
     semi join selected_days d
         on d.source_system = f.source_system and d.source_instance = f.source_instance
@@ -164,6 +164,10 @@ event_stats as (
     select
         e.source_system, e.source_instance, e.evidence_date,
         count(*) as events_loaded,
+        -- which path brought each event first (raw keeps the first arrival); the push is fresh data, not
+        -- coverage: nothing below (windows, reconciliation, completeness) counts it
+        count(*) filter (where e.delivery_path = 'push') as events_pushed_first,
+        count(*) filter (where e.delivery_path = 'pull') as events_pulled_first,
         count(distinct e.source_event_id) as distinct_event_ids,
         min(e.event_time) as first_event_at,
         max(e.event_time) as last_event_at,
@@ -195,6 +199,8 @@ select
     d.source_instance::varchar as source_instance,
     d.evidence_date::date as evidence_date,
     coalesce(e.events_loaded, 0)::bigint as events_loaded,
+    coalesce(e.events_pushed_first, 0)::bigint as events_pushed_first,
+    coalesce(e.events_pulled_first, 0)::bigint as events_pulled_first,
     e.first_event_at::timestamptz as first_event_at,
     e.last_event_at::timestamptz as last_event_at,
     coalesce(w.windows_fetched, 0)::bigint as windows_fetched,

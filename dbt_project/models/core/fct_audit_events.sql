@@ -187,7 +187,8 @@ select
     details::json as details,
     raw_payload::json as raw_payload,
     vendor_ingested_at::timestamp with time zone as vendor_ingested_at,
-    loaded_at::timestamp with time zone as loaded_at
+    loaded_at::timestamp with time zone as loaded_at,
+    delivery_path::varchar as delivery_path
 from resolved_outcomes
 -- stored in load order (incremental batches are appended in it too): the zonemaps of loaded_at and
 -- event_time then let every downstream "loaded since" / "from this time" filter skip old row groups

@@ -1,8 +1,11 @@
-"""After a re-read has loaded: how many of its events were new, counted from the load itself.
+"""After a pull has loaded: how many of its events were new, counted from the load itself.
 
 A re-read (`since`) emits every event it fetched; the insert-only merge on (source_instance, id) keeps
 the rows already loaded as they were, including their `_dlt_load_id`. So the rows that carry this
 load's id are exactly the new ones, and every other emitted event was a duplicate absorbed by the merge.
+An incremental pull drops the repeats its saved overlap ids know of, but not the events ThoughtSpot's
+push delivered first (the drain loads them outside the pull's state): those too are absorbed by the
+merge, so its counts are corrected the same way, or `new_events` would count pushed-first events.
 This runs after `pipeline.run` has committed, in the runner: sources never read the warehouse.
 
 Needs dlt to stamp `_dlt_load_id` on Arrow rows: call `enable_load_ids()` before the pipeline runs.
@@ -40,7 +43,8 @@ def enable_load_ids() -> None:
 
 
 def settle_reread_counts(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStats]) -> None:
-    """Correct a re-read's per-window counts and its ingest_windows rows from what the load inserted.
+    """Correct a pull's per-window counts and its ingest_windows rows from what the load inserted
+    (a re-read's and an incremental pull's alike: see the module docstring).
 
     Each new event is counted in the first window whose range holds its time (windows share their
     boundary instant, and the first window to see an event is the one that emitted it).
@@ -50,18 +54,20 @@ def settle_reread_counts(pipeline: Any, load_ids: Sequence[str], windows: Sequen
         _settle(pipeline, load_ids, windows)
     except Exception as exc:
         logger.warning(
-            "could not count the re-read's new rows (%s: %s): its window rows keep the counts seen within the run",
+            "could not count the pull's new rows (%s: %s): its window rows keep the counts seen within the run",
             type(exc).__name__,
             str(exc)[:200],
         )
 
 
 def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStats]) -> None:
-    rereads = [w for w in windows if w.reread]
-    if not rereads or not load_ids:
+    # Every window that names its events table; an incremental window's emitted rows were new to its own
+    # state only (the push may have delivered some first), so it is settled like a re-read's.
+    settled = [w for w in windows if w.events_table and w.time_column]
+    if not settled or not load_ids:
         return
     by_read: dict[tuple[str, str, str, int | None], list[WindowStats]] = defaultdict(list)
-    for stats in rereads:
+    for stats in settled:
         by_read[(stats.source_instance, stats.events_table, stats.time_column, stats.org_id)].append(stats)
     with pipeline.sql_client() as client:
         con = client.native_connection
@@ -73,7 +79,7 @@ def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStat
             marks = ", ".join("?" for _ in load_ids)
             if not _has_column(con, client, raw_tables.WINDOWS_TABLE):
                 logger.warning(
-                    "%s has no %s column: the re-read's window rows keep the counts seen within the run",
+                    "%s has no %s column: the pull's window rows keep the counts seen within the run",
                     ingest_windows,
                     LOAD_ID_COLUMN,
                 )

@@ -27,5 +27,7 @@ select
     record::varchar as raw_content,
     -- the loader's copy of the event time, a plain column: filters on it skip raw row groups unparsed
     "timestamp" as raw_event_time,
-    _loaded_at as loaded_at
+    _loaded_at as loaded_at,
+    -- Mode has no push: every entry came by the pull
+    'pull' as delivery_path
 from source

@@ -11,6 +11,7 @@ parsed as (
         ts,
         "date",
         _loaded_at,
+        _auditlake_delivery,
         log,
         try_cast(log as json) as log_json
     from source
@@ -79,5 +80,8 @@ select
     log as raw_content,
     -- the loader's copy of the event time, a plain column: filters on it skip raw row groups unparsed
     ts as raw_event_time,
-    _loaded_at as loaded_at
+    _loaded_at as loaded_at,
+    -- how the kept (first) copy arrived: 'push' (SIEM output) or 'pull' (logs API); rows loaded before the
+    -- push existed carry null and were all pulled
+    coalesce(_auditlake_delivery, 'pull') as delivery_path
 from fields

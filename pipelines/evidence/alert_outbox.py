@@ -125,12 +125,18 @@ def claim_pending(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """Mark the rows to send as `sending` (so a concurrent sender skips them); (key, payload, attempts so far)."""
     ensure_outbox(con)
     now = datetime.now(timezone.utc)
+    # Select, then mark: DuckLake has no UPDATE ... RETURNING. The caller holds the writer lock (open_for_writing),
+    # so no other sender claims between the two statements.
     rows = con.execute(
-        f"""update {TABLE} set status = 'sending', claimed_at = ?
-            where status = 'pending' or (status = 'sending' and claimed_at < ?)
-            returning finding_key, payload, attempts""",
-        [now, now - CLAIM_TIMEOUT],
+        f"""select finding_key, payload, attempts from {TABLE}
+            where status = 'pending' or (status = 'sending' and claimed_at < ?)""",
+        [now - CLAIM_TIMEOUT],
     ).fetchall()
+    if rows:
+        con.execute(
+            f"update {TABLE} set status = 'sending', claimed_at = ? where list_contains(?, finding_key)",
+            [now, [r[0] for r in rows]],
+        )
     return sorted((r[0], r[1], r[2]) for r in rows)
 
 

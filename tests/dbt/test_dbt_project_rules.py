@@ -36,6 +36,26 @@ def test_every_data_test_says_what_it_guards(manifest: dict) -> None:
     assert not missing, f"give these dbt tests a `description:` (what it guards, what to do): {missing}"
 
 
+def test_no_model_declares_a_constraint_ducklake_cannot_hold(manifest: dict) -> None:
+    # The same models build on a DuckDB file and on DuckLake (issue 10), whose tables have no PRIMARY KEY, UNIQUE
+    # or FOREIGN KEY: uniqueness is a `unique` data test instead.
+    offenders = sorted(
+        f"{node['name']}.{column['name']}:{constraint['type']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        for column in node.get("columns", {}).values()
+        for constraint in column.get("constraints", [])
+        if constraint["type"] in ("primary_key", "unique", "foreign_key")
+    ) + sorted(
+        f"{node['name']}:{constraint['type']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        for constraint in node.get("constraints", [])
+        if constraint["type"] in ("primary_key", "unique", "foreign_key")
+    )
+    assert not offenders, f"DuckLake cannot hold these constraints; use a `unique` data test instead: {offenders}"
+
+
 def test_core_and_marts_read_no_raw_table(manifest: dict) -> None:
     # the raw tables are read by staging only (issue 7: one-way flow)
     offenders = sorted(

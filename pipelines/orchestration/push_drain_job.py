@@ -16,6 +16,7 @@ SENSOR_INTERVAL_SECONDS = 60
 
 
 @dg.op(
+    name="drain_push_spool",  # not the job's name: Dagster refuses an op and a job (graph) of one name
     pool=ingest_pool("thoughtspot"),  # the pull of ThoughtSpot writes the same table: never both at once
     description=(
         "Load the push receiver's sealed spool segments into raw_thoughtspot.security_audit_events (merge on "

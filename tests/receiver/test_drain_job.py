@@ -30,7 +30,7 @@ def test_sensor_waits_for_sealed_segments_and_the_job_drains_them(warehouse):
     assert isinstance(result, dg.SensorResult) and len(result.run_requests or []) == 1
 
     run = drain_push_job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
-    assert run.success and run.output_for_node("drain_push") == 2
+    assert run.success and run.output_for_node("drain_push_spool") == 2
     assert rows(warehouse, "select id, _auditlake_delivery from raw_thoughtspot.security_audit_events order by id") == [
         ("TS-job-1", "push"),
         ("TS-job-2", "push"),

@@ -16,8 +16,10 @@ _INHERITED = ("AUDITLAKE_START", "AUDITLAKE_PIPELINES_DIR", "AUDITLAKE_PUBLISHED
 
 
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every auditlake and source setting the shell (or an earlier test in this worker) left behind: a leftover
+    # AUDITLAKE_DATA_PATH or AUDITLAKE_ALERT_WEBHOOK_URL would change what the test exercises.
     for name in list(os.environ):
-        if name.startswith("SOURCES__") or name in _INHERITED:
+        if name.startswith(("SOURCES__", "AUDITLAKE_")) or name in _INHERITED:
             monkeypatch.delenv(name)
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     # Short retry backoff so injected faults cost little.

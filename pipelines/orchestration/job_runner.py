@@ -68,6 +68,22 @@ def default_log_path() -> Path:
     return logs / f"run-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.log"
 
 
+def _recorded_instance() -> dg.DagsterInstance:
+    """The DAGSTER_HOME instance, opened by one process at a time: two runs started together on a fresh home (two
+    cron entries, a test) would otherwise both create its SQLite tables and one fails ("table already exists")."""
+    import fcntl
+
+    import dagster as dg
+
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".auditlake-instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)  # the storages exist (created now if new) before the next process looks
+    return instance
+
+
 def run_pipeline(
     since: str | None = None,
     until: str | None = None,
@@ -103,7 +119,7 @@ def run_job(
     from pipelines.sources.registry import WINDOWS_TABLE
 
     job = defs.resolve_job_def(job_name)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    instance = _recorded_instance() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     log_path = None if verbose else (log_path or default_log_path())
     started = time.monotonic()
     run_config = {**run_config, "loggers": {"console": {}, **({"step_progress": {}} if progress else {})}}

@@ -140,6 +140,9 @@ def lake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     clean_environment(monkeypatch)
     isolate_home(monkeypatch, tmp_path)
     monkeypatch.setenv("AUDITLAKE_DATA_PATH", str(tmp_path / "lake_data"))
+    # Small batches: each ingest commits several times (DuckLake's default loads a month at once), so the order of
+    # the commits shows whether two ingests ran side by side or one after the other.
+    monkeypatch.setenv("AUDITLAKE_BATCH_WINDOWS", "2")
     return tmp_path
 
 

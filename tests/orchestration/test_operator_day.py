@@ -79,10 +79,12 @@ def test_commands_work_from_any_directory_with_the_project_home(product, tmp_pat
     elsewhere.mkdir(parents=True)
     result = auditlake("ingest", "--source", "thoughtspot", cwd=elsewhere, env={"AUDITLAKE_HOME": str(home)})
     assert result.returncode == 0, result.stdout + result.stderr
-    warehouse = home / "warehouse" / "auditlake.duckdb"
-    assert query(warehouse, "select count(*) from raw_thoughtspot.security_audit_events")[0][0] > 0
+    # The default warehouse (a DuckLake with its SQLite catalog) lives in the project home, not the working directory.
+    catalog = home / "warehouse" / "catalog.sqlite"
+    assert not (elsewhere / "warehouse").exists()
+    assert query(f"ducklake:sqlite:{catalog}", "select count(*) from raw_thoughtspot.security_audit_events")[0][0] > 0
     status = auditlake("status", cwd=elsewhere, env={"AUDITLAKE_HOME": str(home)})
-    assert str(warehouse) in status.stdout and "thoughtspot" in status.stdout
+    assert str(catalog) in status.stdout and "thoughtspot" in status.stdout
 
 
 def test_dagster_cli_works_without_an_activated_venv(tmp_path):

@@ -12,7 +12,7 @@ from pipelines import settings
 from pipelines.orchestration.dlt_assets import ingest_pool
 from pipelines.orchestration.jobs import WRITER_TAGS
 
-SENSOR_INTERVAL_SECONDS = 60
+SENSOR_INTERVAL_SECONDS = 30  # a pushed brute force waits at most this for the fast path (alerts within a minute)
 
 
 @dg.op(
@@ -33,6 +33,11 @@ def drain_push(context: dg.OpExecutionContext) -> dg.Output[int]:
         # The segments stay: the next tick drains them again. A failed run is what the operator must see.
         raise dg.Failure(description=summary.line())
     context.log.info(summary.line())
+    if summary.new_events:
+        # Alerts on: build the findings from what just arrived and send the new ones now, not at the next refresh.
+        from pipelines.evidence.fast_alerts import alert_on_drained
+
+        alert_on_drained(progress=context.log.info)
     return dg.Output(
         summary.new_events,
         metadata={
@@ -49,7 +54,10 @@ def drain_push(context: dg.OpExecutionContext) -> dg.Output[int]:
 @dg.job(
     name="drain_push",
     tags=WRITER_TAGS,
-    description="Load the push receiver's spool (`auditlake receive`) into raw_thoughtspot; no dbt build.",
+    description=(
+        "Load the push receiver's spool (`auditlake receive`) into raw_thoughtspot; with alerts on, build the findings "
+        "from what arrived and send the new ones (the fast path; the refresh still builds and tests everything)."
+    ),
 )
 def drain_push_job() -> None:
     drain_push()

@@ -11,7 +11,7 @@ import random
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -214,3 +214,50 @@ def test_two_runs_with_late_events_alert_each_planted_finding_exactly_once(demo_
     assert grown[0][0] == late_key[0][0] and grown[0][1] > late_key[0][1]
     assert delivered.count(late_key[0][0]) == 1
     assert second.failed == {}
+
+
+def test_a_pushed_brute_force_is_alerted_by_the_drain_job_once(demo_warehouse, receiver, tmp_path, monkeypatch) -> None:
+    """The fast path (bench/bench_push_alert.py times it): the minute drain also builds the findings from what was
+    pushed and alerts them, without waiting for the refresh; a second tick with nothing new sends nothing."""
+    import dagster as dg
+
+    from pipelines.orchestration.push_drain_job import drain_push_job
+    from pipelines.receiver.spool_segments import SpoolWriter, spool_dir
+    from pipelines.sources.common.url_safety import host_with_port
+
+    copy = copy_of(demo_warehouse, tmp_path)
+    monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(copy))
+    monkeypatch.setenv("AUDITLAKE_HOME", str(tmp_path))
+    monkeypatch.setenv("AUDITLAKE_ALERT_WEBHOOK_URL", receiver.url)
+    now = datetime.now(timezone.utc) - timedelta(minutes=5)
+    user = "pushed.target"
+    records = [
+        {
+            "id": f"TS-push-bf-{i}",
+            "ts": (now + timedelta(seconds=5 * i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "type": "LOGIN_FAILED",
+            "desc": "User login failed",
+            "userName": user,
+            "cIP": "203.0.113.99",
+            "orgId": 0,
+            "data": {"userName": user},
+        }
+        for i in range(30)
+    ]
+    writer = SpoolWriter(spool_dir(), max_bytes=10**9)
+    header = {
+        "instance": host_with_port(demo_warehouse.thoughtspot.base_url),
+        "received_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "route": "plain",
+    }
+    writer.submit(header, json.dumps(records).encode()).result(timeout=10)
+    writer.close()
+
+    run = drain_push_job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    assert run.success and run.output_for_node("drain_push_spool") == 30
+    ours = [body for status, _, body in receiver.requests if status == 200 and user in body["text"]]
+    assert [body["finding"]["kind"] for body in ours] == ["brute_force_by_user"]
+    sent = len(receiver.requests)
+    again = drain_push_job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    assert again.success and again.output_for_node("drain_push_spool") == 0
+    assert len(receiver.requests) == sent

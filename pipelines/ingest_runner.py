@@ -305,11 +305,35 @@ def run_ingest(
     per batch, so a failure or Ctrl-C at window 9 of 30 keeps 8 and the next run resumes after them.
     """
     from pipelines.sources.common.log_filters import install_log_filters
-    from pipelines.sources.common.redaction import scrub
-    from pipelines.sources.common.window_report import progress_logger
 
     install_log_filters()
     batch = batch_windows()
+    with _loads_share_one_connection():
+        return _ingest_each(sources, progress, instance, batch, overrides)
+
+
+def _loads_share_one_connection() -> contextlib.AbstractContextManager[None]:
+    """On the DuckDB file engine, every load of this run through one connection (dlt_duckdb_direct)."""
+    from pipelines.warehouse import engine
+    from pipelines.warehouse.dlt_duckdb_direct import one_connection_for_loads
+
+    try:
+        wh = engine.warehouse()
+    except engine.ConfigurationError:  # named, with its fix, when the pipeline opens the warehouse
+        return contextlib.nullcontext()
+    return one_connection_for_loads(None if wh.is_ducklake else str(wh.location))
+
+
+def _ingest_each(
+    sources: Iterable[str] | None,
+    progress: Callable[[str], None],
+    instance: str | None,
+    batch: int,
+    overrides: dict[str, Any],
+) -> list[IngestSummary]:
+    from pipelines.sources.common.redaction import scrub
+    from pipelines.sources.common.window_report import progress_logger
+
     summaries = []
     for source, tenant in select_instances(sources, instance):
         summary = IngestSummary(source=source, instance=tenant.name, source_instance=tenant.data_instance)

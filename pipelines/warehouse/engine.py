@@ -368,13 +368,16 @@ def postgres_url(conninfo: str) -> str:
 
 
 def dlt_destination(target: Warehouse | Path | str | None = None):  # -> dlt destination factory
-    """dlt's destination for the warehouse: `duckdb` on a file, `ducklake` on DuckLake with the extensions
-    pre-loaded by path and autoloading off (dlt's attach would otherwise let DuckDB try to download them)."""
+    """dlt's destination for the warehouse: `duckdb` on a file (insert-only merges without a staging copy, see
+    dlt_duckdb_direct), `ducklake` on DuckLake with the extensions pre-loaded by path and autoloading off (dlt's
+    attach would otherwise let DuckDB try to download them)."""
     import dlt
 
     wh = as_warehouse(target)
     if not wh.is_ducklake:
-        return dlt.destinations.duckdb(wh.location)
+        from pipelines.warehouse.dlt_duckdb_direct import direct_insert_destination
+
+        return direct_insert_destination(str(wh.location))
     from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
 
     catalog = f"sqlite:///{wh.location}" if wh.catalog_type == "sqlite" else postgres_url(wh.location)

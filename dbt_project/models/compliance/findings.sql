@@ -9,13 +9,21 @@
 {#- One row per finding: a mart flag, keyed by (kind, source, subject, time bucket) so the same finding keeps its
     key across runs, late events, restatements and backfills (what alerting deduplicates on). The bucket is the UTC
     day of the evidence for event findings (a late failed login of the same burst extends last_seen, it does not
-    open a second finding) and `state` for findings about an account's current state.
+    open a second finding), for authentication findings the UTC day their burst started (so a brute force across
+    midnight stays one finding; a burst within one day keeps that day's key), and `state` for findings about an
+    account's current state. On upgrade from the calendar-day bucket, a stored finding for the day after midnight
+    of a crossing burst is kept as `resolved`, and nothing is alerted again (the start day's key is unchanged).
+    A late failure that joins a burst across midnight before the burst's known start moves it to the earlier
+    day: a new key, alerted once, and the later day's finding resolved.
 
     Incremental: every build recomputes the current findings from the marts (they are small) and merges them with
     the stored ones, so detected_at never moves, and a stored finding the marts no longer flag (a
     restatement, a leaver finally removed) stays as `resolved` instead of vanishing from the record. An event
     finding whose last evidence is older than var findings_open_days is resolved as well (aged out of review). -#}
 {%- set open_days = var('findings_open_days') | int %}
+{#- Authentication evidence of one kind about one subject with no pause longer than the brute-force window between
+    its rows is one burst. -#}
+{%- set burst_gap_minutes = var('brute_force_window_minutes') | int %}
 
 {#- Where each mart's evidence starts and ends and its rows' key (macros/finding_evidence_rows.sql). -#}
 {%- set failures = {'mart': 'rpt_authentication_failures', 'from': 'first_failure_at', 'to': 'last_failure_at',
@@ -33,18 +41,18 @@
 
 {#- One call per kind: kind, subject, time bucket, evidence, flag[, occurrences]. -#}
 with flagged as (
-    {{ finding_evidence_rows('brute_force_by_user', 'user_name', 'day', failures, 'is_brute_force_by_user',
+    {{ finding_evidence_rows('brute_force_by_user', 'user_name', 'burst', failures, 'is_brute_force_by_user',
                              'failed_logins') }}
     union all
-    {{ finding_evidence_rows('brute_force_by_ip', 'actor_ip', 'day', failures, 'is_brute_force_by_ip',
+    {{ finding_evidence_rows('brute_force_by_ip', 'actor_ip', 'burst', failures, 'is_brute_force_by_ip',
                              'failed_logins') }}
     union all
-    {{ finding_evidence_rows('success_after_failures', 'user_name', 'day',
+    {{ finding_evidence_rows('success_after_failures', 'user_name', 'burst',
                              dict(failures, to='coalesce(success_after_failure_at, last_failure_at)'),
                              'is_followed_by_success') }}
     union all
-    {{ finding_evidence_rows('account_lockout', "coalesce(user_name, actor_ip, 'unknown account')", 'day', failures,
-                             'is_lockout', 'lockouts') }}
+    {{ finding_evidence_rows('account_lockout', "coalesce(user_name, actor_ip, 'unknown account')", 'burst',
+                             failures, 'is_lockout', 'lockouts') }}
     union all
     {{ finding_evidence_rows('self_grant', 'coalesce(changed_by, changed_by_id)', 'day', privileged_changes,
                              'is_self_grant') }}
@@ -75,6 +83,47 @@ with flagged as (
                              tokens, 'is_never_revoked') }}
 ),
 
+chained as (
+    select
+        *,
+        -- a burst starts where the evidence begins more than the gap after all earlier evidence ended
+        coalesce(
+            seen_from > max(seen_to) over earlier + interval '{{ burst_gap_minutes }} minutes', true
+        ) as starts_burst
+    from flagged
+    where in_bursts
+    window earlier as (
+        partition by kind, source_system, source_instance, subject
+        order by seen_from, seen_to, evidence_key rows between unbounded preceding and 1 preceding
+    )
+),
+
+numbered as (
+    select
+        *,
+        sum(cast(starts_burst as integer)) over (
+            partition by kind, source_system, source_instance, subject
+            order by seen_from, seen_to, evidence_key rows unbounded preceding
+        ) as burst_number
+    from chained
+),
+
+bucketed as (
+    -- a burst is bucketed by the UTC day it started: one that does not cross midnight keeps the day's key, and
+    -- one that does stays one finding (under the day it started)
+    select
+        kind, source_system, source_instance, subject,
+        strftime(
+            min(seen_from) over (partition by kind, source_system, source_instance, subject, burst_number), '%Y-%m-%d'
+        ) as time_bucket,
+        seen_from, seen_to, evidence_key, occurrences
+    from numbered
+    union all
+    select kind, source_system, source_instance, subject, time_bucket, seen_from, seen_to, evidence_key, occurrences
+    from flagged
+    where not in_bursts
+),
+
 current_findings as (
     select
         md5(concat_ws('|', f.kind, f.source_system, f.source_instance, f.subject, f.time_bucket)) as finding_key,
@@ -84,8 +133,7 @@ current_findings as (
         sum(f.occurrences) as occurrences,
         -- sorted so the pointer (and the row) is the same on every build with the same evidence
         string_agg(f.evidence_key, ',' order by f.evidence_key) as evidence_keys
-    from flagged f
-    where f.subject is not null
+    from bucketed f
     group by all
 ),
 

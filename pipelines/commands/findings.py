@@ -1,5 +1,6 @@
 """`auditlake findings`: the open findings (compliance.findings) as a table, most severe first, with whether each
-was alerted (the outbox)."""
+was alerted (the outbox). Severity is the effective one: a kind's configured override (alert settings) wins over
+the seed's default stored in the table, as it does for alerts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from pipelines.evidence.alert_config import SEVERITIES
+from pipelines.evidence.alert_config import SEVERITIES, severity_overrides
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,13 +38,22 @@ def _rows(con, include_resolved: bool) -> tuple[list[str], list[tuple]]:
                    {outbox} as alert, left(f.finding_key, 12) as finding
             from compliance.findings as f
             {"" if include_resolved else "where f.status = 'open'"}
-            order by case f.severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2
-                     when 'low' then 3 else 4 end, f.first_seen"""
+            order by f.first_seen, f.finding_key"""
     )
     return [d[0] for d in relation.description or []], relation.fetchall()
 
 
-def print_table(columns: list[str], rows: list[tuple], out: TextIO = sys.stdout) -> None:
+def with_effective_severity(rows: list[tuple], overrides: dict[str, str]) -> list[tuple]:
+    """Rows (severity, kind, ...) with each kind's configured severity in place of the seed's, most severe first
+    (rows keep their first-seen order within a severity; an unknown severity sorts last)."""
+    rows = [(overrides.get(row[1], row[0]), *row[1:]) for row in rows]
+    rank = {severity: index for index, severity in enumerate(reversed(SEVERITIES))}
+    return sorted(rows, key=lambda row: rank.get(row[0], len(SEVERITIES)))
+
+
+def print_table(columns: list[str], rows: list[tuple], out: TextIO | None = None) -> None:
+    # sys.stdout looked up per call, not bound at import: a replaced stdout (pytest's capture) would be a closed file
+    out = out or sys.stdout
     text = [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [min(40, max([len(c)] + [len(r[i]) for r in text])) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths)), file=out)
@@ -60,6 +70,8 @@ def main(args: argparse.Namespace) -> int:
         if not table_exists(con, "compliance", "findings"):
             raise ConfigurationError(f"{path} has no compliance.findings: run `auditlake transform` (dbt build) first")
         columns, rows = _rows(con, args.all)
+    overrides = severity_overrides()
+    rows = with_effective_severity(rows, overrides)
     floor = SEVERITIES.index(args.min_severity)
     rows = [r for r in rows if r[0] not in SEVERITIES or SEVERITIES.index(r[0]) >= floor]
     if not rows:
@@ -67,4 +79,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     print_table(columns, rows)
     print(f'\n{len(rows)} finding(s); evidence rows: `auditlake query "select * from compliance.findings"`')
+    overridden = sorted({row[1] for row in rows} & set(overrides))
+    if overridden:
+        print(f"severity as configured for {', '.join(overridden)} (alert settings); the seed's default otherwise")
     return 0

@@ -54,13 +54,9 @@ def _severity(value: str, where: str) -> str:
     return value
 
 
-def load_settings() -> AlertSettings:
-    url = os.environ.get(ENV_WEBHOOK_URL) or _dlt_value("webhook_url") or None
-    if url and urlsplit(str(url)).scheme not in ("http", "https"):
-        raise ConfigurationError(f"{ENV_WEBHOOK_URL} must be an http(s) URL (got a value starting {redact(str(url))})")
-    minimum = _severity(
-        str(os.environ.get(ENV_MIN_SEVERITY) or _dlt_value("min_severity") or "medium"), ENV_MIN_SEVERITY
-    )
+def severity_overrides() -> dict[str, str]:
+    """kind -> configured severity (the environment wins over [auditlake.alerts.severity]); what alerts send and
+    `auditlake findings` shows instead of the seed's default."""
     overrides: dict[str, str] = {}
     configured = _dlt_value("severity")
     if isinstance(configured, dict):
@@ -68,6 +64,17 @@ def load_settings() -> AlertSettings:
     for name, value in os.environ.items():
         if name.startswith(ENV_SEVERITY_PREFIX):
             overrides[name[len(ENV_SEVERITY_PREFIX) :].lower()] = _severity(value, name)
+    return overrides
+
+
+def load_settings() -> AlertSettings:
+    url = os.environ.get(ENV_WEBHOOK_URL) or _dlt_value("webhook_url") or None
+    if url and urlsplit(str(url)).scheme not in ("http", "https"):
+        raise ConfigurationError(f"{ENV_WEBHOOK_URL} must be an http(s) URL (got a value starting {redact(str(url))})")
+    minimum = _severity(
+        str(os.environ.get(ENV_MIN_SEVERITY) or _dlt_value("min_severity") or "medium"), ENV_MIN_SEVERITY
+    )
+    overrides = severity_overrides()
     try:
         attempts = int(os.environ.get(ENV_MAX_ATTEMPTS) or _dlt_value("max_attempts") or 4)
         backoff = float(os.environ.get(ENV_BACKOFF_SECONDS) or _dlt_value("backoff_seconds") or 1.0)

@@ -1,9 +1,10 @@
-"""Rules of the dbt project read from its manifest (`dbt parse`, no warehouse needed)."""
+"""Rules of the dbt project: read from its manifest (`dbt parse`, no warehouse needed) or from its SQL files."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +93,6 @@ def test_docs_generate_works_from_the_project_directory(tmp_path: Path) -> None:
 
 def test_unit_tests_fix_the_vars_their_model_reads(manifest: dict) -> None:
     # a unit test that silently follows dbt_project.yml breaks (or passes by luck) when a default changes
-    import re
 
     models = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
     loose = []
@@ -106,3 +106,75 @@ def test_unit_tests_fix_the_vars_their_model_reads(manifest: dict) -> None:
         if missing:
             loose.append((test["name"], sorted(missing)))
     assert not loose, f"fix these vars in the unit tests' overrides.vars: {loose}"
+
+
+# DuckDB 1.5 binds the JSON arrows `->>` / `->` more loosely than any operator on their left: `a or x ->> '$.k' = y`
+# binds as `(a or x) ->> ...`, which casts x to a boolean or a number and fails, or compares the wrong thing. The
+# left operand of an arrow must therefore not follow `and` / `or` / `not` or another operator: parenthesise the
+# extraction. What the left operand may be: a (qualified, or quoted) column, or a function call.
+_ARROW_OPERAND = r"(?:[a-z_][\w$]*\s*\((?:[^()]|\([^()]*\))*\)|\"[^\"]+\"(?:\.[\w$]+)*|[a-z_][\w$]*(?:\.[\w$]+)*)"
+_LOOSE_JSON_ARROW = re.compile(
+    rf"(?P<operator>\b(?:and|or|not)\b|[=<>!+*/%|-])\s*(?P<operand>{_ARROW_OPERAND})\s*->>?", re.IGNORECASE
+)
+# comments (SQL and Jinja) are blanked, newlines kept, so that prose about the rule is not flagged and lines count
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/|\{#.*?#\}", re.DOTALL)
+
+
+def loose_json_arrows(sql: str) -> list[tuple[int, str]]:
+    """(line, expression) of every JSON arrow whose left operand follows and/or/not or another operator."""
+    code = _COMMENTS.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), sql)
+    return [
+        (code.count("\n", 0, match.start("operand")) + 1, " ".join(match.group().split()))
+        for match in _LOOSE_JSON_ARROW.finditer(code)
+    ]
+
+
+def test_no_model_or_macro_puts_a_json_arrow_right_after_an_operator() -> None:
+    project = Path(settings.DBT_PROJECT_DIR)
+    skipped = {"target", "logs", "dbt_packages"}
+    files = [p for p in sorted(project.rglob("*.sql")) if not skipped & set(p.relative_to(project).parts)]
+    assert len(files) > 40, f"expected the project's models and macros under {project}, found {len(files)} files"
+    offenders = [
+        f"dbt_project/{path.relative_to(project)}:{line}: `{expression}`"
+        for path in files
+        for line, expression in loose_json_arrows(path.read_text())
+    ]
+    assert not offenders, (
+        "DuckDB 1.5 binds `->>` / `->` more loosely than and/or/not and comparisons, so these extract from the "
+        "wrong operand; parenthesise the extraction, e.g. `or (x ->> '$.k') = y`:\n" + "\n".join(offenders)
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "flagged"),
+    [
+        # the form rpt_privileged_changes had before it was parenthesised (commit 3dc3194)
+        ("and (list_contains(ids, f.actor_id)\n           or f.details ->> '$.member_id' = f.actor_id)", True),
+        ("where true and details ->> '$.role' ilike '%admin%'", True),
+        ("select not x ->> '$.flag' = 'true'", True),
+        ("select v = j ->> '$.a'", True),
+        ("select 'y' || j -> '$.a'", True),
+        ("or lower(j) ->> '$.a' = v", True),
+        ("or \"details\" ->> '$.a' = v", True),
+        # parenthesised, leftmost, inside a call, or in a comment: bound as meant
+        ("and (list_contains(ids, f.actor_id)\n           or (f.details ->> '$.member_id') = f.actor_id)", False),
+        ("where j ->> '$.a' = v and true", False),
+        ("select coalesce(j ->> '$.a', v) = v or false", False),
+        ("case when j ->> '$.a' = v then 1 end", False),
+        ("-- DuckDB binds `a or x ->> p = y` wrongly\nselect (j ->> '$.a') = v", False),
+        ("{# a or x ->> p #} select list_transform(xs, x -> x + 1)", False),
+    ],
+)
+def test_the_json_arrow_rule_flags_what_duckdb_mis_binds(sql: str, flagged: bool) -> None:
+    assert bool(loose_json_arrows(sql)) is flagged, loose_json_arrows(sql)
+
+
+def test_duckdb_still_mis_binds_what_the_rule_flags() -> None:
+    # if this fails, DuckDB binds `->>` as documented again and the rule above may be dropped
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("""create table t as select '{"a": "x"}'::json as j, 'x' as v""")
+    assert con.execute("select false or (j ->> '$.a') = v from t").fetchone() == (True,)
+    with pytest.raises(duckdb.Error):
+        con.execute("select false or j ->> '$.a' = v from t").fetchall()

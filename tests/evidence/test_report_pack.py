@@ -192,3 +192,24 @@ def test_findings_command_lists_the_open_findings(demo_warehouse, capsys) -> Non
     assert cli.main(["findings", "--warehouse", str(demo_warehouse.path), "--min-severity", "critical"]) == 0
     critical = capsys.readouterr().out
     assert "self_grant" in critical and "brute_force_by_user" not in critical
+
+
+def test_findings_command_shows_the_configured_severity_not_the_seeds(demo_warehouse, capsys, monkeypatch) -> None:
+    # the seed says self_grant critical and brute_force_by_user high; an operator's overrides turn them round, as
+    # alerts would send them
+    monkeypatch.setenv("AUDITLAKE_ALERT_SEVERITY__SELF_GRANT", "low")
+    monkeypatch.setenv("AUDITLAKE_ALERT_SEVERITY__BRUTE_FORCE_BY_USER", "critical")
+    assert cli.main(["findings", "--warehouse", str(demo_warehouse.path), "--min-severity", "critical"]) == 0
+    critical = capsys.readouterr().out
+    assert "brute_force_by_user" in critical and "self_grant" not in critical
+    assert "severity as configured for brute_force_by_user" in critical
+    assert cli.main(["findings", "--warehouse", str(demo_warehouse.path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines[2:] if line.strip() and not line.startswith(("-", " "))]
+    rows = [row for row in rows if row[0] in ("info", "low", "medium", "high", "critical")]
+    self_grants = [row for row in rows if row[1] == "self_grant"]
+    assert self_grants and all(row[0] == "low" for row in self_grants), self_grants
+    assert ["critical", "brute_force_by_user"] in [row[:2] for row in rows], [row[:2] for row in rows]
+    # most severe first, by the effective severity
+    ranks = [("info", "low", "medium", "high", "critical").index(row[0]) for row in rows]
+    assert ranks == sorted(ranks, reverse=True), [row[:2] for row in rows]

@@ -9,83 +9,119 @@
 {#- One row per finding: a mart flag, keyed by (kind, source, subject, time bucket) so the same finding keeps its
     key across runs, late events, restatements and backfills (what alerting deduplicates on). The bucket is the UTC
     day of the evidence for event findings (a late failed login of the same burst extends last_seen, it does not
-    open a second finding) and `state` for findings about an account's current state.
+    open a second finding), for authentication findings the UTC day their burst started (so a brute force across
+    midnight stays one finding; a burst within one day keeps that day's key), and `state` for findings about an
+    account's current state. On upgrade from the calendar-day bucket, a stored finding for the day after midnight
+    of a crossing burst is kept as `resolved`, and nothing is alerted again (the start day's key is unchanged).
+    A late failure that joins a burst across midnight before the burst's known start moves it to the earlier
+    day: a new key, alerted once, and the later day's finding resolved.
 
     Incremental: every build recomputes the current findings from the marts (they are small) and merges them with
     the stored ones, so detected_at never moves, and a stored finding the marts no longer flag (a
     restatement, a leaver finally removed) stays as `resolved` instead of vanishing from the record. An event
     finding whose last evidence is older than var findings_open_days is resolved as well (aged out of review). -#}
 {%- set open_days = var('findings_open_days') | int %}
+{#- Authentication evidence of one kind about one subject with no pause longer than the brute-force window between
+    its rows is one burst. -#}
+{%- set burst_gap_minutes = var('brute_force_window_minutes') | int %}
 
-{#- One entry per kind: the mart, its flag, who or what it is about, the time bucket, the evidence's span,
-    the mart row's key and how many events it stands for. -#}
-{%- set kinds = [
-    {'kind': 'brute_force_by_user', 'mart': 'rpt_authentication_failures',
-     'flag': 'is_brute_force_by_user and user_name is not null', 'subject': 'user_name',
-     'bucket': "strftime(failure_hour, '%Y-%m-%d')", 'seen_from': 'first_failure_at', 'seen_to': 'last_failure_at',
-     'evidence_key': 'failure_key', 'occurrences': 'failed_logins'},
-    {'kind': 'brute_force_by_ip', 'mart': 'rpt_authentication_failures',
-     'flag': 'is_brute_force_by_ip and actor_ip is not null', 'subject': 'actor_ip',
-     'bucket': "strftime(failure_hour, '%Y-%m-%d')", 'seen_from': 'first_failure_at', 'seen_to': 'last_failure_at',
-     'evidence_key': 'failure_key', 'occurrences': 'failed_logins'},
-    {'kind': 'success_after_failures', 'mart': 'rpt_authentication_failures',
-     'flag': 'is_followed_by_success and user_name is not null', 'subject': 'user_name',
-     'bucket': "strftime(failure_hour, '%Y-%m-%d')", 'seen_from': 'first_failure_at',
-     'seen_to': 'coalesce(success_after_failure_at, last_failure_at)', 'evidence_key': 'failure_key',
-     'occurrences': '1'},
-    {'kind': 'account_lockout', 'mart': 'rpt_authentication_failures', 'flag': 'is_lockout',
-     'subject': "coalesce(user_name, actor_ip, 'unknown account')", 'bucket': "strftime(failure_hour, '%Y-%m-%d')",
-     'seen_from': 'first_failure_at', 'seen_to': 'last_failure_at', 'evidence_key': 'failure_key',
-     'occurrences': 'lockouts'},
-    {'kind': 'self_grant', 'mart': 'rpt_privileged_changes', 'flag': 'is_self_grant',
-     'subject': 'coalesce(changed_by, changed_by_id)', 'bucket': "strftime(event_time, '%Y-%m-%d')",
-     'seen_from': 'event_time', 'seen_to': 'event_time', 'evidence_key': 'event_key', 'occurrences': '1'},
-    {'kind': 'admin_grant', 'mart': 'rpt_privileged_changes', 'flag': 'is_admin_grant',
-     'subject': 'coalesce(subject_user_name, subject_user_id, target_name, target_id, changed_by)',
-     'bucket': "strftime(event_time, '%Y-%m-%d')", 'seen_from': 'event_time', 'seen_to': 'event_time',
-     'evidence_key': 'event_key', 'occurrences': '1'},
-    {'kind': 'activity_after_deletion', 'mart': 'rpt_user_lifecycle', 'flag': 'activity_after_deletion',
-     'subject': 'coalesce(user_name, user_id)', 'bucket': "'state'", 'seen_from': 'event_time',
-     'seen_to': 'coalesce(first_activity_after_deletion_at, event_time)', 'evidence_key': 'event_key',
-     'occurrences': 'coalesce(events_after_deletion, 1)'},
-    {'kind': 'export_anomaly', 'mart': 'rpt_data_exports', 'flag': 'is_anomalous', 'subject': 'user_name',
-     'bucket': "strftime(export_date, '%Y-%m-%d')", 'seen_from': 'cast(export_date as timestamptz)',
-     'seen_to': "cast(export_date as timestamptz) + interval '1 day' - interval '1 second'",
-     'evidence_key': 'export_key', 'occurrences': 'exports + shares'},
-    {'kind': 'audit_log_access', 'mart': 'rpt_audit_log_access',
-     'flag': "evidence_source = 'vendor_audit_log' and not is_auditlake",
-     'subject': 'coalesce(accessed_by, accessed_by_id, actor_ip)', 'bucket': "strftime(accessed_at, '%Y-%m-%d')",
-     'seen_from': 'accessed_at', 'seen_to': 'accessed_at', 'evidence_key': 'access_key', 'occurrences': '1'},
-    {'kind': 'off_hours_connection_change', 'mart': 'rpt_connection_changes', 'flag': 'is_off_hours',
-     'subject': "coalesce(changed_by, changed_by_id) || ' on ' || coalesce(connection_name, connection_id, target_type)",
-     'bucket': "strftime(event_time, '%Y-%m-%d')", 'seen_from': 'event_time', 'seen_to': 'event_time',
-     'evidence_key': 'event_key', 'occurrences': '1'},
-    {'kind': 'cross_product_leaver', 'mart': 'rpt_access_review', 'flag': 'is_cross_product_leaver',
-     'subject': 'coalesce(account_name, account_id)', 'bucket': "'state'", 'seen_from': 'review_as_of',
-     'seen_to': 'review_as_of', 'evidence_key': 'review_key', 'occurrences': '1'},
-    {'kind': 'token_never_revoked', 'mart': 'rpt_api_tokens', 'flag': 'is_never_revoked',
-     'subject': "coalesce(token_name, token_id) || ' by ' || coalesce(actor_name, actor_id)", 'bucket': "'state'",
-     'seen_from': 'event_time', 'seen_to': 'event_time', 'evidence_key': 'event_key', 'occurrences': '1'},
-] %}
+{#- Where each mart's evidence starts and ends and its rows' key (macros/finding_evidence_rows.sql). -#}
+{%- set failures = {'mart': 'rpt_authentication_failures', 'from': 'first_failure_at', 'to': 'last_failure_at',
+                    'key': 'failure_key'} %}
+{%- set privileged_changes = {'mart': 'rpt_privileged_changes', 'from': 'event_time', 'key': 'event_key'} %}
+{%- set leavers = {'mart': 'rpt_user_lifecycle', 'from': 'event_time',
+                   'to': 'coalesce(first_activity_after_deletion_at, event_time)', 'key': 'event_key'} %}
+{%- set export_days = {'mart': 'rpt_data_exports', 'from': 'cast(export_date as timestamptz)',
+                       'to': "cast(export_date as timestamptz) + interval '1 day' - interval '1 second'",
+                       'key': 'export_key'} %}
+{%- set log_reads = {'mart': 'rpt_audit_log_access', 'from': 'accessed_at', 'key': 'access_key'} %}
+{%- set connection_changes = {'mart': 'rpt_connection_changes', 'from': 'event_time', 'key': 'event_key'} %}
+{%- set reviews = {'mart': 'rpt_access_review', 'from': 'review_as_of', 'key': 'review_key'} %}
+{%- set tokens = {'mart': 'rpt_api_tokens', 'from': 'event_time', 'key': 'event_key'} %}
 
+{#- One call per kind: kind, subject, time bucket, evidence, flag[, occurrences]. -#}
 with flagged as (
-    {%- for k in kinds %}
-    select
-        '{{ k.kind }}' as kind,
-        source_system,
-        source_instance,
-        {{ k.subject }} as subject,
-        {{ k.bucket }} as time_bucket,
-        {{ k.seen_from }} as seen_from,
-        {{ k.seen_to }} as seen_to,
-        {{ k.evidence_key }} as evidence_key,
-        {{ k.occurrences }} as occurrences
-    from {{ ref(k.mart) }}
-    where {{ k.flag }}
-    {%- if not loop.last %}
+    {{ finding_evidence_rows('brute_force_by_user', 'user_name', 'burst', failures, 'is_brute_force_by_user',
+                             'failed_logins') }}
     union all
-    {%- endif %}
-    {%- endfor %}
+    {{ finding_evidence_rows('brute_force_by_ip', 'actor_ip', 'burst', failures, 'is_brute_force_by_ip',
+                             'failed_logins') }}
+    union all
+    {{ finding_evidence_rows('success_after_failures', 'user_name', 'burst',
+                             dict(failures, to='coalesce(success_after_failure_at, last_failure_at)'),
+                             'is_followed_by_success') }}
+    union all
+    {{ finding_evidence_rows('account_lockout', "coalesce(user_name, actor_ip, 'unknown account')", 'burst',
+                             failures, 'is_lockout', 'lockouts') }}
+    union all
+    {{ finding_evidence_rows('self_grant', 'coalesce(changed_by, changed_by_id)', 'day', privileged_changes,
+                             'is_self_grant') }}
+    union all
+    {{ finding_evidence_rows('admin_grant',
+                             'coalesce(subject_user_name, subject_user_id, target_name, target_id, changed_by)', 'day',
+                             privileged_changes, 'is_admin_grant') }}
+    union all
+    {{ finding_evidence_rows('activity_after_deletion', 'coalesce(user_name, user_id)', 'state', leavers,
+                             'activity_after_deletion', 'coalesce(events_after_deletion, 1)') }}
+    union all
+    {{ finding_evidence_rows('export_anomaly', 'user_name', 'day', export_days, 'is_anomalous',
+                             'exports + shares') }}
+    union all
+    {{ finding_evidence_rows('audit_log_access', 'coalesce(accessed_by, accessed_by_id, actor_ip)', 'day', log_reads,
+                             "evidence_source = 'vendor_audit_log' and not is_auditlake") }}
+    union all
+    {{ finding_evidence_rows('off_hours_connection_change',
+                             "coalesce(changed_by, changed_by_id) || ' on ' || "
+                             ~ "coalesce(connection_name, connection_id, target_type)",
+                             'day', connection_changes, 'is_off_hours') }}
+    union all
+    {{ finding_evidence_rows('cross_product_leaver', 'coalesce(account_name, account_id)', 'state', reviews,
+                             'is_cross_product_leaver') }}
+    union all
+    {{ finding_evidence_rows('token_never_revoked',
+                             "coalesce(token_name, token_id) || ' by ' || coalesce(actor_name, actor_id)", 'state',
+                             tokens, 'is_never_revoked') }}
+),
+
+chained as (
+    select
+        *,
+        -- a burst starts where the evidence begins more than the gap after all earlier evidence ended
+        coalesce(
+            seen_from > max(seen_to) over earlier + interval '{{ burst_gap_minutes }} minutes', true
+        ) as starts_burst
+    from flagged
+    where in_bursts
+    window earlier as (
+        partition by kind, source_system, source_instance, subject
+        order by seen_from, seen_to, evidence_key rows between unbounded preceding and 1 preceding
+    )
+),
+
+numbered as (
+    select
+        *,
+        sum(cast(starts_burst as integer)) over (
+            partition by kind, source_system, source_instance, subject
+            order by seen_from, seen_to, evidence_key rows unbounded preceding
+        ) as burst_number
+    from chained
+),
+
+bucketed as (
+    -- a burst is bucketed by the UTC day it started: one that does not cross midnight keeps the day's key, and
+    -- one that does stays one finding (under the day it started)
+    select
+        kind, source_system, source_instance, subject,
+        strftime(
+            min(seen_from) over (partition by kind, source_system, source_instance, subject, burst_number), '%Y-%m-%d'
+        ) as time_bucket,
+        seen_from, seen_to, evidence_key, occurrences
+    from numbered
+    union all
+    select kind, source_system, source_instance, subject, time_bucket, seen_from, seen_to, evidence_key, occurrences
+    from flagged
+    where not in_bursts
 ),
 
 current_findings as (
@@ -97,8 +133,7 @@ current_findings as (
         sum(f.occurrences) as occurrences,
         -- sorted so the pointer (and the row) is the same on every build with the same evidence
         string_agg(f.evidence_key, ',' order by f.evidence_key) as evidence_keys
-    from flagged f
-    where f.subject is not null
+    from bucketed f
     group by all
 ),
 

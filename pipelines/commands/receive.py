@@ -11,14 +11,13 @@ import ipaddress
 import logging
 from typing import Any
 
-from pipelines.commands.arguments import int_between
+from pipelines.commands.arguments import add_listen_arguments, int_between
 
 LOOPBACK_NAMES = ("localhost",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
-    parser.add_argument("--port", type=int_between(1, 65535), default=8088, help="port (default 8088, HEC's)")
+    add_listen_arguments(parser, {"--port": (8088, "port (default 8088, HEC's)")})
     parser.add_argument("--tls-cert", help="PEM certificate: required (with --tls-key) to listen beyond loopback")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument(

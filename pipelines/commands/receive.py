@@ -61,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
     from pipelines import settings
     from pipelines.receiver.receiver_app import ReceiverSettings, build_app
     from pipelines.receiver.spool_segments import spool_dir
-    from pipelines.receiver.tokens import ENV_PUSH_TOKEN, TokenTable, push_tokens
+    from pipelines.receiver.tokens import ENV_PUSH_TOKEN, ReloadingTokens, push_tokens
 
     tls = bool(args.tls_cert or args.tls_key)
     if tls and not (args.tls_cert and args.tls_key):
@@ -80,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
     folder = settings.in_home(args.spool_dir) if args.spool_dir else spool_dir()
     config = ReceiverSettings(
         spool_dir=folder,
-        tokens=TokenTable(tokens),
+        tokens=ReloadingTokens(tokens),  # a token rotated in .dlt/secrets.toml applies without a restart
         max_body_bytes=args.max_body_mb * 1024 * 1024,
         max_spool_bytes=args.max_spool_mb * 1024 * 1024,
         rate_per_second=args.rate_limit,

@@ -191,19 +191,23 @@ def utc_now() -> datetime:
 
 
 @contextlib.contextmanager
-def scoped_environment(values: Mapping[str, str]) -> Iterator[None]:
-    """`values` in os.environ inside the block only; every name is restored (or removed) after it.
+def scoped_environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """`values` in os.environ inside the block only (None: the name is removed); every name is restored after it.
 
     For what reads settings from os.environ with no way to be handed them (dagster-dbt's `dbt.cli` copies
     os.environ into dbt's subprocess; the in-process run of a one-shot command): keeping the block short keeps the
     change from leaking into later runs in the same process (tests, the Dagster daemon)."""
     previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    _set_environment(values)
     try:
         yield
     finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_environment(previous)
+
+
+def _set_environment(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

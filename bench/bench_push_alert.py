@@ -21,17 +21,17 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.support.webhook_receiver import WebhookReceiver  # noqa: E402 (needs ROOT on sys.path)
 
 TOKEN = "bench-push-token-0123456789abcdef"
 BURST = 40  # failed logins in a few minutes: twice the brute-force threshold (dbt var brute_force_threshold, 20)
@@ -41,26 +41,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class Webhook:
-    def __init__(self) -> None:
-        self.received: list[tuple[float, dict]] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                hook.received.append((time.monotonic(), body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def burst_body(user: str, ip: str, now: datetime) -> bytes:
@@ -90,7 +70,7 @@ def main() -> None:
     from pipelines.simulators import HistoryConfig, ThoughtSpotSimulator
 
     home = Path(tempfile.mkdtemp(prefix="bench-push-alert-"))
-    webhook = Webhook()
+    webhook = WebhookReceiver()
     env = {
         "AUDITLAKE_HOME": str(home),
         "DAGSTER_HOME": str(home / "dagster_home"),
@@ -113,9 +93,9 @@ def main() -> None:
         first = subprocess.run([str(exe), "run", "--quiet"], env=os.environ, capture_output=True, text=True)
         print(
             f"setup: first `auditlake run` {time.monotonic() - started:.1f} s (exit {first.returncode}), "
-            f"{len(webhook.received)} alerts of the simulator's planted findings"
+            f"{len(webhook.requests)} alerts of the simulator's planted findings"
         )
-        webhook.received.clear()
+        webhook.requests.clear()
         port = free_port()
         receiver = subprocess.Popen(
             [str(exe), "receive", "--port", str(port)],
@@ -155,8 +135,8 @@ def main() -> None:
         finally:
             receiver.terminate()
             receiver.wait(timeout=30)
-    ours = [(at, body) for at, body in webhook.received if user in body.get("text", "")]
-    assert run.success and ours, f"no alert for {user}: {[b.get('text') for _, b in webhook.received]}"
+    ours = [(hit.at, hit.body) for hit in webhook.requests if user in hit.body.get("text", "")]
+    assert run.success and ours, f"no alert for {user}: {[hit.body.get('text') for hit in webhook.requests]}"
     alert_at = min(at for at, _ in ours)
     print(f"engine: {args.warehouse}; burst: {BURST} failed logins of {user} from {ip}")
     print(f"push -> acknowledged     {acked - t0:6.2f} s")

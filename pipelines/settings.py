@@ -10,7 +10,9 @@ Paths do not depend on the current directory: relative settings are read against
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -186,3 +188,26 @@ def schedule_enabled() -> bool:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@contextlib.contextmanager
+def scoped_environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """`values` in os.environ inside the block only (None: the name is removed); every name is restored after it.
+
+    For what reads settings from os.environ with no way to be handed them (dagster-dbt's `dbt.cli` copies
+    os.environ into dbt's subprocess; the in-process run of a one-shot command): keeping the block short keeps the
+    change from leaking into later runs in the same process (tests, the Dagster daemon)."""
+    previous = {name: os.environ.get(name) for name in values}
+    _set_environment(values)
+    try:
+        yield
+    finally:
+        _set_environment(previous)
+
+
+def _set_environment(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

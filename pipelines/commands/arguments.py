@@ -70,3 +70,14 @@ def wants_progress(args: argparse.Namespace) -> bool:
 
     chosen = getattr(args, "progress", None)
     return sys.stdout.isatty() if chosen is None else bool(chosen)
+
+
+def add_listen_arguments(
+    parser: argparse.ArgumentParser, ports: dict[str, tuple[int, str]], free_port_allowed: bool = False
+) -> None:
+    """--host (loopback by default: nothing is exposed unless asked) and one port flag per `ports` entry
+    ({"--port": (default, help)}); with `free_port_allowed`, 0 means any free port."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback only)")
+    port_type = int_between(0 if free_port_allowed else 1, 65535)
+    for flag, (default, text) in ports.items():
+        parser.add_argument(flag, type=port_type, default=default, help=text)

@@ -11,14 +11,13 @@ import ipaddress
 import logging
 from typing import Any
 
-from pipelines.commands.arguments import int_between
+from pipelines.commands.arguments import add_listen_arguments, int_between
 
 LOOPBACK_NAMES = ("localhost",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
-    parser.add_argument("--port", type=int_between(1, 65535), default=8088, help="port (default 8088, HEC's)")
+    add_listen_arguments(parser, {"--port": (8088, "port (default 8088, HEC's)")})
     parser.add_argument("--tls-cert", help="PEM certificate: required (with --tls-key) to listen beyond loopback")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument(
@@ -62,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
     from pipelines import settings
     from pipelines.receiver.receiver_app import ReceiverSettings, build_app
     from pipelines.receiver.spool_segments import spool_dir
-    from pipelines.receiver.tokens import ENV_PUSH_TOKEN, TokenTable, push_tokens
+    from pipelines.receiver.tokens import ENV_PUSH_TOKEN, ReloadingTokens, push_tokens
 
     tls = bool(args.tls_cert or args.tls_key)
     if tls and not (args.tls_cert and args.tls_key):
@@ -81,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
     folder = settings.in_home(args.spool_dir) if args.spool_dir else spool_dir()
     config = ReceiverSettings(
         spool_dir=folder,
-        tokens=TokenTable(tokens),
+        tokens=ReloadingTokens(tokens),  # a token rotated in .dlt/secrets.toml applies without a restart
         max_body_bytes=args.max_body_mb * 1024 * 1024,
         max_spool_bytes=args.max_spool_mb * 1024 * 1024,
         rate_per_second=args.rate_limit,

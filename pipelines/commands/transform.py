@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from pipelines import settings
@@ -34,13 +33,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.commands.run import print_summary
-    from pipelines.orchestration.job_runner import run_job
-
+    overrides: dict[str, str] = {}
     if args.warehouse:
         from pipelines.warehouse import engine
 
-        os.environ.update(engine.as_warehouse(args.warehouse).environment())
+        overrides = engine.as_warehouse(args.warehouse).environment()
+    # --warehouse is the setting for everything this command runs (the write guard, the job's run worker, dbt),
+    # which all read it from the environment; it is restored afterwards so a caller in the same process (a test,
+    # `auditlake run`) keeps its own.
+    with settings.scoped_environment(overrides):
+        return _transform(args)
+
+
+def _transform(args: argparse.Namespace) -> int:
+    from pipelines.commands.run import print_summary
+    from pipelines.orchestration.job_runner import run_job
+
     selection = None
     if args.select or args.exclude:
         from dagster_dbt import build_dbt_asset_selection

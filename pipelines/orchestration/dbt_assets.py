@@ -4,7 +4,6 @@
 dbt runs: dagster-dbt's `DbtCliResource`, with the dbt executable installed beside this interpreter.
 """
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 __all__ = ["dbt_models", "dbt_resource"]
 
+from pipelines import settings
 from pipelines.orchestration.dbt_manifest import dbt_project, dbt_resource, ensure_manifest
 from pipelines.orchestration.dlt_assets import WAREHOUSE_POOL
 from pipelines.orchestration.translators import DBT_TRANSLATOR
@@ -39,7 +39,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: D
     """`dbt build`: seeds, models and their tests (the tests report as asset checks)."""
     # dbt reads the warehouse from the environment; make paths absolute so dbt's cwd does not matter.
     # prepare_for_writing fails (one line, the setting and the fix) before dbt starts on a bad catalog.
-    os.environ.update(catalog_guard.prepare_for_writing().environment())
+    warehouse_env = catalog_guard.prepare_for_writing().environment()
     args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
     with warehouse_write_lock():
-        yield from dbt.cli(args, context=context).stream()
+        # DbtCliResource.cli takes no env: it copies os.environ into dbt's subprocess when it starts it, inside
+        # this call, so the warehouse settings are in os.environ for that call only, not for the whole process.
+        with settings.scoped_environment(warehouse_env):
+            invocation = dbt.cli(args, context=context)
+        yield from invocation.stream()

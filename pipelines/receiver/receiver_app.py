@@ -36,7 +36,7 @@ from pipelines.receiver.spool_segments import (
     rejected_count,
     write_rejected,
 )
-from pipelines.receiver.tokens import TokenTable
+from pipelines.receiver.tokens import ReloadingTokens, TokensUnavailable, TokenTable
 
 log = logging.getLogger("auditlake.receiver")
 
@@ -61,7 +61,7 @@ QUEUES_FULL = (503, "HEC is unhealthy, queues are full", 18)
 @dataclass
 class ReceiverSettings:
     spool_dir: Path
-    tokens: TokenTable
+    tokens: TokenTable | ReloadingTokens
     max_body_bytes: int = 32 * 1024 * 1024
     max_spool_bytes: int = 2 * 1024 * 1024 * 1024
     rate_per_second: float = 100.0  # requests per token; a Fluent Bit sender flushes every 5 s with 2 workers
@@ -168,7 +168,11 @@ class Receiver:
         if problem is not None or token is None:
             self._count(auth_failures=1)
             return answer(problem or TOKEN_REQUIRED)
-        instance = self.config.tokens.instance_for(token)
+        try:
+            instance = self.config.tokens.instance_for(token)
+        except TokensUnavailable:
+            self._count(busy=1)
+            return answer(SERVER_BUSY, "push tokens are being re-read: retry later", retry=True)
         if instance is None:
             self._count(auth_failures=1)
             return answer(INVALID_TOKEN)

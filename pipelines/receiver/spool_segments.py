@@ -268,15 +268,9 @@ def claim_segments(folder: Path, max_bytes: int | None = None) -> Iterator[Claim
         _remove_if_unlocked(stale)  # a creator that died before its rename: nothing in it was acknowledged
     taken = 0
     for path in sorted(folder.glob(SEGMENT_GLOB)):
-        try:
-            fd = os.open(path, os.O_RDWR)
-        except FileNotFoundError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue  # a live receiver is still appending to it
+        fd = _try_lock(path, os.O_RDWR)
+        if fd is None:
+            continue  # drained meanwhile, or a live receiver is still appending to it
         if not path.exists():  # drained and deleted by another drainer between our listing and our lock
             os.close(fd)
             continue
@@ -289,16 +283,27 @@ def claim_segments(folder: Path, max_bytes: int | None = None) -> Iterator[Claim
             return
 
 
-def _remove_if_unlocked(path: Path) -> None:
+def _try_lock(path: Path, open_flags: int, lock: int = fcntl.LOCK_EX) -> int | None:
+    """Open `path` and take `lock` on it without waiting: the fd (holding the lock), or None when the file is gone
+    or someone else holds a conflicting lock (a receiver holds its open segment's LOCK_EX until it seals it)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, open_flags)
     except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, lock | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _remove_if_unlocked(path: Path) -> None:
+    fd = _try_lock(path, os.O_RDONLY)
+    if fd is None:
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         path.unlink(missing_ok=True)
-    except BlockingIOError:
-        pass
     finally:
         os.close(fd)
 
@@ -309,15 +314,8 @@ def sealed_segments(folder: Path) -> list[Path]:
         return []
     sealed = []
     for path in sorted(folder.glob(SEGMENT_GLOB)):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            sealed.append(path)
-        except BlockingIOError:
-            pass
-        finally:
+        fd = _try_lock(path, os.O_RDONLY, fcntl.LOCK_SH)
+        if fd is not None:
             os.close(fd)
+            sealed.append(path)
     return sealed

@@ -13,6 +13,8 @@ import sys
 import threading
 from datetime import datetime, timedelta
 
+from pipelines.commands.arguments import add_listen_arguments
+
 from .clock import SimClock
 from .faults import FaultPlan
 from .history_primitives import HistoryConfig
@@ -46,9 +48,14 @@ def _utc(text: str) -> datetime:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--product", choices=("thoughtspot", "mode", "both"), default="both")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--thoughtspot-port", type=int, default=DEFAULT_PORTS["thoughtspot"], help="0 = a free port")
-    parser.add_argument("--mode-port", type=int, default=DEFAULT_PORTS["mode"], help="0 = a free port")
+    add_listen_arguments(
+        parser,
+        {
+            "--thoughtspot-port": (DEFAULT_PORTS["thoughtspot"], "0 = a free port"),
+            "--mode-port": (DEFAULT_PORTS["mode"], "0 = a free port"),
+        },
+        free_port_allowed=True,
+    )
     history = parser.add_argument_group("history")
     history.add_argument("--seed", type=int, default=42)
     history.add_argument("--days", type=int, default=30)

@@ -7,7 +7,8 @@ sender would with the logs API's records (reference/push-receiver.md 1.4):
         concatenated {"time": <epoch double>, "event": {"date", "log"}} objects
   http  POST /ingest, Basic auth (token as password), `[{"date", "log"}, ...]`, application/json
 Optionally gzip. Delivery is at-least-once: 503, 408, 429, 5xx, timeouts and connection errors are retried with
-backoff until they succeed; any other 4xx drops the batch (as Fluent Bit >= 3.1.8 does) and is counted.
+dlt's backoff (honouring Retry-After) until they succeed; any other 4xx drops the batch (as Fluent Bit >= 3.1.8
+does) and is counted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import requests
+import tenacity
 
 from .history_primitives import to_us
 from .thoughtspot_api import ThoughtSpotSimulator
@@ -27,6 +29,8 @@ from .timeline import Record
 
 PUSH_FORMATS = ("hec", "http")
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# The receiver answers 503 with Retry-After: 5 (honoured); a larger hint is capped so a batch is never parked for long.
+MAX_RETRY_DELAY_SECONDS = 5.0
 
 
 @dataclass
@@ -96,39 +100,63 @@ class ThoughtSpotPusher:
         return body, headers
 
     def send(self, records: list[Record]) -> bool:
-        """One batch, retried until acknowledged (True) or dropped on a final 4xx / max_attempts (False)."""
+        """One batch, retried until acknowledged (True) or dropped on a final 4xx / max_attempts / stop (False)."""
         if not records:
             return True
         body, headers = self.body_for(records)
         path = headers.pop("X-Path")
-        attempt = 0
-        delay = 0.2
-        while True:
-            attempt += 1
-            started = time.monotonic()
-            try:
-                response = self._session.post(self.url + path, data=body, headers=headers, timeout=self.timeout_seconds)
-                status = response.status_code
-            except requests.RequestException:
-                status = 0  # timeout, reset, refused: the receiver may or may not have it; send again
-            self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
-            if status == 200:
-                self.stats.latencies.append(time.monotonic() - started)
-                self.stats.batches += 1
-                self.stats.acknowledged_records += len(records)
-                self.stats.acknowledged_ids.update(r.event_id for r in records if r.event_id)
-                return True
-            if status and status not in RETRIED_STATUSES:
-                self.stats.dropped_batches += 1
-                self.stats.dropped_ids.update(r.event_id for r in records if r.event_id)
-                return False
-            if (self.max_attempts is not None and attempt >= self.max_attempts) or self._stop.is_set():
-                self.stats.dropped_batches += 1
-                self.stats.dropped_ids.update(r.event_id for r in records if r.event_id)
-                return False
+        try:
+            response = self._retrying(records).wraps(self._attempt)(self.url + path, body, headers)
+        except requests.RequestException:
+            response = None  # the last attempt failed to connect, and no more are allowed
+        if response is not None and response.status_code == 200:
+            self.stats.batches += 1
+            self.stats.acknowledged_records += len(records)
+            self.stats.acknowledged_ids.update(r.event_id for r in records if r.event_id)
+            return True
+        self.stats.dropped_batches += 1
+        self.stats.dropped_ids.update(r.event_id for r in records if r.event_id)
+        return False
+
+    def _attempt(self, url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+        started = time.monotonic()
+        try:
+            response = self._session.post(url, data=body, headers=headers, timeout=self.timeout_seconds)
+        except requests.RequestException:
+            self.stats.statuses[0] = self.stats.statuses.get(0, 0) + 1  # the receiver may or may not have it
+            raise
+        status = response.status_code
+        self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
+        if status == 200:
+            self.stats.latencies.append(time.monotonic() - started)
+        return response
+
+    def _retrying(self, records: list[Record]) -> tenacity.Retrying:
+        """dlt's retry policy (the one the sources' sessions use): exponential backoff that honours Retry-After;
+        here with no attempt limit unless max_attempts is set, and cut short when the pusher is stopped."""
+        from dlt.sources.helpers.requests.retry import retry_if_status, wait_exponential_retry_after
+
+        stop: tenacity.stop.stop_base = tenacity.stop_any(tenacity.stop_when_event_set(self._stop))
+        if self.max_attempts is not None:
+            stop = tenacity.stop_any(stop, tenacity.stop_after_attempt(self.max_attempts))
+
+        def count_retry(_: tenacity.RetryCallState) -> None:
             self.stats.retries += 1
-            self._stop.wait(delay)
-            delay = min(delay * 2, 2.0)
+
+        def pause(seconds: float) -> None:
+            self._stop.wait(seconds)  # stop() interrupts a backoff at once
+
+        return tenacity.Retrying(
+            retry=tenacity.retry_any(
+                retry_if_status(sorted(RETRIED_STATUSES)), tenacity.retry_if_exception_type(requests.RequestException)
+            ),
+            wait=wait_exponential_retry_after(multiplier=0.2, max=MAX_RETRY_DELAY_SECONDS),
+            stop=stop,
+            sleep=pause,
+            before_sleep=count_retry,
+            reraise=True,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
 
     # -- when it is sent ------------------------------------------------------------------------------------------
     def push_range(self, start: datetime, end: datetime) -> int:

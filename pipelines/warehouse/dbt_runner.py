@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -81,12 +80,11 @@ def run_dbt(args: list[str], warehouse: Warehouse | Path | str | None = None) ->
     from pipelines.orchestration.dbt_manifest import dbt_resource
 
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-    child_env = wh.environment()
-    previous = {name: os.environ.get(name) for name in (settings.ENV_WAREHOUSE, engine.ENV_DATA_PATH)}
-    os.environ.pop(engine.ENV_DATA_PATH, None)
-    os.environ.update(child_env)
+    # dbt's subprocess gets this warehouse's settings (and no data path of another); see dbt_assets.dbt_models.
+    child_env: dict[str, str | None] = {engine.ENV_DATA_PATH: None, **wh.environment()}
     try:
-        invocation = dbt_resource().cli(dbt_args, raise_on_error=False, target_path=target_dir)
+        with settings.scoped_environment(child_env):
+            invocation = dbt_resource().cli(dbt_args, raise_on_error=False, target_path=target_dir)
         for event in invocation.stream_raw_events():
             text = str(event.raw_event.get("info", {}).get("msg", ""))
             sys.stdout.write(text + "\n")
@@ -94,12 +92,6 @@ def run_dbt(args: list[str], warehouse: Warehouse | Path | str | None = None) ->
         ok = invocation.is_successful()
     except OSError as exc:
         raise DbtRunError(f"could not start dbt ({exc}): reinstall with `make setup`") from exc
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     if ok:
         return
 

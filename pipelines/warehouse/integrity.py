@@ -24,25 +24,35 @@ CHAIN_TABLE = ("compliance", "rpt_integrity_chain")
 GENESIS = "auditlake-integrity-chain-v1"
 EMPTY_DAY_HASH = hashlib.sha256(b"").hexdigest()
 
-# Per product: the raw event table, its vendor id, the verbatim record text and the event time, read exactly
-# as the staging models read them (stg_thoughtspot__security_audit_events, stg_mode__audit_logs). A new source
-# adds its raw table here (the lead's registry may carry it instead).
-RAW_EVENT_TABLES: dict[str, tuple[str, str, str, str, str]] = {
+# Per event source: its vendor id, the verbatim record text and the event time, read exactly as its staging model
+# reads them (stg_thoughtspot__security_audit_events, stg_mode__audit_logs). Where it reads them from (schema and
+# table) is the source registry's.
+RAW_EVENT_READS: dict[str, tuple[str, str, str]] = {
     "thoughtspot": (
-        "raw_thoughtspot",
-        "security_audit_events",
         "id",
         "log",
         "coalesce(try_cast(try_cast(log as json) ->> '$.ts' as timestamp with time zone), ts)",
     ),
     "mode": (
-        "raw_mode",
-        "audit_logs",
         "id",
         "record::varchar",
         "coalesce(try_cast(record ->> '$.timestamp' as timestamp with time zone), \"timestamp\")",
     ),
 }
+
+
+def raw_event_tables() -> dict[str, tuple[str, str, str, str, str]]:
+    """source -> (raw schema, events table, id, content, event time) for every registered event source dbt seals.
+
+    A source with no reading in RAW_EVENT_READS is left out: dbt has no staging model for it, so the chain seals
+    none of its days (and were one sealed, its recomputed day would be empty and reported as a mismatch)."""
+    from pipelines.sources import registry
+
+    return {
+        spec.name: (spec.dataset, spec.events_table, *RAW_EVENT_READS[spec.name])
+        for spec in registry.event_sources()
+        if spec.feeds_dbt and spec.name in RAW_EVENT_READS
+    }
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,7 @@ def _recomputed_days(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, dat
     """(system, instance, day) -> (event count, day hash) from the raw tables, for every sealed day."""
     schema, table = CHAIN_TABLE
     found: dict[tuple[str, str, date], tuple[int, str]] = {}
-    for system, (raw_schema, raw_table, id_column, content, event_time) in RAW_EVENT_TABLES.items():
+    for system, (raw_schema, raw_table, id_column, content, event_time) in raw_event_tables().items():
         if not _table_exists(con, raw_schema, raw_table):
             continue  # a single-vendor deployment: its sealed days (if any) recompute as empty
         rows = con.execute(

@@ -9,10 +9,8 @@ import json
 import logging
 import random
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
@@ -21,46 +19,20 @@ import pytest
 from pipelines.evidence.alert_config import AlertSettings, load_settings
 from pipelines.evidence.alert_webhook import run_alerts
 from pipelines.simulators.history_primitives import to_us
+from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 SECRET_PATH = "/services/T0AUDIT/B0LAKE/s3cr3t-hook-token"
 
 
-class Receiver:
-    """A webhook on a free loopback port that answers with the queued statuses (then 200) and keeps every request."""
-
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.requests: list[tuple[int, dict, dict]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.requests.append((status, dict(self.headers), body))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}{SECRET_PATH}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def delivered(self) -> list[str]:
-        return [body["finding"]["key"] for status, _, body in self.requests if status == 200]
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
+def receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver(SECRET_PATH)
     yield receiver
-    receiver.server.shutdown()
+    receiver.close()
 
 
-def settings_for(receiver: Receiver, **overrides) -> AlertSettings:
+def settings_for(receiver: WebhookReceiver, **overrides) -> AlertSettings:
     values = {"min_severity": "low", "max_attempts": 3, "backoff_seconds": 0.01, **overrides}
     return AlertSettings(webhook_url=receiver.url, **values)
 
@@ -87,7 +59,7 @@ def test_a_failing_webhook_is_retried_and_each_finding_still_sent_once(demo_ware
     assert report.failed == {} and report.sent and set(report.sent) == set(report.queued)
     delivered = receiver.delivered()
     assert len(delivered) == len(set(delivered)) == len(report.sent)
-    first_status, headers, first_body = receiver.requests[0]
+    first_status, headers, first_body, _ = receiver.requests[0]
     assert first_status == 500 and receiver.requests[1][2] == first_body  # the same payload, retried
     assert headers["Idempotency-Key"] == first_body["finding"]["key"]
     assert _q(warehouse, "select attempts from auditlake_alerts.outbox where finding_key = ?", [delivered[0]]) == [(2,)]
@@ -129,9 +101,9 @@ def test_threshold_and_per_kind_severity(demo_warehouse, receiver, tmp_path, mon
     settings = load_settings()
     assert settings.min_severity == "critical" and settings.severity_of("brute_force_by_user", "high") == "critical"
     run_alerts(warehouse, settings)
-    kinds = {body["finding"]["kind"] for _, _, body in receiver.requests}
+    kinds = {body["finding"]["kind"] for _, _, body, _ in receiver.requests}
     assert kinds == {"self_grant", "activity_after_deletion", "brute_force_by_user"}
-    assert {body["finding"]["severity"] for _, _, body in receiver.requests} == {"critical"}
+    assert {body["finding"]["severity"] for _, _, body, _ in receiver.requests} == {"critical"}
     monkeypatch.setenv("AUDITLAKE_ALERT_MIN_SEVERITY", "urgent")
     with pytest.raises(Exception, match="not a severity"):
         load_settings()
@@ -180,7 +152,7 @@ def test_two_runs_with_late_events_alert_each_planted_finding_exactly_once(demo_
     demo_warehouse.ingest_and_build()
     first = run_alerts(demo_warehouse.path, settings_for(receiver))
     assert first.failed == {}
-    posted = {(body["finding"]["kind"], body["finding"]["subject"]) for _, _, body in receiver.requests}
+    posted = {(body["finding"]["kind"], body["finding"]["subject"]) for _, _, body, _ in receiver.requests}
     scenarios = ts.scenarios
     for planted in (
         ("brute_force_by_user", scenarios["brute_force"]["user_name"]),
@@ -203,7 +175,7 @@ def test_two_runs_with_late_events_alert_each_planted_finding_exactly_once(demo_
     before = len(receiver.requests)
     demo_warehouse.ingest_and_build()
     second = run_alerts(demo_warehouse.path, settings_for(receiver))
-    new = [(body["finding"]["kind"], body["finding"]["subject"]) for _, _, body in receiver.requests[before:]]
+    new = [(body["finding"]["kind"], body["finding"]["subject"]) for _, _, body, _ in receiver.requests[before:]]
     assert ("account_lockout", "late.locked") in new
     assert not set(new) & posted
     delivered = receiver.delivered()
@@ -255,7 +227,7 @@ def test_a_pushed_brute_force_is_alerted_by_the_drain_job_once(demo_warehouse, r
 
     run = drain_push_job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert run.success and run.output_for_node("drain_push_spool") == 30
-    ours = [body for status, _, body in receiver.requests if status == 200 and user in body["text"]]
+    ours = [body for status, _, body, _ in receiver.requests if status == 200 and user in body["text"]]
     assert [body["finding"]["kind"] for body in ours] == ["brute_force_by_user"]
     sent = len(receiver.requests)
     again = drain_push_job.execute_in_process(instance=dg.DagsterInstance.ephemeral())

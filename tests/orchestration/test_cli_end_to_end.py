@@ -16,6 +16,7 @@ from pipelines.orchestration.job_runner import run_pipeline
 from pipelines.settings import ConfigurationError
 from pipelines.warehouse import engine
 from tests.orchestration.conftest import auditlake, query
+from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -69,19 +70,18 @@ def test_demo_on_an_empty_directory_exits_zero(tmp_path: Path, monkeypatch):
             monkeypatch.delenv(name)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.setenv("AUDITLAKE_HOME", str(tmp_path))  # a fresh project home, as a new user's checkout
-    from tests.evidence.test_alerts import Receiver
-
-    webhook = Receiver()  # on-call's webhook: the demo's findings are alerted from the DuckLake default, once each
+    # on-call's webhook: the demo's findings are alerted from the DuckLake default, once each
+    webhook = WebhookReceiver()
     monkeypatch.setenv("AUDITLAKE_ALERT_WEBHOOK_URL", webhook.url)
     try:
         result = auditlake("demo", "--days", "3", "--events-per-day", "150", cwd=tmp_path)
     finally:
-        webhook.server.shutdown()
+        webhook.close()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "demo OK" in result.stdout
     delivered = webhook.delivered()
     assert delivered and len(delivered) == len(set(delivered))
-    assert all(body["text"] for _, _, body in webhook.requests)
+    assert all(body["text"] for _, _, body, _ in webhook.requests)
     pack = tmp_path / "warehouse" / "demo" / "evidence"
     assert [p.name for p in pack.glob("*/manifest.json")] == ["manifest.json"]
     assert str(pack) in result.stdout

@@ -45,7 +45,11 @@ def test_same_fact_rows_on_the_file_and_on_ducklake(product, monkeypatch):
     assert run_pipeline().success
     lake = _lake(product["tmp"])
     monkeypatch.setenv(settings.ENV_WAREHOUSE, lake)
+    settings_before = {name: value for name, value in os.environ.items() if name.startswith("AUDITLAKE_")}
     outcome = run_pipeline()
+    # dbt was handed the lake's settings (with its data path) for its own invocation only: none stays behind in
+    # this process to change what a later run in it would open.
+    assert {name: value for name, value in os.environ.items() if name.startswith("AUDITLAKE_")} == settings_before
     assert outcome.success and outcome.ok, (outcome.failed_steps, [c.name for c in outcome.checks if not c.passed])
     assert (product["tmp"] / "lake" / "data").is_dir()  # Parquet beside the catalog by default
     assert any((product["tmp"] / "lake" / "data").rglob("*.parquet"))

@@ -26,8 +26,11 @@ def free_port() -> int:
 
 
 class ReceiverProcess:
-    def __init__(self, home: Path, port: int, base_url: str, extra: list[str], scheme: str = "http") -> None:
+    def __init__(
+        self, home: Path, port: int, base_url: str, extra: list[str], scheme: str = "http", token: str | None = TOKEN
+    ) -> None:
         self.home, self.port, self.base_url, self.extra, self.scheme = home, port, base_url, extra, scheme
+        self.token = token  # None: no token in the environment (it is in the home's .dlt/secrets.toml)
         self.process: subprocess.Popen[bytes] | None = None
         self.log = home / f"receiver-{port}.log"
 
@@ -43,11 +46,12 @@ class ReceiverProcess:
         env = dict(os.environ)
         env.update(
             AUDITLAKE_HOME=str(self.home),
-            SOURCES__THOUGHTSPOT__PUSH_TOKEN=TOKEN,
             SOURCES__THOUGHTSPOT__BASE_URL=self.base_url,
             DAGSTER_DISABLE_TELEMETRY="1",
             RUNTIME__DLTHUB_TELEMETRY="false",
         )
+        if self.token is not None:
+            env["SOURCES__THOUGHTSPOT__PUSH_TOKEN"] = self.token
         command = [sys.executable, "-m", "pipelines.cli", "receive", "--port", str(self.port), *self.extra]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home)
@@ -88,9 +92,14 @@ class ReceiverFactory:
         self.started: list[ReceiverProcess] = []
 
     def __call__(
-        self, base_url: str = BASE_URL, extra: list[str] | None = None, port: int | None = None, scheme: str = "http"
+        self,
+        base_url: str = BASE_URL,
+        extra: list[str] | None = None,
+        port: int | None = None,
+        scheme: str = "http",
+        token: str | None = TOKEN,
     ) -> ReceiverProcess:
-        receiver = ReceiverProcess(self.home, port or free_port(), base_url, extra or [], scheme).start()
+        receiver = ReceiverProcess(self.home, port or free_port(), base_url, extra or [], scheme, token).start()
         self.started.append(receiver)
         return receiver
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.destination.client import LoadJob, PreparedTableSchema
@@ -36,7 +36,7 @@ MERGE_STRATEGY_HINT = "x-merge-strategy"
 
 
 def is_insert_only(table: PreparedTableSchema) -> bool:
-    return table.get("write_disposition") == "merge" and table.get(MERGE_STRATEGY_HINT) == "insert-only"  # type: ignore[comparison-overlap]
+    return table.get("write_disposition") == "merge" and table.get(MERGE_STRATEGY_HINT) == "insert-only"
 
 
 class InsertNewKeysJob(DuckDbCopyJob):
@@ -71,7 +71,7 @@ class DirectInsertDuckDbClient(DuckDbClient):
     def create_load_job(
         self, table: PreparedTableSchema, file_path: str, load_id: str, restore: bool = False
     ) -> LoadJob:
-        key = get_columns_names_with_prop(table, "primary_key")
+        key = get_columns_names_with_prop(cast(Any, table), "primary_key")
         parquet = ParsedLoadJobFileName.parse(file_path).file_format == "parquet"
         if is_insert_only(table) and key and parquet:
             return InsertNewKeysJob(file_path, key)

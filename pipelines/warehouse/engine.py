@@ -212,10 +212,11 @@ def extension_paths(wh: Warehouse | None = None) -> list[Path]:
 
 def load_extensions(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
     for path in extension_paths(wh):
-        con.execute(f"LOAD '{_quote(str(path))}'")
+        con.execute(f"LOAD '{quote_sql(str(path))}'")
 
 
-def _quote(text: str) -> str:
+def quote_sql(text: str) -> str:
+    """`text` inside a single-quoted SQL string literal."""
     return text.replace("'", "''")
 
 
@@ -230,7 +231,7 @@ def offline_config() -> dict[str, str | bool | int | float | list[str]]:
 
 def attach_sql(wh: Warehouse, read_only: bool = False, as_of: datetime | int | None = None) -> str:
     """The ATTACH statement for a DuckLake warehouse (contains the catalog conninfo: never log it)."""
-    options = [f"DATA_PATH '{_quote(wh.data_path or '')}'"]
+    options = [f"DATA_PATH '{quote_sql(wh.data_path or '')}'"]
     if wh.catalog_type == "sqlite" and not read_only:
         # WAL lets readers read while a writer commits; the journal mode is stored in the file, so readers
         # (which may not change it) get it too once a writer has attached.
@@ -245,7 +246,8 @@ def attach_sql(wh: Warehouse, read_only: bool = False, as_of: datetime | int | N
         options.append(f"SNAPSHOT_TIME '{as_of.isoformat()}'")
     elif isinstance(as_of, int):
         options.append(f"SNAPSHOT_VERSION {as_of}")
-    return f"ATTACH '{DUCKLAKE_PREFIX}{wh.catalog_type}:{_quote(wh.location)}' AS {LAKE_ALIAS} ({', '.join(options)})"
+    catalog = f"{DUCKLAKE_PREFIX}{wh.catalog_type}:{quote_sql(wh.location)}"
+    return f"ATTACH '{catalog}' AS {LAKE_ALIAS} ({', '.join(options)})"
 
 
 def require_snapshots(wh: Warehouse) -> None:
@@ -384,7 +386,7 @@ def dlt_destination(target: Warehouse | Path | str | None = None):  # -> dlt des
         catalog=catalog,
         storage=wh.data_path or "",
     )
-    credentials.extensions = [f"'{_quote(str(path))}'" for path in extension_paths(wh)]
+    credentials.extensions = [f"'{quote_sql(str(path))}'" for path in extension_paths(wh)]
     credentials.global_config = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,

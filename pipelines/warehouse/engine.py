@@ -377,10 +377,11 @@ def dlt_destination(target: Warehouse | Path | str | None = None):  # -> dlt des
     wh = as_warehouse(target)
     if not wh.is_ducklake:
         return dlt.destinations.duckdb(wh.location)
-    from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
+    from pipelines.warehouse.dlt_lake_connections import SharedInstanceDuckLake, SharedInstanceDuckLakeCredentials
 
     catalog = f"sqlite:///{wh.location}" if wh.catalog_type == "sqlite" else postgres_url(wh.location)
-    credentials = DuckLakeCredentials(
+    # One DuckDB instance per process for dlt's connections: the extensions load once (dlt_lake_connections.py).
+    credentials = SharedInstanceDuckLakeCredentials(
         ducklake_name=LAKE_ALIAS,
         metadata_schema=POSTGRES_METADATA_SCHEMA if wh.catalog_type == "postgres" else None,
         catalog=catalog,
@@ -393,4 +394,4 @@ def dlt_destination(target: Warehouse | Path | str | None = None):  # -> dlt des
         **DUCKLAKE_RETRY_SETTINGS,
     }
     credentials.local_config = {"TimeZone": "UTC"}
-    return dlt.destinations.ducklake(credentials=credentials)
+    return SharedInstanceDuckLake(credentials=credentials)

@@ -114,11 +114,20 @@ def check_role_writes(con: duckdb.DuckDBPyConnection, wh: engine.Warehouse) -> N
         f"select current_user::text, has_table_privilege('{table}', 'INSERT'), "
         "current_setting('default_transaction_read_only')"
     )
-    con.execute(f"ATTACH '{engine.quote_sql(wh.location)}' AS {probe} (TYPE postgres, READ_ONLY)")
+    import duckdb
+
     try:
-        row = con.execute(f"select * from postgres_query('{probe}', '{engine.quote_sql(question)}')").fetchone()
-    finally:
-        con.execute(f"DETACH {probe}")
+        con.execute(f"ATTACH '{engine.quote_sql(wh.location)}' AS {probe} (TYPE postgres, READ_ONLY)")
+        try:
+            row = con.execute(f"select * from postgres_query('{probe}', '{engine.quote_sql(question)}')").fetchone()
+        finally:
+            con.execute(f"DETACH {probe}")
+    except duckdb.Error as exc:  # the conninfo may be in the message: one redacted line
+        first = engine.redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        raise ConfigurationError(
+            f"{settings.ENV_WAREHOUSE}: cannot check the PostgreSQL role's rights on the catalog ({wh.describe()}): "
+            f"{first}"
+        ) from None
     if row is None:
         return
     role, may_insert, read_only = row

@@ -27,13 +27,19 @@ def ingest_pool(source: str) -> str:
     of its own (pools default to one slot), so ingests of different sources run side by side but never one source
     twice. Read when the definitions load; a setting that does not parse keeps the safe one-writer pool (the run
     itself then reports the setting)."""
+    return f"warehouse_ingest_{source}" if ingests_side_by_side() else WAREHOUSE_POOL
+
+
+def ingests_side_by_side() -> bool:
+    """Whether Dagster may run ingests of different sources at once (a DuckLake PostgreSQL catalog), read when the
+    definitions load; a setting that does not parse answers no, the safe one-writer way."""
     from pipelines.settings import ConfigurationError
     from pipelines.warehouse.locks import concurrent_ingests
 
     try:
-        return f"warehouse_ingest_{source}" if concurrent_ingests() else WAREHOUSE_POOL
+        return concurrent_ingests()
     except ConfigurationError:
-        return WAREHOUSE_POOL
+        return False
 
 
 class IngestConfig(dg.Config):

@@ -7,8 +7,21 @@ import dagster as dg
 from pipelines import settings
 from pipelines.sources import registry
 
-# Runs with this tag queue behind each other (dagster_home/dagster.yaml): DuckDB has one writer.
-WRITER_TAGS = {"auditlake/warehouse": "write"}
+WRITER_TAG = "auditlake/warehouse"
+
+
+def writer_tags() -> dict[str, str]:
+    """The tag of every job that writes the warehouse. Runs tagged `write` queue behind each other as a whole
+    (dagster_home/dagster.yaml): DuckDB and a SQLite catalog have one writer. On a DuckLake PostgreSQL catalog runs are
+    not queued whole (`shared`, no run limit): each ingest op sits in its source's pool and every other writing op
+    (dbt build, publish, maintenance) in the one-writer pool, so a refresh's Mode ingest runs beside another run's
+    ThoughtSpot backfill while dbt builds still go one at a time (pipelines/warehouse/locks.py)."""
+    from pipelines.orchestration.dlt_assets import ingests_side_by_side
+
+    return {WRITER_TAG: "shared" if ingests_side_by_side() else "write"}
+
+
+WRITER_TAGS = writer_tags()
 
 
 def _default_status() -> dg.DefaultScheduleStatus:

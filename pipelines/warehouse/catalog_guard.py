@@ -96,7 +96,46 @@ def prepare_for_writing(target: engine.Warehouse | Path | str | None = None) -> 
     check_data_path(wh)
     con = engine.connect(wh)
     try:
+        check_role_writes(con, wh)
         ensure_marker(con, wh)
     finally:
         con.close()
     return wh
+
+
+def check_role_writes(con: duckdb.DuckDBPyConnection, wh: engine.Warehouse) -> None:
+    """On a PostgreSQL catalog, refuse a role that may only read it (README: a read-only analyst) before anything
+    loads: its first write would otherwise fail deep inside dlt or dbt with PostgreSQL's bare "permission denied"."""
+    if wh.catalog_type != "postgres":
+        return
+    probe = "auditlake_role_probe"
+    table = f"{engine.POSTGRES_METADATA_SCHEMA}.ducklake_snapshot"
+    question = (
+        f"select current_user::text, has_table_privilege('{table}', 'INSERT'), "
+        "current_setting('default_transaction_read_only')"
+    )
+    import duckdb
+
+    try:
+        con.execute(f"ATTACH '{engine.quote_sql(wh.location)}' AS {probe} (TYPE postgres, READ_ONLY)")
+        try:
+            row = con.execute(f"select * from postgres_query('{probe}', '{engine.quote_sql(question)}')").fetchone()
+        finally:
+            con.execute(f"DETACH {probe}")
+    except duckdb.Error as exc:  # the conninfo may be in the message: one redacted line
+        first = engine.redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        raise ConfigurationError(
+            f"{settings.ENV_WAREHOUSE}: cannot check the PostgreSQL role's rights on the catalog ({wh.describe()}): "
+            f"{first}"
+        ) from None
+    if row is None:
+        return
+    role, may_insert, read_only = row
+    if may_insert and read_only != "on":
+        return
+    why = f"no INSERT on {table}" if not may_insert else "default_transaction_read_only is on"
+    raise ConfigurationError(
+        f"{settings.ENV_WAREHOUSE}: the PostgreSQL role {role!r} is read-only on the catalog ({wh.describe()}; {why}): "
+        f"it can query (`auditlake query`) but not load or build; set {settings.ENV_WAREHOUSE} to the conninfo of "
+        "the role auditlake writes with"
+    )

@@ -212,10 +212,11 @@ def extension_paths(wh: Warehouse | None = None) -> list[Path]:
 
 def load_extensions(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
     for path in extension_paths(wh):
-        con.execute(f"LOAD '{_quote(str(path))}'")
+        con.execute(f"LOAD '{quote_sql(str(path))}'")
 
 
-def _quote(text: str) -> str:
+def quote_sql(text: str) -> str:
+    """`text` inside a single-quoted SQL string literal."""
     return text.replace("'", "''")
 
 
@@ -230,7 +231,7 @@ def offline_config() -> dict[str, str | bool | int | float | list[str]]:
 
 def attach_sql(wh: Warehouse, read_only: bool = False, as_of: datetime | int | None = None) -> str:
     """The ATTACH statement for a DuckLake warehouse (contains the catalog conninfo: never log it)."""
-    options = [f"DATA_PATH '{_quote(wh.data_path or '')}'"]
+    options = [f"DATA_PATH '{quote_sql(wh.data_path or '')}'"]
     if wh.catalog_type == "sqlite" and not read_only:
         # WAL lets readers read while a writer commits; the journal mode is stored in the file, so readers
         # (which may not change it) get it too once a writer has attached.
@@ -245,7 +246,8 @@ def attach_sql(wh: Warehouse, read_only: bool = False, as_of: datetime | int | N
         options.append(f"SNAPSHOT_TIME '{as_of.isoformat()}'")
     elif isinstance(as_of, int):
         options.append(f"SNAPSHOT_VERSION {as_of}")
-    return f"ATTACH '{DUCKLAKE_PREFIX}{wh.catalog_type}:{_quote(wh.location)}' AS {LAKE_ALIAS} ({', '.join(options)})"
+    catalog = f"{DUCKLAKE_PREFIX}{wh.catalog_type}:{quote_sql(wh.location)}"
+    return f"ATTACH '{catalog}' AS {LAKE_ALIAS} ({', '.join(options)})"
 
 
 def require_snapshots(wh: Warehouse) -> None:
@@ -371,27 +373,27 @@ def dlt_destination(target: Warehouse | Path | str | None = None):  # -> dlt des
     """dlt's destination for the warehouse: `duckdb` on a file (insert-only merges without a staging copy, see
     dlt_duckdb_direct), `ducklake` on DuckLake with the extensions pre-loaded by path and autoloading off (dlt's
     attach would otherwise let DuckDB try to download them)."""
-    import dlt
 
     wh = as_warehouse(target)
     if not wh.is_ducklake:
         from pipelines.warehouse.dlt_duckdb_direct import direct_insert_destination
 
         return direct_insert_destination(str(wh.location))
-    from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
+    from pipelines.warehouse.dlt_lake_connections import SharedInstanceDuckLake, SharedInstanceDuckLakeCredentials
 
     catalog = f"sqlite:///{wh.location}" if wh.catalog_type == "sqlite" else postgres_url(wh.location)
-    credentials = DuckLakeCredentials(
+    # One DuckDB instance per process for dlt's connections: the extensions load once (dlt_lake_connections.py).
+    credentials = SharedInstanceDuckLakeCredentials(
         ducklake_name=LAKE_ALIAS,
         metadata_schema=POSTGRES_METADATA_SCHEMA if wh.catalog_type == "postgres" else None,
         catalog=catalog,
         storage=wh.data_path or "",
     )
-    credentials.extensions = [f"'{_quote(str(path))}'" for path in extension_paths(wh)]
+    credentials.extensions = [f"'{quote_sql(str(path))}'" for path in extension_paths(wh)]
     credentials.global_config = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         **DUCKLAKE_RETRY_SETTINGS,
     }
     credentials.local_config = {"TimeZone": "UTC"}
-    return dlt.destinations.ducklake(credentials=credentials)
+    return SharedInstanceDuckLake(credentials=credentials)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pipelines import settings
+from pipelines.ingest_batches import BATCHING_ARGUMENTS, batch_windows
+from pipelines.ingest_errors import IngestInterrupted, scrubbed_error_line, unwrap_source_error, was_interrupted
+from pipelines.ingest_recovery import drop_retried_copies
 from pipelines.sources import registry
 from pipelines.sources.instances import SourceInstance, select_instances
 
@@ -107,68 +109,11 @@ def _source_factory(source: str) -> Callable[..., Any]:
     return registry.get(source).factory()
 
 
-def _unwrap(exc: BaseException) -> BaseException:
-    """dlt wraps errors raised in a source (PipelineStepFailed, ResourceExtractionError...): find ours."""
-    from pipelines.sources.common.errors import SourceError, SourceNotConfigured
-
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, (SourceError, SourceNotConfigured)):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return exc
-
-
-class IngestInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM during an ingest; the message says what was committed before it."""
-
-
 def _kept_line(source: str, kept: list[Any]) -> str:
     if not kept:
         return f"{source}: no window had been committed in this run; the next run starts from the saved cursor"
     end = max(w.window.end for w in kept)
     return f"{source}: kept {len(kept)} finished windows up to {_fmt(end)}; the next run resumes there"
-
-
-def was_interrupted(exc: BaseException) -> bool:
-    """dlt wraps a Ctrl-C raised inside a source (PipelineStepFailed from KeyboardInterrupt): an interrupt,
-    not a failure."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def error_line(exc: BaseException) -> str:
-    """One line for the console: our own message (cause and fix), else the innermost cause, secrets scrubbed."""
-    from pipelines.sources.common.redaction import scrub
-
-    return _error_line(exc, scrub)
-
-
-def _error_line(exc: BaseException, scrub: Callable[[str], str]) -> str:
-    """One line for the summary: our own message, else the innermost cause (dlt's wrappers say little)."""
-    inner = _unwrap(exc)
-    if inner is exc:
-        while inner.__cause__ is not None:
-            inner = inner.__cause__
-    text = scrub(str(inner)).strip()
-    first = text.splitlines()[0] if text else ""
-    if inner is not exc and not isinstance(inner, _own_errors()):
-        first = f"{type(inner).__name__}: {first}"
-    return (first or type(inner).__name__)[:500]
-
-
-def _own_errors() -> tuple[type, ...]:
-    from pipelines.sources.common.errors import SourceError, SourceNotConfigured
-
-    return (SourceError, SourceNotConfigured)
 
 
 def build_source(
@@ -207,7 +152,7 @@ def build_source(
     try:
         return factory(**overrides)
     except Exception as exc:  # dlt may wrap what the source function raised
-        inner = _unwrap(exc)
+        inner = unwrap_source_error(exc)
         if isinstance(inner, SourceNotConfigured):
             if instance is not None and instance.name is not None:
                 raise SourceError(
@@ -262,34 +207,6 @@ def window_accounting(pipeline: Any, progress: Callable[[str], None] = lambda _:
     info = trace.last_load_info if trace is not None else None
     if info is not None:
         settle_reread_counts(pipeline, info.loads_ids, collector.windows)
-
-
-ENV_BATCH_WINDOWS = "AUDITLAKE_BATCH_WINDOWS"
-BATCHING_ARGUMENTS = ("max_windows", "resume")
-DEFAULT_BATCH_WINDOWS = 8
-# Each dlt load on DuckLake has fixed costs (attach, dlt state, the merge over Parquet; extensions load once per
-# process, dlt_lake_connections.py): measured at 1M events, loads of 8 windows took 42 s, of 30 windows 26 s.
-DEFAULT_BATCH_WINDOWS_DUCKLAKE = 30
-
-
-def batch_windows() -> int:
-    """How many windows (per instance and org) one load commits: a failure keeps every batch before it.
-
-    AUDITLAKE_BATCH_WINDOWS (default 8, about a week of 24 h windows; 30 on DuckLake, whose loads cost more to
-    start); 0 commits the whole run at once.
-    """
-    raw = os.environ.get(ENV_BATCH_WINDOWS, "").strip()
-    if not raw:
-        from pipelines.warehouse import engine
-
-        try:
-            on_ducklake = engine.warehouse().is_ducklake
-        except engine.ConfigurationError:  # named, with its fix, when the pipeline opens the warehouse
-            on_ducklake = False
-        return DEFAULT_BATCH_WINDOWS_DUCKLAKE if on_ducklake else DEFAULT_BATCH_WINDOWS
-    if not raw.isdigit():
-        raise ValueError(f"{ENV_BATCH_WINDOWS}={raw!r} must be a whole number of windows (0: no batches)")
-    return int(raw)
 
 
 def run_ingest(
@@ -357,7 +274,7 @@ def _ingest_each(
         except Exception as exc:  # one source (or tenant) failing must not stop the others
             if was_interrupted(exc):
                 raise IngestInterrupted(_kept_line(label, kept)) from None
-            summary.error = tenant.localize(_error_line(exc, scrub))
+            summary.error = tenant.localize(scrubbed_error_line(exc, scrub))
         finally:
             progress_logger.removeHandler(snapshots)
         _fill(summary, kept)
@@ -434,7 +351,7 @@ def _finish_interrupted_load(
     try:
         with window_accounting(pipeline, progress):
             pipeline.run(loader_file_format="parquet")
-        _drop_retried_copies(source, pipeline)
+        drop_retried_copies(source, pipeline)
         return pipeline
     except Exception as exc:
         progress(
@@ -443,35 +360,6 @@ def _finish_interrupted_load(
         )
         pipeline.drop()
         return make_pipeline(source, instance)
-
-
-def _drop_retried_copies(source: str, pipeline: Any) -> None:
-    """A copy into dlt's staging table that committed just before a kill is run again when the package is
-    finished, and the insert-only merge inserts every row it finds in staging: remove those second copies, keeping
-    the first row of each key (exactly once). Runs only after an interrupted load was finished."""
-    spec = registry.get(source)
-    if spec.is_state:
-        return  # scd2 state tables are merged by dlt's own row hashes
-    from pipelines.sources import raw_tables
-
-    keys = {spec.events_table: raw_tables.EVENT_KEY, raw_tables.QUARANTINE_TABLE: raw_tables.QUARANTINE_KEY}
-    with pipeline.sql_client() as client:
-        for table, key in keys.items():
-            name = client.make_qualified_table_name(table)
-            if not client.has_dataset() or not _has_table(client, table):
-                continue
-            client.execute_sql(
-                f"delete from {name} where rowid not in (select min(rowid) from {name} group by {', '.join(key)})"
-            )
-
-
-def _has_table(client: Any, table: str) -> bool:
-    rows = client.execute_sql(
-        "select count(*) from information_schema.tables where table_schema = %s and table_name = %s",
-        client.dataset_name,
-        table,
-    )
-    return bool(rows and rows[0][0])
 
 
 def _fill(summary: IngestSummary, windows: list[Any]) -> None:

@@ -135,11 +135,11 @@ def _resource(tables: list[pa.Table], quarantined: dict[str, list[Quarantined]],
 
 def _finish_interrupted(pipeline: Any, progress: Callable[[str], None]) -> Any:
     """A drain killed mid-load: finish its package (its segments are still on disk and are loaded again anyway)."""
-    from pipelines.ingest_runner import _drop_retried_copies
+    from pipelines.ingest_recovery import drop_retried_copies
 
     try:
         pipeline.run(loader_file_format="parquet")
-        _drop_retried_copies("thoughtspot", pipeline)  # same tables and keys as the pull
+        drop_retried_copies("thoughtspot", pipeline)  # same tables and keys as the pull
         return pipeline
     except Exception as exc:
         progress(f"thoughtspot push: discarding an interrupted load ({type(exc).__name__}); its spool is reloaded")
@@ -169,7 +169,7 @@ def drain_push_spool(progress: Callable[[str], None] = print, folder: Path | Non
 
     Never raises for a failed load: the summary carries the error and the segments stay for the next drain.
     """
-    from pipelines.ingest_runner import error_line
+    from pipelines.ingest_errors import error_line
     from pipelines.sources.common.reread_accounting import enable_load_ids
 
     folder = folder or spool_dir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.ingest_runner import DEFAULT_BATCH_WINDOWS, DEFAULT_BATCH_WINDOWS_DUCKLAKE, batch_windows
+from pipelines.ingest_batches import DEFAULT_BATCH_WINDOWS, DEFAULT_BATCH_WINDOWS_DUCKLAKE, batch_windows
 
 
 @pytest.mark.parametrize(

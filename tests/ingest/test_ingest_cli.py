@@ -15,7 +15,8 @@ import duckdb
 import pytest
 
 from pipelines import settings
-from pipelines.ingest_runner import DEFAULT_BATCH_WINDOWS, run_ingest
+from pipelines.ingest_batches import DEFAULT_BATCH_WINDOWS
+from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot
 

@@ -1,9 +1,9 @@
-"""dlt's `duckdb` destination, with insert-only merges written straight into their table (no staging copy).
+"""dlt's DuckDB and DuckLake clients, with insert-only merges written straight into their table (no staging copy).
 
 dlt merges through a staging dataset: every load file is first copied into `<dataset>_staging`, then a
 `MERGE ... WHEN NOT MATCHED THEN INSERT` copies the new rows into the table. On a DuckDB file that writes each
-event twice (DuckDB compresses both copies) and was the largest part of a backfill: 1M ThoughtSpot events took
-2.7x the physical limit (bench/bench_ingest.py), DuckLake 1.9x.
+event twice (DuckDB compresses both copies, DuckLake writes Parquet twice) and was the largest part of a backfill:
+1M ThoughtSpot events took 2.7x the physical limit on the file (bench/bench_ingest.py), 1.9x on DuckLake.
 
 An insert-only merge never updates or deletes, so the same result comes from one statement per load file:
 insert the file's rows whose key the table does not hold yet. The rows reach the table once; the anti-join
@@ -14,8 +14,8 @@ reads only the key columns of the table. Semantics kept:
 - jobs of one table run one after another (`table-sequential`), so two files of one package cannot both insert
   a key that neither saw; within one file, keys are unique by the sources' own de-duplication, as the staging
   merge already required.
-Every other table (append, scd2 state snapshots, dlt's own) loads exactly as with dlt's `duckdb`.
-DuckLake keeps dlt's `ducklake` destination (its staging lives in Parquet and costs little; measured 1.9x).
+Every other table (append, scd2 state snapshots, dlt's own) loads exactly as with dlt's `duckdb` / `ducklake`.
+On DuckLake each load file's insert is one snapshot: readers never see part of a file.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from typing import Any, cast
 from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.destination.client import LoadJob, PreparedTableSchema
 from dlt.common.destination.configuration import ParquetFormatConfiguration
+from dlt.common.destination.reference import DestinationReference
 from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.common.storages.load_storage import ParsedLoadJobFileName
 from dlt.destinations.impl.duckdb.duck import DuckDbClient, DuckDbCopyJob
 from dlt.destinations.impl.duckdb.factory import duckdb
+from dlt.destinations.impl.ducklake.ducklake import DuckLakeClient
 
 MERGE_STRATEGY_HINT = "x-merge-strategy"
 
@@ -60,8 +62,8 @@ class InsertNewKeysJob(DuckDbCopyJob):
         )
 
 
-class DirectInsertDuckDbClient(DuckDbClient):
-    """dlt's DuckDB client; insert-only merge tables skip the staging dataset and the merge follow-up job."""
+class _InsertOnlyWithoutStaging(DuckDbClient):
+    """Insert-only merge tables skip the staging dataset and the merge follow-up job (DuckDB and DuckLake)."""
 
     def should_load_data_to_staging_dataset(self, table_name: str) -> bool:
         if is_insert_only(self.prepare_load_table(table_name)):
@@ -89,15 +91,31 @@ class DirectInsertDuckDbClient(DuckDbClient):
         return list(super()._create_merge_followup_jobs(table_chain))
 
 
+class DirectInsertDuckDbClient(_InsertOnlyWithoutStaging):
+    """dlt's DuckDB client with insert-only merges written straight into their table."""
+
+
+class DirectInsertDuckLakeClient(_InsertOnlyWithoutStaging, DuckLakeClient):
+    """dlt's DuckLake client with insert-only merges written straight into their table."""
+
+
+def uncompressed_load_files(caps: DestinationCapabilitiesContext) -> DestinationCapabilitiesContext:
+    # Load files are local, read once and deleted: compressing them only costs CPU at both ends (measured:
+    # snappy doubles the write and read time of a 250k-event file; the files are ~2.5x larger, ~100 MB).
+    caps.parquet_format = ParquetFormatConfiguration(compression="none")
+    return caps
+
+
 class duckdb_direct_insert(duckdb):  # dlt names destination factories in lower case
     """dlt's `duckdb` destination with `DirectInsertDuckDbClient` (see the module docstring)."""
 
     def _raw_capabilities(self) -> DestinationCapabilitiesContext:
-        caps = super()._raw_capabilities()
-        # Load files are local, read once and deleted: compressing them only costs CPU at both ends (measured:
-        # snappy doubles the write and read time of a 250k-event file; the files are ~2.5x larger, ~100 MB).
-        caps.parquet_format = ParquetFormatConfiguration(compression="none")
-        return caps
+        return uncompressed_load_files(super()._raw_capabilities())
+
+    @property
+    def destination_type(self) -> str:
+        # to dlt (pipeline state, traces) it stays `duckdb`: a warehouse loaded before keeps its state
+        return DestinationReference.normalize_type(f"{duckdb.__module__}.{duckdb.__qualname__}")
 
     @property
     def client_class(self) -> type[DuckDbClient]:

@@ -110,5 +110,23 @@ class SharedInstanceDuckLake(ducklake):
         return SharedInstanceDuckLakeConfiguration
 
     @property
+    def client_class(self) -> type:
+        from pipelines.warehouse.dlt_duckdb_direct import DirectInsertDuckLakeClient
+
+        return DirectInsertDuckLakeClient  # insert-only merges without a staging copy (dlt_duckdb_direct.py)
+
+    def _raw_capabilities(self) -> Any:
+        from pipelines.warehouse.dlt_duckdb_direct import uncompressed_load_files
+
+        return uncompressed_load_files(super()._raw_capabilities())
+
+    @classmethod
+    def adjust_capabilities(cls, caps: Any, config: Any, naming: Any) -> Any:
+        caps = super().adjust_capabilities(caps, config, naming)
+        if caps.loader_parallelism_strategy == "parallel":  # dlt's choice on a PostgreSQL catalog
+            caps.loader_parallelism_strategy = "table-sequential"  # one table's files in turn: dlt_duckdb_direct.py
+        return caps
+
+    @property
     def destination_type(self) -> str:
         return DestinationReference.normalize_type(f"{ducklake.__module__}.{ducklake.__qualname__}")

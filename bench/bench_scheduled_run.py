@@ -8,7 +8,9 @@ Per history size, in a fresh warehouse (the setup is not what is measured):
   1. a ThoughtSpot simulator (faults off) with two days of events; one real `auditlake ingest` of them, so the
      warehouse holds dlt's state and coverage as a scheduled deployment does;
   2. the raw table grown to the history size with DuckDB SQL: copies of the ingested rows under new ids, spread over
-     the two years before (the raw table's exact columns);
+     the two years before (the raw table's exact columns), each loaded (`_loaded_at`) as long before as it happened:
+     a history is what earlier runs loaded, not a backfill of the last hour (whose rows every run within the fact's
+     reprocessing lookback, 60 min, reads again by design);
   3. one `auditlake run` (full dbt build, first publish), so the measured run is an incremental one;
   4. 1k new events appear at the simulator; the measured `auditlake run --progress` ingests them, builds dbt
      incrementally, runs the checks and publishes. Each Dagster step is timed from its start / end lines.
@@ -32,18 +34,35 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_ingest import _engine_setting  # noqa: E402 - the engine settings are the ingest bench's
 
-# Copies of the ingested rows under new ids, `date` and `ts` moved back by whole days (so each day's shape is real).
-_GROW_SQL = """
+# Copies of the ingested rows under new ids, their time (`ts`, the record's own "ts" in `log`, `date`) and
+# `_loaded_at` moved back by whole days: each day's shape is real, each copy happened on its own day and was loaded
+# when a scheduled run would have loaded it. The fetch windows are copied the same way, so the history is covered
+# (and its closed days sealed) as a deployment's would be.
+_SHIFT = "to_days(1 + (n.i // {seed_rows}) % 730)"
+_GROW_SQL = f"""
 insert into raw_thoughtspot.security_audit_events by name
 select
-    e.* exclude (id, date, ts, _dlt_load_id, k),
+    e.* exclude (id, date, ts, log, _loaded_at, _dlt_load_id, k),
     'TS-bench-' || lpad(n.i::varchar, 10, '0') as id,
-    e.date - to_days(1 + (n.i // {seed_rows}) % 730) as date,
-    e.ts - to_days(1 + (n.i // {seed_rows}) % 730) as ts,
+    e.date - {_SHIFT} as date,
+    e.ts - {_SHIFT} as ts,
+    replace(replace(e.log, '"' || e.id || '"', '"TS-bench-' || lpad(n.i::varchar, 10, '0') || '"'),
+        '"ts":"' || strftime(timezone('UTC', e.ts), '%Y-%m-%dT%H:%M:%SZ') || '"',
+        '"ts":"' || strftime(timezone('UTC', e.ts - {_SHIFT}), '%Y-%m-%dT%H:%M:%SZ') || '"') as log,
+    e._loaded_at - {_SHIFT} as _loaded_at,
     e._dlt_load_id
-from range({missing}) as n(i)
+from range({{missing}}) as n(i)
 join (select *, row_number() over (order by id) - 1 as k from raw_thoughtspot.security_audit_events) as e
-    on e.k = n.i % {seed_rows}
+    on e.k = n.i % {{seed_rows}}
+"""
+_GROW_WINDOWS_SQL = """
+insert into raw_thoughtspot.ingest_windows by name
+select w.* exclude (window_start, window_end, fetched_at),
+    w.window_start - to_days(d.i) as window_start,
+    w.window_end - to_days(d.i) as window_end,
+    w.fetched_at - to_days(d.i) as fetched_at
+from range(1, {days} + 1) as d(i)
+cross join (select * from raw_thoughtspot.ingest_windows) as w
 """
 
 
@@ -85,7 +104,7 @@ def _grow(env: dict[str, str], events: int) -> int:
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 sys.path.insert(0, {str(ROOT / "bench")!r})
-from bench_scheduled_run import _GROW_SQL
+from bench_scheduled_run import _GROW_SQL, _GROW_WINDOWS_SQL
 try:
     from pipelines.warehouse import engine
     con = engine.connect()
@@ -95,6 +114,7 @@ except ImportError:
 seed = con.execute("select count(*) from raw_thoughtspot.security_audit_events").fetchone()[0]
 if {events} > seed:
     con.execute(_GROW_SQL.format(seed_rows=seed, missing={events} - seed))
+    con.execute(_GROW_WINDOWS_SQL.format(days=min(730, -(-({events} - seed) // seed))))
 print(con.execute("select count(*) from raw_thoughtspot.security_audit_events").fetchone()[0])
 con.close()
 """
@@ -177,6 +197,7 @@ def main() -> int:
     parser.add_argument("--new", type=int, default=1000, help="new events the measured run ingests")
     parser.add_argument("--warehouse", default="file", help="engine: file | ducklake:sqlite | ducklake:postgres:<dsn>")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders (prints their paths)")
+    parser.add_argument("--steps", action="store_true", help="also print every Dagster step's seconds")
     args = parser.parse_args()
 
     results = [_one_history(n, args.warehouse, args.new, args.keep) for n in (args.small, args.large)]
@@ -188,6 +209,10 @@ def main() -> int:
         slowest = max(checks, key=checks.__getitem__, default="")
         cells = " | ".join(f"{parts[part]:.1f}" for part in _PARTS)
         print(f"| {args.warehouse} | {rows:,} | {seconds:.1f} | {cells} | {slowest} {checks.get(slowest, 0):.1f} s |")
+    if args.steps:
+        for rows, _, steps in results:
+            listed = ", ".join(f"{name} {t:.1f}" for name, t in sorted(steps.items(), key=lambda s: -s[1]))
+            print(f"\n{rows:,} events, every step (s): {listed}")
     ratio = results[1][1] / results[0][1]
     print(
         f"\nscheduled run, {results[1][0]:,} / {results[0][0]:,} events of history = {ratio:.2f}x "

@@ -126,6 +126,21 @@ con.close()
     return int(out.stdout.split()[-1])
 
 
+_DBT_TARGET = ROOT / "dbt_project" / "target"
+
+
+def _slowest_dbt_nodes(before: set[Path], top: int = 6) -> str:
+    """The measured run's slowest dbt nodes, from the run_results.json of the dbt target folder it created."""
+    import json
+
+    new = [d for d in _DBT_TARGET.glob("dbt_models-*") if d not in before and (d / "run_results.json").exists()]
+    if len(new) != 1:
+        return f"({len(new)} new dbt target folders: another dbt ran meanwhile, per-node times not attributed)"
+    results = json.loads((new[0] / "run_results.json").read_text())["results"]
+    slowest = sorted(results, key=lambda r: -r["execution_time"])[:top]
+    return ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f}" for r in slowest)
+
+
 def _timed_run(env: dict[str, str]) -> tuple[float, dict[str, float], str]:
     """One `auditlake run --progress`: (total seconds, seconds per Dagster step, its output)."""
     command = [str(ROOT / ".venv" / "bin" / "auditlake"), "run", "--progress"]
@@ -163,7 +178,9 @@ def _one_history(events: int, engine: str, new_events: int, keep: bool) -> tuple
             _auditlake(env, "run", "--quiet")  # setup: the full build and first publish
             now = datetime.now(timezone.utc)
             sim.add_events(new_events, now - timedelta(minutes=20), now - timedelta(minutes=1))
+            before = set(_DBT_TARGET.glob("dbt_models-*"))
             seconds, steps, output = _timed_run(env)
+            steps["dbt nodes: " + _slowest_dbt_nodes(before)] = 0.0
             if "FAILED" in output:
                 print(output, file=sys.stderr)
     finally:
@@ -184,7 +201,7 @@ def _part(step: str) -> str:
     if step.startswith("ingest_"):
         return "ingest"
     if step.startswith("dbt"):
-        return "dbt"
+        return "dbt" if step == "dbt_models" else "nodes"
     if step == "published_warehouse":
         return "publish"
     return "checks"
@@ -211,8 +228,11 @@ def main() -> int:
         print(f"| {args.warehouse} | {rows:,} | {seconds:.1f} | {cells} | {slowest} {checks.get(slowest, 0):.1f} s |")
     if args.steps:
         for rows, _, steps in results:
-            listed = ", ".join(f"{name} {t:.1f}" for name, t in sorted(steps.items(), key=lambda s: -s[1]))
-            print(f"\n{rows:,} events, every step (s): {listed}")
+            listed = ", ".join(
+                f"{name} {t:.1f}" for name, t in sorted(steps.items(), key=lambda s: -s[1]) if _part(name) != "nodes"
+            )
+            nodes = next((name for name in steps if _part(name) == "nodes"), "")
+            print(f"\n{rows:,} events, every step (s): {listed}\n  slowest {nodes} (s)")
     ratio = results[1][1] / results[0][1]
     print(
         f"\nscheduled run, {results[1][0]:,} / {results[0][0]:,} events of history = {ratio:.2f}x "

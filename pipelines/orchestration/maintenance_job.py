@@ -71,7 +71,7 @@ def integrity_full_verification(context: dg.OpExecutionContext) -> dg.Output[int
             metadata=metadata,
         )
     context.log.info(f"integrity chain verified: {metadata['days_rehashed_from_raw']} sealed day(s) re-hashed")
-    return dg.Output(int(metadata["days_rehashed_from_raw"]), metadata=metadata)  # type: ignore[call-overload]
+    return dg.Output(int(metadata["days_rehashed_from_raw"]), metadata=metadata)
 
 
 @dg.job(

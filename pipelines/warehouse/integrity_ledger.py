@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 
@@ -64,7 +64,7 @@ class Verification:
     before: dict[Instance, Mark] = field(default_factory=dict)
     last_full: datetime | None = None
 
-    def metadata(self) -> dict[str, object]:
+    def metadata(self) -> dict[str, Any]:
         """What the Dagster check or op records: counts, the days re-hashed, and what was left to the full check."""
         days = sum(len(d) for d in self.rehashed.values())
         return {

@@ -8,7 +8,9 @@ Per history size, in a fresh warehouse (the setup is not what is measured):
   1. a ThoughtSpot simulator (faults off) with two days of events; one real `auditlake ingest` of them, so the
      warehouse holds dlt's state and coverage as a scheduled deployment does;
   2. the raw table grown to the history size with DuckDB SQL: copies of the ingested rows under new ids, spread over
-     the two years before (the raw table's exact columns);
+     the two years before (the raw table's exact columns), each loaded (`_loaded_at`) as long before as it happened:
+     a history is what earlier runs loaded, not a backfill of the last hour (whose rows every run within the fact's
+     reprocessing lookback, 60 min, reads again by design);
   3. one `auditlake run` (full dbt build, first publish), so the measured run is an incremental one;
   4. 1k new events appear at the simulator; the measured `auditlake run --progress` ingests them, builds dbt
      incrementally, runs the checks and publishes. Each Dagster step is timed from its start / end lines.
@@ -32,18 +34,35 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_ingest import _engine_setting  # noqa: E402 - the engine settings are the ingest bench's
 
-# Copies of the ingested rows under new ids, `date` and `ts` moved back by whole days (so each day's shape is real).
-_GROW_SQL = """
+# Copies of the ingested rows under new ids, their time (`ts`, the record's own "ts" in `log`, `date`) and
+# `_loaded_at` moved back by whole days: each day's shape is real, each copy happened on its own day and was loaded
+# when a scheduled run would have loaded it. The fetch windows are copied the same way, so the history is covered
+# (and its closed days sealed) as a deployment's would be.
+_SHIFT = "to_days(1 + (n.i // {seed_rows}) % 730)"
+_GROW_SQL = f"""
 insert into raw_thoughtspot.security_audit_events by name
 select
-    e.* exclude (id, date, ts, _dlt_load_id, k),
+    e.* exclude (id, date, ts, log, _loaded_at, _dlt_load_id, k),
     'TS-bench-' || lpad(n.i::varchar, 10, '0') as id,
-    e.date - to_days(1 + (n.i // {seed_rows}) % 730) as date,
-    e.ts - to_days(1 + (n.i // {seed_rows}) % 730) as ts,
+    e.date - {_SHIFT} as date,
+    e.ts - {_SHIFT} as ts,
+    replace(replace(e.log, '"' || e.id || '"', '"TS-bench-' || lpad(n.i::varchar, 10, '0') || '"'),
+        '"ts":"' || strftime(timezone('UTC', e.ts), '%Y-%m-%dT%H:%M:%SZ') || '"',
+        '"ts":"' || strftime(timezone('UTC', e.ts - {_SHIFT}), '%Y-%m-%dT%H:%M:%SZ') || '"') as log,
+    e._loaded_at - {_SHIFT} as _loaded_at,
     e._dlt_load_id
-from range({missing}) as n(i)
+from range({{missing}}) as n(i)
 join (select *, row_number() over (order by id) - 1 as k from raw_thoughtspot.security_audit_events) as e
-    on e.k = n.i % {seed_rows}
+    on e.k = n.i % {{seed_rows}}
+"""
+_GROW_WINDOWS_SQL = """
+insert into raw_thoughtspot.ingest_windows by name
+select w.* exclude (window_start, window_end, fetched_at),
+    w.window_start - to_days(d.i) as window_start,
+    w.window_end - to_days(d.i) as window_end,
+    w.fetched_at - to_days(d.i) as fetched_at
+from range(1, {days} + 1) as d(i)
+cross join (select * from raw_thoughtspot.ingest_windows) as w
 """
 
 
@@ -85,7 +104,7 @@ def _grow(env: dict[str, str], events: int) -> int:
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 sys.path.insert(0, {str(ROOT / "bench")!r})
-from bench_scheduled_run import _GROW_SQL
+from bench_scheduled_run import _GROW_SQL, _GROW_WINDOWS_SQL
 try:
     from pipelines.warehouse import engine
     con = engine.connect()
@@ -95,6 +114,7 @@ except ImportError:
 seed = con.execute("select count(*) from raw_thoughtspot.security_audit_events").fetchone()[0]
 if {events} > seed:
     con.execute(_GROW_SQL.format(seed_rows=seed, missing={events} - seed))
+    con.execute(_GROW_WINDOWS_SQL.format(days=min(730, -(-({events} - seed) // seed))))
 print(con.execute("select count(*) from raw_thoughtspot.security_audit_events").fetchone()[0])
 con.close()
 """
@@ -104,6 +124,21 @@ con.close()
     if out.returncode:
         raise SystemExit(f"growing the history failed:\n{out.stderr}")
     return int(out.stdout.split()[-1])
+
+
+_DBT_TARGET = ROOT / "dbt_project" / "target"
+
+
+def _slowest_dbt_nodes(before: set[Path], top: int = 6) -> str:
+    """The measured run's slowest dbt nodes, from the run_results.json of the dbt target folder it created."""
+    import json
+
+    new = [d for d in _DBT_TARGET.glob("dbt_models-*") if d not in before and (d / "run_results.json").exists()]
+    if len(new) != 1:
+        return f"({len(new)} new dbt target folders: another dbt ran meanwhile, per-node times not attributed)"
+    results = json.loads((new[0] / "run_results.json").read_text())["results"]
+    slowest = sorted(results, key=lambda r: -r["execution_time"])[:top]
+    return ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f}" for r in slowest)
 
 
 def _timed_run(env: dict[str, str]) -> tuple[float, dict[str, float], str]:
@@ -143,7 +178,9 @@ def _one_history(events: int, engine: str, new_events: int, keep: bool) -> tuple
             _auditlake(env, "run", "--quiet")  # setup: the full build and first publish
             now = datetime.now(timezone.utc)
             sim.add_events(new_events, now - timedelta(minutes=20), now - timedelta(minutes=1))
+            before = set(_DBT_TARGET.glob("dbt_models-*"))
             seconds, steps, output = _timed_run(env)
+            steps["dbt nodes: " + _slowest_dbt_nodes(before)] = 0.0
             if "FAILED" in output:
                 print(output, file=sys.stderr)
     finally:
@@ -164,7 +201,7 @@ def _part(step: str) -> str:
     if step.startswith("ingest_"):
         return "ingest"
     if step.startswith("dbt"):
-        return "dbt"
+        return "dbt" if step == "dbt_models" else "nodes"
     if step == "published_warehouse":
         return "publish"
     return "checks"
@@ -177,6 +214,7 @@ def main() -> int:
     parser.add_argument("--new", type=int, default=1000, help="new events the measured run ingests")
     parser.add_argument("--warehouse", default="file", help="engine: file | ducklake:sqlite | ducklake:postgres:<dsn>")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders (prints their paths)")
+    parser.add_argument("--steps", action="store_true", help="also print every Dagster step's seconds")
     args = parser.parse_args()
 
     results = [_one_history(n, args.warehouse, args.new, args.keep) for n in (args.small, args.large)]
@@ -188,6 +226,13 @@ def main() -> int:
         slowest = max(checks, key=checks.__getitem__, default="")
         cells = " | ".join(f"{parts[part]:.1f}" for part in _PARTS)
         print(f"| {args.warehouse} | {rows:,} | {seconds:.1f} | {cells} | {slowest} {checks.get(slowest, 0):.1f} s |")
+    if args.steps:
+        for rows, _, steps in results:
+            listed = ", ".join(
+                f"{name} {t:.1f}" for name, t in sorted(steps.items(), key=lambda s: -s[1]) if _part(name) != "nodes"
+            )
+            nodes = next((name for name in steps if _part(name) == "nodes"), "")
+            print(f"\n{rows:,} events, every step (s): {listed}\n  slowest {nodes} (s)")
     ratio = results[1][1] / results[0][1]
     print(
         f"\nscheduled run, {results[1][0]:,} / {results[0][0]:,} events of history = {ratio:.2f}x "

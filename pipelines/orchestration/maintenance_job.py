@@ -1,8 +1,13 @@
-"""The weekly DuckLake upkeep as a Dagster job and schedule (a logged no-op on the DuckDB-file engine).
+"""The weekly upkeep as a Dagster job and schedule: the full integrity-chain verification (every engine) and the
+DuckLake upkeep (a logged no-op on the DuckDB-file engine).
 
-An op, not an asset: compaction and snapshot expiry change how the data is stored, not what it says, so no asset is
-materialized and the lineage graph stays about data. The job carries the writer tag, so it queues behind a refresh
-instead of rewriting files under a dbt build.
+Ops, not assets: verification reads, and compaction and snapshot expiry change how the data is stored, not what it
+says, so no asset is materialized and the lineage graph stays about data. The job carries the writer tag, so it
+queues behind a refresh instead of rewriting files under a dbt build.
+
+The scheduled run's integrity check re-hashes only newly sealed days (warehouse/integrity_ledger.py); this job is
+where a raw row changed in an older, already verified day is caught. The two ops are independent: a broken day
+fails the job (and the alert) without holding back compaction, whose snapshot expiry keeps the retention below.
 
 No `from __future__ import annotations`: Dagster reads the op's context annotation at runtime.
 """
@@ -44,12 +49,41 @@ def lake_maintenance(context: dg.OpExecutionContext) -> dg.Output[str]:
     )
 
 
+@dg.op(
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Re-hashes every sealed day of compliance.rpt_integrity_chain from the raw tables and checks every link "
+        "(the scheduled run re-hashes only newly sealed days). Fails naming each day whose raw events were changed "
+        "or deleted after sealing: treat it as possible tampering or loss; compare the raw rows with a backup and "
+        "the vendor (within its retention, `auditlake ingest --since <day>` restores deleted events)."
+    ),
+)
+def integrity_full_verification(context: dg.OpExecutionContext) -> dg.Output[int]:
+    from pipelines.warehouse.integrity_ledger import verify_full_chain
+
+    verification = verify_full_chain()
+    metadata = verification.metadata()
+    if verification.problems:
+        shown = "; ".join(str(p) for p in verification.problems[:10])
+        more = f" (and {len(verification.problems) - 10} more)" if len(verification.problems) > 10 else ""
+        raise dg.Failure(
+            description=f"integrity chain: {len(verification.problems)} problem(s): {shown}{more}",
+            metadata=metadata,
+        )
+    context.log.info(f"integrity chain verified: {metadata['days_rehashed_from_raw']} sealed day(s) re-hashed")
+    return dg.Output(int(metadata["days_rehashed_from_raw"]), metadata=metadata)
+
+
 @dg.job(
     name="maintenance",
     tags=WRITER_TAGS,
-    description="Weekly DuckLake upkeep: compact small files, expire old snapshots, clean up unreferenced files.",
+    description=(
+        "Weekly upkeep: verify the whole integrity chain against the raw tables; on DuckLake also compact small "
+        "files, expire old snapshots, clean up unreferenced files."
+    ),
 )
 def maintenance_job() -> None:
+    integrity_full_verification()
     lake_maintenance()
 
 
@@ -66,7 +100,8 @@ maintenance_schedule = dg.ScheduleDefinition(
     execution_timezone="UTC",
     default_status=_default_status(),
     description=(
-        "Weekly DuckLake upkeep (AUDITLAKE_MAINTENANCE_CRON, default Sunday 03:00 UTC). Starts switched on when "
+        "Weekly upkeep: full integrity verification, DuckLake compaction (AUDITLAKE_MAINTENANCE_CRON, default "
+        "Sunday 03:00 UTC). Starts switched on when "
         "AUDITLAKE_SCHEDULE_ENABLED=1."
     ),
 )

@@ -180,9 +180,27 @@ def fact_event_counts(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, 
     )
 
 
-def reconciliation(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, int, int]]:
-    """(source_instance, raw distinct events, fact rows) where the two differ."""
-    raw, fact = raw_event_counts(con, source), fact_event_counts(con, source)
+def raw_row_counts(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, int]:
+    """Rows per instance in a source's raw events table: its events, since the loader's insert-only merge on
+    (source_instance, id) keeps one row per event. A plain count reads one dictionary-encoded column;
+    count(distinct id) hashed every id of the history on every run (0.7 s per million events)."""
+    spec = registry.get(source)
+    schema, table = spec.dataset, spec.events_table
+    if not table_exists(con, schema, table):
+        return {}
+    return dict(con.execute(f"select source_instance, count(*) from {schema}.{table} group by 1 order by 1").fetchall())
+
+
+def reconciliation(
+    con: duckdb.DuckDBPyConnection, source: str, fact: dict[str, int] | None = None
+) -> list[tuple[str, int, int]]:
+    """(source_instance, raw events, fact rows) where the two differ (`fact`: fact_event_counts, if already read).
+
+    The whole history, not recent days: a count per instance stays cheap as history grows, and a fact row lost in
+    an old day is exactly what this check exists to catch. A duplicate raw row (a loader fault) shows as raw > fact.
+    """
+    raw = raw_row_counts(con, source)
+    fact = fact_event_counts(con, source) if fact is None else fact
     return [
         (instance, raw.get(instance, 0), fact.get(instance, 0))
         for instance in sorted(set(raw) | set(fact))

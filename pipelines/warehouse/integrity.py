@@ -14,8 +14,9 @@ var integrity_seal_after_hours say how long a day waits before it is sealed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 import duckdb
 
@@ -55,6 +56,16 @@ def raw_event_tables() -> dict[str, tuple[str, str, str, str, str]]:
     }
 
 
+# Per product: the raw column holding the loader's copy of the event time (what the staging models call
+# raw_event_time). Verifying only some days bounds the raw scan by it, so old row groups / Parquet files are skipped
+# instead of parsed; it equals the record's own time, the slack only absorbs a record whose two differ. A row the
+# bound leaves out makes its day differ (reported), never pass. A product without an entry is scanned whole.
+RAW_TIME_BOUNDS: dict[str, str] = {"thoughtspot": "ts", "mode": '"timestamp"'}
+_BOUND_SLACK = timedelta(days=2)
+
+SealedDay = tuple[str, str, date]  # (source_system, source_instance, evidence_date)
+
+
 @dataclass(frozen=True)
 class IntegrityProblem:
     """One day (or the chain as a whole, day=None) whose recomputed proof differs from what was sealed."""
@@ -84,40 +95,56 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
     return bool(found and found[0])
 
 
-def _recomputed_days(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, date], tuple[int, str]]:
-    """(system, instance, day) -> (event count, day hash) from the raw tables, for every sealed day."""
+def _recomputed_days(
+    con: duckdb.DuckDBPyConnection, only: Collection[SealedDay] | None = None
+) -> dict[SealedDay, tuple[int, str]]:
+    """(system, instance, day) -> (event count, day hash) from the raw tables, for every sealed day, or for the
+    sealed days in `only` (then the raw scan starts shortly before the first of them)."""
     schema, table = CHAIN_TABLE
-    found: dict[tuple[str, str, date], tuple[int, str]] = {}
+    found: dict[SealedDay, tuple[int, str]] = {}
     for system, (raw_schema, raw_table, id_column, content, event_time) in raw_event_tables().items():
         if not _table_exists(con, raw_schema, raw_table):
             continue  # a single-vendor deployment: its sealed days (if any) recompute as empty
+        days, bound, params = f"{schema}.{table}", "", []
+        if only is not None:
+            wanted = [(instance, day) for s, instance, day in only if s == system]
+            if not wanted:
+                continue
+            days = "(select unnest(?::varchar[]) as source_instance, unnest(?::date[]) as evidence_date)"
+            params = [[instance for instance, _ in wanted], [day for _, day in wanted]]
+            if system in RAW_TIME_BOUNDS:
+                first = datetime.combine(min(day for _, day in wanted), time(), timezone.utc) - _BOUND_SLACK
+                bound, params = f"where {RAW_TIME_BOUNDS[system]} >= ?::timestamptz", [first, *params]
         rows = con.execute(
             f"""
             with raw as (
                 select source_instance, {id_column} as event_id, {content} as content,
                     cast(timezone('UTC', {event_time}) as date) as day
-                from {raw_schema}."{raw_table}"
-            )
+                from {raw_schema}."{raw_table}" {bound}
+            ),
+            days as (select * from {days}{"" if only is not None else " where source_system = ?"})
             select r.source_instance, r.day, count(*),
                 sha256(string_agg(r.event_id || ':' || md5(r.content), chr(10) order by r.event_id))
             from raw r
-            semi join {schema}.{table} s
-                on s.source_system = ? and s.source_instance = r.source_instance and s.evidence_date = r.day
+            semi join days s on s.source_instance = r.source_instance and s.evidence_date = r.day
             group by all
             """,
-            [system],
+            params if only is not None else [system],
         ).fetchall()
         for instance, day, count, day_hash in rows:
             found[(system, instance, day)] = (int(count), day_hash)
     return found
 
 
-def verify_integrity_chain(con: duckdb.DuckDBPyConnection) -> list[IntegrityProblem]:
+def verify_integrity_chain(
+    con: duckdb.DuckDBPyConnection, only: Collection[SealedDay] | None = None
+) -> list[IntegrityProblem]:
     """Recompute every sealed day and link from the raw tables; one problem per day that differs.
 
     Needs a connection to the warehouse (read-only is enough) holding compliance.rpt_integrity_chain and the
     raw event tables. An empty list means every sealed day still matches its raw records and the chain is
-    unbroken.
+    unbroken. With `only`, just those sealed days are re-hashed from raw (integrity_ledger: the days sealed since
+    the last verification); every seal's link is still checked, which costs one row per day, not per event.
     """
     schema, table = CHAIN_TABLE
     if not _table_exists(con, schema, table):
@@ -131,13 +158,14 @@ def verify_integrity_chain(con: duckdb.DuckDBPyConnection) -> list[IntegrityProb
         f" previous_chain_hash, chain_hash from {schema}.{table}"
         f" order by source_system, source_instance, evidence_date"
     ).fetchall()
-    recomputed = _recomputed_days(con)
+    recomputed = _recomputed_days(con, only)
+    rehash = None if only is None else set(only)
     problems: list[IntegrityProblem] = []
     previous: dict[tuple[str, str], tuple[date, int, str]] = {}
     for system, instance, day, position, count, day_hash, previous_hash, chain_hash in seals:
         key = (system, instance)
         now_count, now_hash = recomputed.get((system, instance, day), (0, EMPTY_DAY_HASH))
-        if (now_count, now_hash) != (count, day_hash):
+        if (rehash is None or (system, instance, day) in rehash) and (now_count, now_hash) != (count, day_hash):
             problems.append(
                 IntegrityProblem(
                     system,

@@ -17,6 +17,19 @@
     sealed one and stops at the first day not closed yet (a gap in the fetch windows holds it until a
     backfill covers it). -#}
 {%- set genesis = 'auditlake-integrity-chain-v1' %}
+{#- The earliest day this build may seal, read before the SQL is sent: as a literal, the raw-time bound in
+    day_content becomes a table filter DuckDB pushes into the raw scans (old row groups and Parquet files skipped,
+    no JSON parsed for them); as a subquery it made every scheduled build parse the whole raw history. It is at or
+    before every candidate's day, so the rows selected are the same. -#}
+{%- set first_candidate = none -%}
+{%- if execute and is_incremental() -%}
+    {%- set first_candidate = run_query(
+        "select coalesce(min(e.evidence_date)::varchar, 'none') from " ~ ref('rpt_pipeline_evidence') ~ " e"
+        ~ " left join (select source_system, source_instance, max(evidence_date) as last_date from " ~ this
+        ~ " group by all) l using (source_system, source_instance)"
+        ~ " where e.is_closed and e.evidence_date > coalesce(l.last_date, date '0001-01-01')"
+    ).columns[0].values()[0] -%}
+{%- endif %}
 
 with recursive
 
@@ -73,7 +86,13 @@ day_content as (
         on c.source_system = r.source_system and c.source_instance = r.source_instance
         and c.evidence_date = cast(r.event_time as date)
     -- the loader's event time equals the record's; the bound only lets the scan skip older raw rows
+    {%- if first_candidate == 'none' %}
+    where false  -- no closed day waits for its seal
+    {%- elif first_candidate %}
+    where r.raw_event_time >= timestamptz '{{ first_candidate }} 00:00:00+00' - interval 2 day
+    {%- else %}
     where r.raw_event_time >= (select min(c2.evidence_date) from contiguous c2) - interval 2 day
+    {%- endif %}
     group by all
 ),
 

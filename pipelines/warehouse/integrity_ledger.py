@@ -63,6 +63,7 @@ class Verification:
     rehashed: dict[Instance, list[date]] = field(default_factory=dict)
     before: dict[Instance, Mark] = field(default_factory=dict)
     last_full: datetime | None = None
+    chain_built: bool = True  # False: no dbt build has made compliance.rpt_integrity_chain yet (nothing sealed)
 
     def metadata(self) -> dict[str, Any]:
         """What the Dagster check or op records: counts, the days re-hashed, and what was left to the full check."""
@@ -141,7 +142,7 @@ def verify(con: duckdb.DuckDBPyConnection, scope: Scope) -> Verification:
     each instance's new mark. `con` must be writable (the caller holds the writer lock)."""
     marks, last_full = read_marks(con)
     if not _chain_exists(con):
-        return Verification(scope, verify_integrity_chain(con), before=marks, last_full=last_full)
+        return Verification(scope, verify_integrity_chain(con), before=marks, last_full=last_full, chain_built=False)
     seals = _seals(con)
     only = _days_to_rehash(seals, marks) if scope == "new days" else None
     problems = verify_integrity_chain(con, only)

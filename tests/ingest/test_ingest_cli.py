@@ -15,13 +15,13 @@ import duckdb
 import pytest
 
 from pipelines import settings
-from pipelines.ingest_batches import DEFAULT_BATCH_WINDOWS
 from pipelines.ingest_runner import run_ingest
 from pipelines.simulators import ModeSimulator, ThoughtSpotSimulator
 from tests.ingest.conftest import event_ids, history, only, point_at_mode, point_at_thoughtspot
 
 ROOT = settings.PROJECT_ROOT
 EVENTS = "raw_thoughtspot.security_audit_events"
+KILL_TEST_BATCH = 8  # windows per load in the kill test: a kill at window 12 keeps the first batch whole
 
 
 def _ingest_process(args: list[str] | None = None) -> subprocess.Popen:
@@ -128,6 +128,7 @@ def _kill_when(proc: subprocess.Popen, trigger: str, after_lines: int) -> list[s
 def test_kill_9_at_any_point_then_rerun_gives_exactly_the_simulator_events(warehouse, monkeypatch, trigger, after):
     with ThoughtSpotSimulator(history=history(days=29, per_day=300, malformed_every=97)) as sim:
         point_at_thoughtspot(monkeypatch, sim)
+        monkeypatch.setenv("AUDITLAKE_BATCH_WINDOWS", str(KILL_TEST_BATCH))  # 29 days: several batches to kill in
         proc = _ingest_process(["--source", "thoughtspot"])
         _kill_when(proc, trigger, after)
         assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be killed"
@@ -137,7 +138,7 @@ def test_kill_9_at_any_point_then_rerun_gives_exactly_the_simulator_events(wareh
                 .execute("select count(*), count(distinct window_start) from raw_thoughtspot.ingest_windows")
                 .fetchall()
             )
-            assert kept == [(DEFAULT_BATCH_WINDOWS, DEFAULT_BATCH_WINDOWS)]
+            assert kept == [(KILL_TEST_BATCH, KILL_TEST_BATCH)]
         rerun = only(run_ingest(["thoughtspot"], progress=lambda _: None))
         assert rerun.error is None, rerun.error
         ids = event_ids(warehouse, EVENTS)

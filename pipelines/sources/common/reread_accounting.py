@@ -84,13 +84,15 @@ def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStat
                     LOAD_ID_COLUMN,
                 )
                 continue
-            times = pa.chunked_array([], raw_tables.TS_UTC)
+            # As microseconds since the epoch: DuckDB hands a million timestamptz values to Arrow in ~2 s of CPU
+            # (time zone conversion), a million integers in ~0.04 s.
+            times = pa.chunked_array([], pa.int64())
             if _has_column(con, client, events_table):  # absent when no event was ever loaded
                 # One org's read: its own rows; Org 0's read also returns the cluster-level ones (orgId -1).
                 in_org = "" if org_id is None else " and (org_id = ? or (? = 0 and (org_id < 0 or org_id is null)))"
                 times = (
                     con.sql(
-                        f'select "{time_column}" from {table} where {LOAD_ID_COLUMN} in ({marks}) '
+                        f'select epoch_us("{time_column}") from {table} where {LOAD_ID_COLUMN} in ({marks}) '
                         f"and source_instance = ?{in_org}",
                         params=[*load_ids, instance, *([] if org_id is None else [org_id, org_id])],
                     )
@@ -140,8 +142,9 @@ def _has_column(con: Any, client: Any, table_name: str) -> bool:
 
 
 def _bucket(times: pa.ChunkedArray | pa.Array, window_ends: Sequence[Any]) -> list[int]:
-    """How many `times` fall in each window, by index of the first window end at or after the time
-    (clamped to the first and last window: a vendor may return an event just outside the range)."""
+    """How many `times` (timestamps, or microseconds since the epoch) fall in each window, by index of the first
+    window end at or after the time (clamped to the first and last window: a vendor may return an event just
+    outside the range)."""
     if len(window_ends) == 0:
         return []
     micros = times.cast(pa.int64()).fill_null(0)

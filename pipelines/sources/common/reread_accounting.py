@@ -90,11 +90,13 @@ def _settle(pipeline: Any, load_ids: Sequence[str], windows: Sequence[WindowStat
             if _has_column(con, client, events_table):  # absent when no event was ever loaded
                 # One org's read: its own rows; Org 0's read also returns the cluster-level ones (orgId -1).
                 in_org = "" if org_id is None else " and (org_id = ? or (? = 0 and (org_id < 0 or org_id is null)))"
+                # execute(), not sql(params=...): DuckDB 1.5's Python relation from a parameterised sql()
+                # materialises the result first (~2 s of CPU for a million rows here; execute(): 0.06 s).
                 times = (
-                    con.sql(
+                    con.execute(
                         f'select epoch_us("{time_column}") from {table} where {LOAD_ID_COLUMN} in ({marks}) '
                         f"and source_instance = ?{in_org}",
-                        params=[*load_ids, instance, *([] if org_id is None else [org_id, org_id])],
+                        [*load_ids, instance, *([] if org_id is None else [org_id, org_id])],
                     )
                     .to_arrow_table()
                     .column(0)

@@ -310,22 +310,21 @@ class ModeTimeline(Timeline):
             orphan_token,
             {"token_name": orphan_token[1]},
         )
+        # A revocation lands at least an hour after its issuance: anchors a fraction of the history apart can fall on
+        # the same day and hour, and the sub-second jitter `at` adds would then put the revocation first about half
+        # the time (the control token looked never revoked on runs started at some hours of the day).
+        control_created = self._anchor(0.65, hour=10)
+        at(control_created, "api_token_workspace_created", admin, control_token, {"token_name": control_token[1]})
         at(
-            self._anchor(0.65, hour=10),
-            "api_token_workspace_created",
-            admin,
-            control_token,
-            {"token_name": control_token[1]},
-        )
-        at(
-            self._anchor(0.55, hour=10),
+            max(self._anchor(0.55, hour=10), control_created + HOUR_US),
             "api_token_workspace_revoked",
             admin,
             control_token,
             {"token_name": control_token[1]},
         )
-        at(self._anchor(0.5, hour=11), "api_token_member_key_generated", self.users[12], member_key, {})
-        at(self._anchor(0.45, hour=11), "api_token_member_key_revoked", admin, member_key, {})
+        key_generated = self._anchor(0.5, hour=11)
+        at(key_generated, "api_token_member_key_generated", self.users[12], member_key, {})
+        at(max(self._anchor(0.45, hour=11), key_generated + HOUR_US), "api_token_member_key_revoked", admin, member_key, {})
         self.scenarios["api_token_never_revoked"] = {
             "description": "api_token_workspace_created with no later api_token_workspace_revoked for that entity_id",
             "entity_id": orphan_token[0],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
@@ -140,3 +141,20 @@ def test_scenarios_are_deterministic_and_survive_tiny_histories():
             "api_token_never_revoked",
             "off_hours_connection_changes",
         }
+
+
+@pytest.mark.parametrize("minute_of_day", range(0, 24 * 60, 20))
+def test_each_mode_control_token_is_revoked_after_it_was_issued_whatever_the_hour(minute_of_day):
+    # The control pairs sit a fraction of the history apart; at some hours both fell on the same hour of one day and
+    # the sub-second jitter put the revocation first, so rpt_api_tokens rightly called the control never revoked.
+    end = datetime(2026, 6, 1, tzinfo=timezone.utc) + timedelta(minutes=minute_of_day)
+    timeline = ModeSimulator(history=HistoryConfig(seed=5, days=8, events_per_day=5, end=end)).timeline
+    issued, revoked = {}, {}
+    for record in timeline.all_records(as_of_us=int(end.timestamp() * 1_000_000)):
+        item = json.loads(record.payload) if record.event_id else {}
+        action = item.get("action", "")
+        if action in ("api_token_workspace_created", "api_token_member_key_generated"):
+            issued[item["entity"]["entity_id"]] = record.time_us
+        elif action.endswith("_revoked"):
+            revoked[item["entity"]["entity_id"]] = record.time_us
+    assert revoked and all(at > issued[token] for token, at in revoked.items())

@@ -324,7 +324,13 @@ class ModeTimeline(Timeline):
         )
         key_generated = self._anchor(0.5, hour=11)
         at(key_generated, "api_token_member_key_generated", self.users[12], member_key, {})
-        at(max(self._anchor(0.45, hour=11), key_generated + HOUR_US), "api_token_member_key_revoked", admin, member_key, {})
+        at(
+            max(self._anchor(0.45, hour=11), key_generated + HOUR_US),
+            "api_token_member_key_revoked",
+            admin,
+            member_key,
+            {},
+        )
         self.scenarios["api_token_never_revoked"] = {
             "description": "api_token_workspace_created with no later api_token_workspace_revoked for that entity_id",
             "entity_id": orphan_token[0],

@@ -148,31 +148,71 @@ candidate_activity as (
            or actor_id in (select dl.target_id from deletions dl where dl.target_id is not null))
 ),
 
-activity_by_deleted_users as (
-    -- the deleted user acting again, matched by name or by vendor id: two equi-joins (an OR would not hash)
-    select d.event_key as deletion_key, e.event_key, e.event_time
-    from deletions d
-    -- a failed login under a deleted name is an attempt, not activity (it shows in rpt_authentication_failures)
-    inner join candidate_activity e
-        on e.source_system = d.source_system and e.source_instance = d.source_instance
-        and e.actor_name = d.subject_user_name
-        and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
-    union
-    select d.event_key as deletion_key, e.event_key, e.event_time
-    from deletions d
-    inner join candidate_activity e
-        on e.source_system = d.source_system and e.source_instance = d.source_instance
-        and e.actor_id = d.target_id
-        and e.event_time > d.event_time and e.event_time < coalesce(d.rejoined_at, 'infinity'::timestamptz)
+{#- Activity after a deletion, counted without pairing each deletion with each of the user's events: every
+    event by a deleted user gets a running count along its actor's name, its id, and both together; a deletion
+    reads the counts at its own time and just before the re-creation (ASOF joins) and subtracts. Matched by name
+    or by id, counted once: name + id - both. Cost grows with deletions + events, not deletions x events (a name
+    deleted hundreds of times without re-creation kept hundreds of deletions open over the same events). -#}
+{%- set streams = {
+    'by_name': {'columns': ['actor_name'], 'deletion': ['subject_user_name']},
+    'by_id': {'columns': ['actor_id'], 'deletion': ['target_id']},
+    'by_name_and_id': {'columns': ['actor_name', 'actor_id'], 'deletion': ['subject_user_name', 'target_id']},
+} %}
+{%- for stream, keys in streams.items() %}
+
+activity_{{ stream }} as (
+    -- events at the same instant share a count (the window's default frame includes peers)
+    select
+        source_system, source_instance, {{ keys.columns | join(', ') }}, event_time,
+        count(*) over (
+            partition by source_system, source_instance, {{ keys.columns | join(', ') }} order by event_time
+        ) as events_so_far
+    from candidate_activity
+    where {{ keys.columns | join(' is not null and ') }} is not null
 ),
+{%- endfor %}
 
 after_deletion as (
     select
-        deletion_key as event_key,
-        count(*) as events_after_deletion,
-        min(event_time) as first_activity_after_deletion_at
-    from activity_by_deleted_users
-    group by deletion_key
+        d.event_key,
+        {%- for stream in streams %}
+        coalesce({{ stream }}_before_rejoin.events_so_far, 0)
+        - coalesce({{ stream }}_at_deletion.events_so_far, 0) as events_{{ stream }},
+        {%- endfor %}
+        -- the first event after the deletion by name or by id, if it came before any re-creation
+        least(
+            case when next_by_name.event_time < d.active_until then next_by_name.event_time end,
+            case when next_by_id.event_time < d.active_until then next_by_id.event_time end
+        ) as first_activity_after_deletion_at
+    from (
+        select *, coalesce(rejoined_at, 'infinity'::timestamptz) as active_until from deletions
+    ) d
+    {%- for stream, keys in streams.items() %}
+    {%- for side, comparison in [('at_deletion', '<= d.event_time'), ('before_rejoin', '< d.active_until')] %}
+    {%- set alias = stream ~ '_' ~ side %}
+    asof left join activity_{{ stream }} {{ alias }}
+        on {{ alias }}.source_system = d.source_system and {{ alias }}.source_instance = d.source_instance
+        {%- for column in keys.columns %}
+        and {{ alias }}.{{ column }} = d.{{ keys.deletion[loop.index0] }}
+        {%- endfor %}
+        and {{ alias }}.event_time {{ comparison }}
+    {%- endfor %}
+    {%- endfor %}
+    {%- for stream, keys in streams.items() if stream != 'by_name_and_id' %}
+    asof left join activity_{{ stream }} next_{{ stream }}
+        on next_{{ stream }}.source_system = d.source_system
+        and next_{{ stream }}.source_instance = d.source_instance
+        and next_{{ stream }}.{{ keys.columns[0] }} = d.{{ keys.deletion[0] }}
+        and next_{{ stream }}.event_time > d.event_time
+    {%- endfor %}
+),
+
+after_deletion_counted as (
+    select
+        event_key,
+        events_by_name + events_by_id - events_by_name_and_id as events_after_deletion,
+        first_activity_after_deletion_at
+    from after_deletion
 )
 
 select
@@ -197,7 +237,7 @@ select
     r.loaded_at,
     '{{ rules_fingerprint(catalogue_rules()) }}' as rules_fingerprint
 from resolved r
-left join after_deletion a using (event_key)
+left join after_deletion_counted a using (event_key)
 
 {%- if incremental_run %}
 
@@ -211,6 +251,6 @@ select stored.* replace (
 )
 from {{ this }} stored
 join deletions d using (event_key)
-left join after_deletion a using (event_key)
+left join after_deletion_counted a using (event_key)
 where stored.event_key not in (select event_key from resolved)
 {%- endif %}

@@ -58,9 +58,12 @@ def _explain(output: str, warehouse: str) -> str | None:
     return None
 
 
-def run_dbt(args: list[str], warehouse: Warehouse | Path | str | None = None) -> None:
+def run_dbt(args: list[str], warehouse: Warehouse | Path | str | None = None, *, unit_tests: bool = False) -> None:
     """Run `dbt <args>` on the auditlake project against `warehouse` (default: the configured one; a DuckDB file
     path, a `ducklake:...` setting or an engine.Warehouse).
+
+    `build` and `test` leave dbt's unit tests out, as the product's builds do (dbt_manifest.WITHOUT_UNIT_TESTS),
+    unless `unit_tests` is true or the arguments choose resource types themselves.
 
     dbt's output streams to this process's stdout. Raises DbtRunError when dbt cannot start (bad
     arguments, unreadable project, locked warehouse) or when any node fails; the message lists the
@@ -72,12 +75,15 @@ def run_dbt(args: list[str], warehouse: Warehouse | Path | str | None = None) ->
     wh.home.mkdir(parents=True, exist_ok=True)
     described = wh.describe()
     project_dir = str(settings.DBT_PROJECT_DIR)
+    from pipelines.orchestration.dbt_manifest import WITHOUT_UNIT_TESTS, dbt_resource
+
     dbt_args = [*args]  # the resource adds the project and profiles directories
+    chooses_types = any(a.startswith(("--resource-type", "--exclude-resource-type")) or "_type:" in a for a in args)
+    if args[0] in ("build", "test") and not unit_tests and not chooses_types:
+        dbt_args += WITHOUT_UNIT_TESTS
     target_dir = Path(_option(dbt_args, "--target-path") or settings.DBT_PROJECT_DIR / "target")
     run_results = target_dir / "run_results.json"
     run_results.unlink(missing_ok=True)  # never report a previous run's failures
-
-    from pipelines.orchestration.dbt_manifest import dbt_resource
 
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
     # dbt's subprocess gets this warehouse's settings (and no data path of another); see dbt_assets.dbt_models.

@@ -6,6 +6,7 @@ One module-scoped warehouse is built once (then incrementally); each test reads 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,9 +24,13 @@ DAY = timedelta(days=1)
 TS, MODE = "ts.test", "acme"
 
 
-def _dbt(warehouse: Path, *args: str) -> None:
+def _dbt(warehouse: Path, *args: str, unit_tests: bool = False) -> None:
     tmp = warehouse.parent
-    run_dbt([*args, "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")], warehouse=warehouse)
+    run_dbt(
+        [*args, "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
+        warehouse=warehouse,
+        unit_tests=unit_tests,
+    )
 
 
 def _at(days_ago: float, hour: int, minute: int = 0) -> datetime:
@@ -251,7 +256,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
     )
     con.close()
-    _dbt(path, "build")
+    # The one build of the suite that runs dbt's unit tests (the product's builds leave them out, as dbt advises)
+    _dbt(path, "build", unit_tests=True)
+    shutil.copy(path.parent / "target" / "run_results.json", path.parent / "first_build_results.json")
     return path
 
 
@@ -261,6 +268,14 @@ def q(path: Path, sql: str, *params) -> list[tuple]:
         return con.execute(sql, list(params)).fetchall()
     finally:
         con.close()
+
+
+def test_every_unit_test_runs_in_the_first_build_and_passes(warehouse: Path) -> None:
+    manifest = json.loads((warehouse.parent / "target" / "manifest.json").read_text())
+    results = json.loads((warehouse.parent / "first_build_results.json").read_text())["results"]
+    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert set(manifest["unit_tests"]) == set(ran) and len(ran) >= 20
+    assert set(ran.values()) == {"pass"}
 
 
 def test_schemas_are_named_exactly(warehouse: Path) -> None:

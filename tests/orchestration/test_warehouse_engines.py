@@ -140,6 +140,7 @@ def test_a_reader_process_reads_while_a_writer_process_loads(product):
             counts.append(int(read.stdout.split()[1]))
         else:
             failures.append(read.stderr.strip())
+        time.sleep(2)  # each read is a whole process; back to back they would take the writer's CPU
     out = writer.communicate(timeout=60)[0]
     assert writer.returncode == 0, out[-3000:]
     assert not failures, failures[:3]

@@ -30,6 +30,30 @@
     {{ return("(timestamptz '" ~ newest ~ "+00' - " ~ lookback ~ ")") }}
 {%- endmacro %}
 
+{#- The UTC days (SQL date literals) of fct_audit_events rows loaded since this model's last build
+    (loaded_since): the days a daily rollup recomputes in full, late events included. -#}
+{% macro fact_days_loaded_since(watermark_column='last_loaded_at') -%}
+    {%- set days = [] -%}
+    {%- if execute -%}
+        {%- set query -%}
+            select distinct cast(event_time as date)::varchar
+            from {{ ref('fct_audit_events') }}
+            where loaded_at > {{ loaded_since(watermark_column) }}
+        {%- endset -%}
+        {%- for row in run_query(query).rows -%}{%- do days.append("date '" ~ row[0] ~ "'") -%}{%- endfor -%}
+    {%- endif -%}
+    {{ return(days) }}
+{%- endmacro %}
+
+{#- The rows of fct_audit_events a daily rollup reads in an incremental run: its recomputed `days`, or none. -#}
+{% macro on_fact_days(days) -%}
+    {%- if days -%}
+        event_time >= {{ days | min }} and cast(event_time as date) in ({{ days | join(', ') }})
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A SQL list literal of strings: ('a', 'b'). -#}
 {% macro sql_string_list(values) -%}
     ({%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%})

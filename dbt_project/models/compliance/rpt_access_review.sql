@@ -53,30 +53,48 @@ held as (
     group by 1, 2, 3
 ),
 
-events as (
+-- Last login / last activity: whole days before the as-of day from the daily rollup, the as-of day itself (up to
+-- the as-of instant) from the fact, so a build reads days plus one day of events, not the whole history.
+as_of_day as (
+    select review_as_of, cast(cast(review_as_of as date) as timestamp with time zone) as day_start from as_of
+),
+
+same_day as (
     select f.source_system, f.source_instance, f.actor_id, lower(f.actor_name) as actor_name, f.event_time,
         f.event_category = 'authentication' and f.event_action = 'login' and f.outcome = 'success' as is_login
     from {{ ref('fct_audit_events') }} f
-    cross join as_of a
-    where f.event_time <= a.review_as_of
+    cross join as_of_day a
+    where f.event_time >= a.day_start and f.event_time <= a.review_as_of
 ),
 
 activity as (
-    select source_system, source_instance, actor_key, max(event_time) filter (where is_login) as last_login_at,
-        max(event_time) as last_activity_at
+    select source_system, source_instance, actor_key, max(last_login_at) as last_login_at,
+        max(last_activity_at) as last_activity_at
     from (
-        select source_system, source_instance, actor_id as actor_key, event_time, is_login from events
+        select d.source_system, d.source_instance, d.actor_key, d.last_login_at, d.last_activity_at
+        from {{ ref('int_actor_activity_daily') }} d
+        cross join as_of_day a
+        where d.activity_date < cast(a.day_start as date)
+        union all
+        select source_system, source_instance, actor_id, case when is_login then event_time end as last_login_at,
+            event_time
+        from same_day
         where actor_id is not null
         union all
-        select source_system, source_instance, actor_name, event_time, is_login from events
+        select source_system, source_instance, actor_name, case when is_login then event_time end as last_login_at,
+            event_time
+        from same_day
         where actor_name is not null
     ) keyed
     group by 1, 2, 3
 ),
 
+-- The start of the audit log held for each instance (any event, with or without an actor).
 coverage as (
-    select source_system, source_instance, min(event_time) as logged_from
-    from events
+    select f.source_system, f.source_instance, min(f.event_time) as logged_from
+    from {{ ref('fct_audit_events') }} f
+    cross join as_of a
+    where f.event_time <= a.review_as_of
     group by 1, 2
 ),
 

@@ -8,16 +8,9 @@
 }}
 {#- How filled each parsed field is, per source, event type and UTC day: the profile the `field_drift` check
     compares recent days against, to notice a vendor changing its format (a field going empty, new context keys).
-    Incremental: days that received events since the last build are recomputed in full. -#}
-{%- set touched_days = [] -%}
-{%- if execute and is_incremental() -%}
-    {%- set query -%}
-        select distinct cast(event_time as date)::varchar
-        from {{ ref('fct_audit_events') }}
-        where loaded_at > (select coalesce(max(last_loaded_at), '-infinity'::timestamptz) from {{ this }})
-    {%- endset -%}
-    {%- for row in run_query(query).rows -%}{%- do touched_days.append("date '" ~ row[0] ~ "'") -%}{%- endfor -%}
-{%- endif %}
+    Incremental: days that received events since the last build (its watermark less the fact's
+    reprocessing lookback) are recomputed in full. -#}
+{%- set touched_days = fact_days_loaded_since() if is_incremental() else [] %}
 
 select
     source_system,
@@ -35,11 +28,6 @@ select
     max(loaded_at) as last_loaded_at
 from {{ ref('fct_audit_events') }}
 {%- if is_incremental() %}
-  {%- if touched_days %}
-where event_time >= {{ touched_days | min }}
-  and cast(event_time as date) in ({{ touched_days | join(', ') }})
-  {%- else %}
-where false
-  {%- endif %}
+where {{ on_fact_days(touched_days) }}
 {%- endif %}
 group by all

@@ -11,15 +11,7 @@
 {#- What each user did per UTC day, so dim_users aggregates days, not the whole event history.
     Incremental: the days that received events since the last build (late ones included) are
     recomputed in full from fct_audit_events, so re-read events never double-count. -#}
-{%- set touched_days = [] -%}
-{%- if execute and incremental_run -%}
-    {%- set query -%}
-        select distinct cast(event_time as date)::varchar
-        from {{ ref('fct_audit_events') }}
-        where loaded_at > {{ loaded_since('last_loaded_at') }}
-    {%- endset -%}
-    {%- for row in run_query(query).rows -%}{%- do touched_days.append("date '" ~ row[0] ~ "'") -%}{%- endfor -%}
-{%- endif %}
+{%- set touched_days = fact_days_loaded_since() if incremental_run else [] %}
 
 select
     source_system,
@@ -42,11 +34,6 @@ select
 from {{ ref('fct_audit_events') }}
 where actor_name is not null
 {%- if incremental_run %}
-  {%- if touched_days %}
-  and event_time >= {{ touched_days | min }}
-  and cast(event_time as date) in ({{ touched_days | join(', ') }})
-  {%- else %}
-  and false
-  {%- endif %}
+  and {{ on_fact_days(touched_days) }}
 {%- endif %}
 group by all

@@ -11,6 +11,7 @@ import shlex
 import signal
 import sys
 import threading
+import time
 from datetime import datetime, timedelta
 
 from pipelines.commands.arguments import add_listen_arguments
@@ -264,8 +265,15 @@ def main(args: argparse.Namespace) -> int:
     previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
     if previous is not None:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    deadline = None if args.duration is None else time.monotonic() + args.duration
     try:
-        stop.wait(args.duration)
+        # Short waits: Ctrl-C is acted on within half a second even when the kernel hands the signal to a server
+        # thread (the main thread only runs Python's handler when it wakes).
+        while not stop.is_set():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            stop.wait(0.5 if left is None else min(0.5, left))
     except KeyboardInterrupt:
         pass
     finally:

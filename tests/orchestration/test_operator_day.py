@@ -122,8 +122,9 @@ def test_ctrl_c_stops_ingest_within_seconds_and_nothing_is_lost(tmp_path, monkey
     warehouse = tmp_path / "warehouse" / "auditlake.duckdb"
     monkeypatch.setenv("AUDITLAKE_WAREHOUSE", str(warehouse))
     end = datetime.now(timezone.utc) - timedelta(hours=2)
-    # Every window answers after a second: a 25-day backfill is long enough to interrupt mid-way.
-    faults = FaultPlan(slow_rate=1.0, slow_seconds=1.0)
+    # Every window answers after 3 s: the ingest fetches 4 windows at a time, so the 25-day backfill's fetch lasts
+    # ~20 s, long enough to interrupt mid-way even when this process reads the progress late on a busy machine.
+    faults = FaultPlan(slow_rate=1.0, slow_seconds=3.0)
     with ThoughtSpotSimulator(
         history=HistoryConfig(seed=5, days=25, events_per_day=60, end=end), faults=faults, late_minutes=0
     ) as ts:
@@ -143,6 +144,7 @@ def test_ctrl_c_stops_ingest_within_seconds_and_nothing_is_lost(tmp_path, monkey
             windows += " window " in line
             if windows >= 3:
                 break
+        assert process.poll() is None, "the ingest finished before it could be interrupted: lengthen the backfill"
         interrupted_at = time.monotonic()
         process.send_signal(signal.SIGINT)
         try:

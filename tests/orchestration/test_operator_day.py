@@ -12,6 +12,7 @@ import pytest
 
 from pipelines import settings
 from tests.orchestration.conftest import REPO, auditlake, query
+from tests.support.signals import default_sigint
 
 pytestmark = pytest.mark.slow
 WRONG_SECRET = "wrong-secret-do-not-print"
@@ -137,6 +138,7 @@ def test_ctrl_c_stops_ingest_within_seconds_and_nothing_is_lost(tmp_path, monkey
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,
         )
         assert process.stdout is not None
         windows = 0

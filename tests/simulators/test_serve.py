@@ -11,6 +11,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support.signals import default_sigint
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -43,6 +45,7 @@ def test_simulate_prints_working_exports_and_stops_on_sigint():
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     try:
         exports: dict[str, str] = {}

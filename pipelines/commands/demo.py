@@ -78,8 +78,11 @@ def _reset(wh: Warehouse) -> None:
             path.unlink(missing_ok=True)
         shutil.rmtree(wh.data_path or home / "data", ignore_errors=True)
     else:
+        from pipelines.warehouse.publish import copies_of
+
         warehouse = wh.file
-        for path in (warehouse, settings.published_path(), warehouse.with_name(warehouse.name + ".wal")):
+        published = settings.published_path()
+        for path in (warehouse, published, *copies_of(published), warehouse.with_name(warehouse.name + ".wal")):
             path.unlink(missing_ok=True)
     shutil.rmtree(settings.pipelines_dir(), ignore_errors=True)
     shutil.rmtree(home / "dagster_home", ignore_errors=True)

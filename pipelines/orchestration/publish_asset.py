@@ -20,7 +20,8 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         description=(
             "Makes the build visible to analysts. DuckLake: records the committed snapshot readers now see (no copy). "
             "DuckDB file: a read-only copy (AUDITLAKE_PUBLISHED, default <warehouse>_published.duckdb), "
-            "replaced atomically after each successful build so queries never meet the writer's lock."
+            "swapped atomically after each successful build so queries never meet the writer's lock; of its two "
+            "hidden copies, the one no reader is on is refreshed in place (only the blocks that changed are written)."
         ),
     )
     def published_warehouse() -> dg.MaterializeResult:

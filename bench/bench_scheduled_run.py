@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_scheduled_run.py                                  # 100k vs 10M events, file engine
     .venv/bin/python bench/bench_scheduled_run.py --large 1000000                  # quicker
     .venv/bin/python bench/bench_scheduled_run.py --warehouse ducklake:sqlite      # on DuckLake (SQLite catalog)
+    .venv/bin/python bench/bench_scheduled_run.py --warehouse ducklake:postgres    # PostgreSQL catalog (throwaway)
 
 Per history size, in a fresh warehouse (the setup is not what is measured):
   1. a ThoughtSpot simulator (faults off) with two days of events; one real `auditlake ingest` of them, so the
@@ -23,6 +24,7 @@ Printed: seconds per step and in total per history, and the large / small ratio 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -231,13 +233,29 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=100_000, help="events in the small history")
     parser.add_argument("--large", type=int, default=10_000_000, help="events in the large history")
     parser.add_argument("--new", type=int, default=1000, help="new events the measured run ingests")
-    parser.add_argument("--warehouse", default="file", help="engine: file | ducklake:sqlite | ducklake:postgres:<dsn>")
+    parser.add_argument(
+        "--warehouse",
+        default="file",
+        help="engine: file | ducklake:sqlite | ducklake:postgres (a throwaway local cluster) | ducklake:postgres:<dsn>",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="measured runs per history; the median is reported")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders (prints their paths)")
     parser.add_argument("--steps", action="store_true", help="also print every Dagster step's seconds")
     args = parser.parse_args()
 
-    results = [_one_history(n, args.warehouse, args.new, args.keep, args.repeat) for n in (args.small, args.large)]
+    with contextlib.ExitStack() as stack:
+        engines, label = [args.warehouse] * 2, args.warehouse
+        if args.warehouse == "ducklake:postgres":
+            # a throwaway PostgreSQL 15 cluster (the tests' own), one empty catalog database per history
+            from tests.postgres_cluster import running_cluster
+
+            cluster = stack.enter_context(running_cluster())
+            engines = [f"ducklake:postgres:{cluster.database('bench')}" for _ in range(2)]
+            label = "ducklake:postgres"
+        results = [
+            _one_history(n, engine, args.new, args.keep, args.repeat)
+            for n, engine in zip((args.small, args.large), engines, strict=True)
+        ]
     print("| engine | history events | run s | ingest s | dbt build s | checks s | publish s | slowest check |")
     print("|" + "---|" * 8)
     for rows, seconds, steps in results:
@@ -245,7 +263,7 @@ def main() -> int:
         checks = {name: t for name, t in steps.items() if _part(name) == "checks"}
         slowest = max(checks, key=checks.__getitem__, default="")
         cells = " | ".join(f"{parts[part]:.1f}" for part in _PARTS)
-        print(f"| {args.warehouse} | {rows:,} | {seconds:.1f} | {cells} | {slowest} {checks.get(slowest, 0):.1f} s |")
+        print(f"| {label} | {rows:,} | {seconds:.1f} | {cells} | {slowest} {checks.get(slowest, 0):.1f} s |")
     if args.steps:
         for rows, _, steps in results:
             listed = ", ".join(

@@ -30,15 +30,8 @@ with changes as (
 
 group_names as (
     -- group id <-> name, from the events that carry both (a grant may name its group only by name)
-    select distinct source_system, source_instance, group_id, group_name
-    from (
-        select source_system, source_instance,
-            coalesce(details ->> '$.groupIdentity.id.id', details ->> '$.groupGUID', target_id) as group_id,
-            coalesce(details ->> '$.groupIdentity.name', details ->> '$.groupName', target_name) as group_name
-        from {{ ref('fct_audit_events') }}
-        where event_category in ('group_management', 'privilege_management') and target_type = 'group'
-    ) named
-    where group_id is not null and group_name is not null
+    select source_system, source_instance, group_id, group_name
+    from {{ ref('int_group_names') }}
 ),
 
 memberships as (

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipelines import settings
+from pipelines.settings import ConfigurationError
 from pipelines.warehouse import engine
 from pipelines.warehouse.locks import warehouse_write_lock
 
@@ -81,6 +82,7 @@ def publish_warehouse(source: Path | None = None, target: Path | None = None) ->
     target = target or settings.published_path()
     if not source.exists():
         raise FileNotFoundError(f"No warehouse at {source} to publish: run ingest first.")
+    _require_writable_folder(target)
     with warehouse_write_lock(path=source):
         # Fold the write-ahead log into the file so the copy is complete on its own.
         with engine.connect(source) as con:
@@ -98,6 +100,21 @@ def publish_warehouse(source: Path | None = None, target: Path | None = None) ->
         _copy_whole(spare, target)
         written, method = written + target.stat().st_size, "full copy"
     return Published(target, written, method)
+
+
+def _require_writable_folder(target: Path) -> None:
+    """Fail before the checkpoint, in one line naming the setting, when the copy cannot be written where it goes."""
+    folder = target.parent
+    probe = folder / f".{target.name}.probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write the analysts' copy in {folder} ({exc.strerror or exc}): make that folder writable for "
+            f"this user, or set {settings.ENV_PUBLISHED} to a path in a writable folder"
+        ) from None
 
 
 def _inode(path: Path) -> tuple[int, int] | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.settings import ConfigurationError
 from pipelines.warehouse import publish
 from pipelines.warehouse.publish import copies_of, publish_warehouse
 
@@ -92,3 +93,14 @@ def test_refresh_in_place_is_exact_whatever_the_sizes(tmp_path, old_size, new_si
     assert old.read_bytes() == new.read_bytes()
     grown = max(0, new_size - old_size)
     assert written is not None and written <= grown + 3 * publish.BLOCK_BYTES
+
+
+def test_an_unwritable_place_for_the_copy_names_the_setting_before_anything_is_written(files, tmp_path):
+    source, _ = files
+    _grow(source, 1_000, 0)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the copy's folder should be")
+    with pytest.raises(ConfigurationError, match="AUDITLAKE_PUBLISHED") as raised:
+        publish_warehouse(source, blocker / "auditlake_published.duckdb")
+    assert str(blocker) in str(raised.value) and "\n" not in str(raised.value)
+    assert not list(tmp_path.glob(".*copy-*"))  # nothing half-made

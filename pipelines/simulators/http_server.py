@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-request (a Ctrl-C'd ingest, a timed-out read) is the client's business, not a
+        # simulator failure: no traceback on the console for it. Anything else is printed as the stdlib does.
+        if isinstance(sys.exception(), ConnectionResetError | BrokenPipeError):
+            return
+        super().handle_error(request, client_address)
 
 
 class SimulatorBase:

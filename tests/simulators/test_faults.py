@@ -82,3 +82,21 @@ def test_fault_plan_rejects_nonsense():
         FaultPlan(error_rate=2)
     with pytest.raises(ValueError, match="unknown"):
         FaultPlan().fail_next("explode")
+
+
+def test_a_client_that_resets_its_connection_leaves_no_traceback(capfd):
+    """A client that goes away mid-request (a Ctrl-C'd ingest) is not a simulator error: nothing on the console,
+    and the simulator keeps serving."""
+    import socket
+    import struct
+
+    with ThoughtSpotSimulator(history=SMALL) as sim:
+        for _ in range(3):
+            client = socket.create_connection((sim.host, sim.port))
+            client.sendall(b"GET /api/rest/2.0/auth/session/user HTTP/1.1\r\nHost: x")  # never finished
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+            client.close()
+        time.sleep(0.5)  # the server's threads meet the resets
+        assert ts_token(sim)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "ConnectionResetError" not in err, err

@@ -11,7 +11,7 @@ with history (ext4 has no reflinks), so the copy is kept twice and refreshed in 
 - two hidden copies beside the published path, `.<name>.copy-0` and `.copy-1`; the published path is a hard link to
   one of them (the live copy);
 - a run refreshes the other (spare) copy: after a checkpoint it compares the warehouse with the spare block by block
-  (memory speed: ~0.2 s per GB from the page cache) and writes only the blocks that differ, which is what the last
+  (memory speed: ~0.3 s per GB from the page cache) and writes only the blocks that differ, which is what the last
   two runs changed, then links the spare over the published path (an atomic rename);
 - a reader that opened the published path keeps its copy (its inode) untouched: the spare is only refreshed in place
   when no process holds it open (DuckDB takes a lock on every file it opens; an open-file-description write lock on
@@ -19,7 +19,7 @@ with history (ext4 has no reflinks), so the copy is kept twice and refreshed in 
   before last), or the spare does not exist yet (the first two runs), or the folder cannot hold hard links, the
   spare is rewritten as a whole new file instead, as every run used to.
 
-The published copy is byte for byte the checkpointed warehouse either way (tests/orchestration/test_publish.py
+The published copy is byte for byte the checkpointed warehouse either way (tests/warehouse/test_publish.py
 compares them). Disk: two copies besides the warehouse instead of one.
 """
 
@@ -87,8 +87,8 @@ def publish_warehouse(source: Path | None = None, target: Path | None = None) ->
         # Fold the write-ahead log into the file so the copy is complete on its own.
         with engine.connect(source) as con:
             con.execute("checkpoint")
-        live = _inode(target)
-        spare = next((copy for copy in copies_of(target) if _inode(copy) != live), copies_of(target)[0])
+        live, copies = _inode(target), copies_of(target)
+        spare = next((copy for copy in copies if _inode(copy) != live), copies[0])
         written = _refresh_in_place(source, spare) if spare.exists() else None
         method = "in place"
         if written is None:
